@@ -1,0 +1,25 @@
+# Production image: gunicorn serves the app; the same image runs the Celery worker and beat.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    STATIC_MANIFEST=true WHITENOISE_USE_FINDERS=false STATIC_ROOT=/app/staticfiles
+
+RUN useradd --system --create-home --uid 10001 iamreview
+WORKDIR /app
+
+COPY pyproject.toml requirements.lock ./
+COPY iamreview ./iamreview
+COPY accounts ./accounts
+COPY findings ./findings
+COPY policy ./policy
+COPY fakeaws ./fakeaws
+RUN pip install -c requirements.lock .
+
+COPY manage.py ./
+COPY templates ./templates
+COPY static ./static
+RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input -v 0
+
+USER iamreview
+EXPOSE 8000
+CMD ["gunicorn", "iamreview.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-"]

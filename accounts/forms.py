@@ -1,0 +1,54 @@
+"""Forms for linking and editing an AWS account."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+
+from accounts.models import LinkedAccount
+
+REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+
+
+class LinkedAccountForm(forms.ModelForm):
+    regions = forms.CharField(
+        required=False,
+        help_text="Comma-separated, e.g. us-east-1, eu-west-1 (IAM is global; Access Analyzer is regional).",
+    )
+
+    class Meta:
+        model = LinkedAccount
+        fields = [
+            "account_id",
+            "name",
+            "role_arn",
+            "apply_role_arn",
+            "regions",
+            "enabled",
+            "sync_interval_minutes",
+            "unused_days",
+        ]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if self.instance.pk:
+            self.initial["regions"] = ", ".join(self.instance.regions)
+            self.fields["account_id"].disabled = True
+
+    def clean_regions(self) -> list[str]:
+        raw = self.cleaned_data.get("regions") or ""
+        regions = [r.strip() for r in raw.split(",") if r.strip()]
+        bad = [r for r in regions if not REGION_RE.match(r)]
+        if bad:
+            raise forms.ValidationError(f"Not an AWS region name: {', '.join(bad)}")
+        return regions or ["us-east-1"]
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        account_id = data.get("account_id") or self.instance.account_id
+        for field in ("role_arn", "apply_role_arn"):
+            arn = data.get(field)
+            if arn and account_id and f":{account_id}:" not in str(arn):
+                self.add_error(field, f"This role is not in account {account_id}.")
+        return data

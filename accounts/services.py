@@ -1,0 +1,66 @@
+"""Writes for linked accounts; every one lands in the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.forms.models import model_to_dict
+
+from accounts.models import LinkedAccount
+from findings.audit import audit_record
+
+_AUDITED_FIELDS = [
+    "account_id",
+    "name",
+    "role_arn",
+    "apply_role_arn",
+    "regions",
+    "enabled",
+    "sync_interval_minutes",
+    "unused_days",
+]
+
+
+def _snapshot(account: LinkedAccount) -> dict[str, Any]:
+    return model_to_dict(account, fields=_AUDITED_FIELDS)
+
+
+@transaction.atomic
+def account_link(*, actor: AbstractBaseUser, **fields: Any) -> LinkedAccount:
+    account = LinkedAccount(**fields)
+    account.full_clean()
+    account.save()
+    audit_record(
+        actor=actor,
+        action="account.link",
+        obj=account,
+        account_id=account.account_id,
+        summary=f"Linked account {account}",
+        after=_snapshot(account),
+    )
+    return account
+
+
+@transaction.atomic
+def account_update(*, actor: AbstractBaseUser, account: LinkedAccount, **fields: Any) -> LinkedAccount:
+    account = LinkedAccount.objects.select_for_update().get(pk=account.pk)
+    before = _snapshot(account)
+    for name, value in fields.items():
+        setattr(account, name, value)
+    account.full_clean()
+    account.save()
+    after = _snapshot(account)
+    if before != after:
+        changed = sorted(k for k in after if before.get(k) != after[k])
+        audit_record(
+            actor=actor,
+            action="account.update",
+            obj=account,
+            account_id=account.account_id,
+            summary=f"Changed {', '.join(changed)} of {account}",
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+        )
+    return account

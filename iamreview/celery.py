@@ -1,0 +1,27 @@
+"""The Celery application: configured from Django settings, tasks autodiscovered, schedule in code."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iamreview.settings")
+
+app = Celery("iamreview")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The schedule lives here; django-celery-beat's DatabaseScheduler copies it into the database when beat
+# starts, where admins can pause an entry or change its timing.
+app.conf.beat_schedule = {
+    "sync-due-accounts": {
+        "task": "accounts.tasks.sync_due_accounts",
+        "schedule": 300.0,
+    },
+    "expire-suppressions": {
+        "task": "findings.tasks.expire_suppressions",
+        "schedule": crontab(minute=7),
+    },
+}

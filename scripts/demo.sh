@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# `make demo`: everything on one machine, no external service needed. Serves http://127.0.0.1:8000 with a
+# real Celery worker and beat; Redis when it can run here, else kombu's filesystem broker (never eager mode).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+export IAMREVIEW_DEMO=true
+export DEBUG="${DEBUG:-false}"
+PORT="${PORT:-8000}"
+mkdir -p var/log var/broker/processed var/results
+
+if [ -z "${CELERY_BROKER_URL:-}" ]; then
+  if scripts/ensure-services.sh --no-postgres --no-chromium >/dev/null 2>&1; then
+    export CELERY_BROKER_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+    echo "[demo] broker: Redis ($CELERY_BROKER_URL)"
+  else
+    export CELERY_BROKER_URL="filesystem://"
+    echo "[demo] broker: no Redis here, using kombu's filesystem transport under var/broker"
+  fi
+fi
+
+echo "[demo] migrating the database (${DATABASE_URL:-SQLite at var/iamreview.sqlite3})"
+$PY manage.py migrate --no-input -v 0
+
+# One user per role; passwords are new each run and written to var/demo-credentials.txt (git-ignored).
+: > var/demo-credentials.txt
+chmod 600 var/demo-credentials.txt
+for pair in admin:admin reviewer:reviewer approver:approver manager:viewer; do
+  user=${pair%%:*} role=${pair##*:}
+  pw=$($PY -c 'import secrets; print(secrets.token_urlsafe(12))')
+  DJANGO_USER_PASSWORD="$pw" $PY manage.py create_user "$user" --role "$role" --email "$user@example.com" >/dev/null
+  printf '%-9s %-9s %s\n' "$user" "$role" "$pw" >> var/demo-credentials.txt
+done
+
+if [ -x scripts/demo-data.sh ]; then scripts/demo-data.sh; fi
+
+pids=()
+cleanup() { echo "[demo] stopping"; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+.venv/bin/celery -A iamreview worker -l INFO -c 2 >var/log/worker.log 2>&1 & pids+=($!)
+.venv/bin/celery -A iamreview beat -l INFO -s var/celerybeat-schedule >var/log/beat.log 2>&1 & pids+=($!)
+.venv/bin/gunicorn iamreview.wsgi -b "127.0.0.1:$PORT" -w 2 --access-logfile var/log/access.log \
+  >var/log/web.log 2>&1 & pids+=($!)
+
+for _ in $(seq 1 60); do
+  curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "[demo] the web server did not start; see var/log/web.log"; exit 1; }
+
+cat <<MSG
+
+  iamreview is running on http://127.0.0.1:$PORT/
+  Logs: var/log/{web,worker,beat}.log   Stop: Ctrl-C
+
+  Log in as (user, role, password; also in var/demo-credentials.txt):
+$(sed 's/^/    /' var/demo-credentials.txt)
+
+MSG
+if [ "${DEMO_EXIT_WHEN_READY:-}" = "1" ]; then exit 0; fi
+wait -n "${pids[@]}"
+echo "[demo] a process stopped; see var/log/"

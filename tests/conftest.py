@@ -1,0 +1,47 @@
+"""Shared fixtures: one user per role, an outsider with no role, and a guard that we run on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+
+from accounts.roles import ROLE_GROUPS, Role
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _require_postgresql(django_db_setup: None, django_db_blocker: object) -> None:
+    if connection.vendor != "postgresql":
+        pytest.exit(
+            "The suite runs on PostgreSQL only: run `make test`, or set DATABASE_URL to a PostgreSQL URL.",
+            returncode=2,
+        )
+
+
+def make_user(username: str, role: Role | None) -> object:
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD)
+    if role is not None:
+        user.groups.add(Group.objects.get(name=role.group_name))
+    return user
+
+
+@pytest.fixture
+def users(db: None) -> dict[str, object]:
+    """viewer, reviewer, approver, admin, and `nobody` (logged in, no role)."""
+    result = {r.group_name: make_user(r.group_name, r) for r in ROLE_GROUPS}
+    result["nobody"] = make_user("nobody", None)
+    return result
+
+
+@pytest.fixture
+def client_as(users: dict[str, object]):  # type: ignore[no-untyped-def]
+    def _client(name: str) -> Client:
+        client = Client()
+        client.force_login(users[name])
+        return client
+
+    return _client

@@ -1,0 +1,120 @@
+"""Every URL needs a login, and every view declares the role it needs and enforces it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from accounts.roles import ROLE_GROUPS, Role
+
+# Pages that must work without a login, and why.
+PUBLIC = {"login", "healthz"}
+# Logging out only needs a session.
+SESSION_ONLY = {"logout"}
+
+
+def _walk(patterns: list[object], prefix: str = "") -> list[tuple[str, URLPattern]]:
+    found: list[tuple[str, URLPattern]] = []
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            if getattr(p, "app_name", None) == "admin":
+                continue  # Django admin has its own login, tested below.
+            found += _walk(p.url_patterns, prefix + str(p.pattern))
+        elif isinstance(p, URLPattern):
+            found.append((prefix + str(p.pattern), p))
+    return found
+
+
+def _concrete(route: str) -> str:
+    return "/" + re.sub(r"<(?:\w+:)?\w+>", "1", route)
+
+
+ALL = _walk(get_resolver().url_patterns)
+PROTECTED = [(route, p) for route, p in ALL if p.name not in PUBLIC | SESSION_ONLY]
+
+
+def test_the_walk_sees_the_app() -> None:
+    names = {p.name for _, p in ALL}
+    assert {"dashboard", "account_list", "account_link", "audit_list"} <= names
+
+
+@pytest.mark.parametrize(("route", "pattern"), PROTECTED, ids=[p.name or r for r, p in PROTECTED])
+def test_every_view_declares_a_role(route: str, pattern: URLPattern) -> None:
+    assert isinstance(getattr(pattern.callback, "required_role", None), Role), (
+        f"{route} has no @role_required: every view must say which role it needs"
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("route", "pattern"), PROTECTED, ids=[p.name or r for r, p in PROTECTED])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_anonymous_is_sent_to_login(client, route: str, pattern: URLPattern, method: str) -> None:  # type: ignore[no-untyped-def]
+    url = _concrete(route)
+    response = getattr(client, method)(url)
+    assert response.status_code == 302, url
+    assert response["Location"].startswith("/login/?next="), response["Location"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("route", "pattern"), PROTECTED, ids=[p.name or r for r, p in PROTECTED])
+def test_roles_below_the_required_one_are_refused(client_as, route: str, pattern: URLPattern) -> None:  # type: ignore[no-untyped-def]
+    required: Role = pattern.callback.required_role
+    url = _concrete(route)
+    for name in ["nobody", *[r.group_name for r in ROLE_GROUPS]]:
+        role = Role[name.upper()] if name != "nobody" else Role.NONE
+        response = client_as(name).get(url)
+        if role < required:
+            assert response.status_code == 403, f"{name} reached {url} which needs {required.name}"
+        else:
+            assert response.status_code != 403, f"{name} was refused {url} which needs {required.name}"
+            assert not (response.status_code == 302 and "/login/" in response["Location"])
+
+
+@pytest.mark.django_db
+def test_viewer_cannot_post_admin_actions(client_as) -> None:  # type: ignore[no-untyped-def]
+    response = client_as("viewer").post(
+        "/accounts/link/", {"account_id": "123456789012", "name": "prod", "sync_interval_minutes": 60}
+    )
+    assert response.status_code == 403
+    from accounts.models import LinkedAccount
+
+    assert not LinkedAccount.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "allowed"), [("viewer", False), ("approver", False), ("admin", True)])
+def test_django_admin_is_for_the_admin_role(client_as, name: str, allowed: bool) -> None:  # type: ignore[no-untyped-def]
+    response = client_as(name).get("/admin/")
+    if allowed:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_public_pages_need_no_login(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/login/").status_code == 200
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_login_refuses_open_redirect(client, users) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import PASSWORD
+
+    response = client.post(
+        "/login/", {"username": "viewer", "password": PASSWORD, "next": "https://evil.example/"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+@pytest.mark.django_db
+def test_login_then_dashboard(client, users) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import PASSWORD
+
+    response = client.post("/login/", {"username": "viewer", "password": PASSWORD}, follow=True)
+    assert response.status_code == 200
+    assert b"No AWS account linked yet" in response.content

@@ -1,0 +1,95 @@
+"""Settings helpers fail loudly on bad values, and production settings pass `check --deploy`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from iamreview.env import ConfigError, env_bool, env_database, env_int, env_str
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("1", True), ("off", False), ("False", False)])
+def test_env_bool_accepts(monkeypatch: pytest.MonkeyPatch, raw: str, expected: bool) -> None:
+    monkeypatch.setenv("X_FLAG", raw)
+    assert env_bool("X_FLAG", not expected) is expected
+
+
+@pytest.mark.parametrize("raw", ["yes", "no", "enabled", "2"])
+def test_env_bool_refuses_guesses(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("X_FLAG", raw)
+    with pytest.raises(ConfigError, match="X_FLAG"):
+        env_bool("X_FLAG", False)
+
+
+def test_env_int_refuses_text_and_low_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_N", "ten")
+    with pytest.raises(ConfigError, match="not an integer"):
+        env_int("X_N", 1)
+    monkeypatch.setenv("X_N", "3")
+    with pytest.raises(ConfigError, match="minimum"):
+        env_int("X_N", 10, minimum=5)
+
+
+def test_secret_from_file_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("from-file\n")
+    monkeypatch.setenv("X_SECRET", "from-env")
+    monkeypatch.setenv("X_SECRET_FILE", str(secret))
+    assert env_str("X_SECRET") == "from-file"
+    monkeypatch.setenv("X_SECRET_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="cannot be read"):
+        env_str("X_SECRET")
+
+
+def test_database_url_errors_are_clear() -> None:
+    os.environ["X_DB"] = "nosuchdb://host/db"
+    try:
+        with pytest.raises(ConfigError, match="X_DB"):
+            env_database("X_DB", "")
+    finally:
+        del os.environ["X_DB"]
+
+
+PRODUCTION_ENV = {
+    "SECRET_KEY": "k" * 20 + "Q8r!z" + "production-grade-secret-value-0123456789",
+    "ALLOWED_HOSTS": "iam.example.com",
+    "SECURE_SSL_REDIRECT": "true",
+    "DATABASE_URL": os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/iamreview"),
+}
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "SECURE_SSL_REDIRECT"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_production_settings_pass_check_deploy() -> None:
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_fails_without_a_secret_key() -> None:
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stdout + result.stderr
+
+
+def test_bad_boolean_stops_startup() -> None:
+    result = _manage("check", env={**PRODUCTION_ENV, "DEBUG": "yes"})
+    assert result.returncode != 0
+    assert "DEBUG='yes' is not a boolean" in result.stderr
