@@ -1,0 +1,648 @@
+"""Analysis of one account's authorization details: findings, escalation paths and a score per principal."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from policy.catalog import Catalog
+from policy.evaluate import Grant, PrincipalContext, PrincipalPermissions, arn_matches
+from policy.gaad import (
+    AccountDetails,
+    PrincipalRecord,
+    attached_policy_arns,
+    is_aws_managed,
+    principal_documents,
+)
+from policy.graph import Edge, Graph, trust_allows, trusted_services
+from policy.model import Condition, PolicyDocument
+from policy.rules import (
+    CREDENTIALS_EXPOSURE_ACTIONS,
+    DATA_EXFILTRATION_ACTIONS,
+    INFRASTRUCTURE_SERVICES,
+    LIMITING_TRUST_KEYS,
+    PRIVESC_PATHS,
+    RULES,
+    SENSITIVE_SERVICES,
+    WRITE_LEVELS,
+    PrivescPath,
+)
+from policy.score import principal_risk_score
+
+# Actions an administrator holds; all allowed on `*` plus 90% of the catalog makes a principal an admin.
+ADMIN_SENTINELS = (
+    "iam:putrolepolicy",
+    "iam:createuser",
+    "iam:attachuserpolicy",
+    "sts:assumerole",
+    "s3:getobject",
+    "s3:putbucketpolicy",
+    "ec2:runinstances",
+    "kms:decrypt",
+    "lambda:createfunction",
+    "organizations:listaccounts",
+)
+ADMIN_CATALOG_SHARE = 0.9
+MAX_LISTED_ACTIONS = 40
+
+
+@dataclass
+class Exclusions:
+    """Principals and actions to leave out of the analysis, passed in (never a global)."""
+
+    principals: tuple[str, ...] = ()  # ARN or name patterns with * and ?
+    actions: tuple[str, ...] = ()  # lower-cased action patterns
+
+    def excludes_principal(self, record: PrincipalRecord) -> bool:
+        return any(arn_matches(p, record.arn) or arn_matches(p, record.name) for p in self.principals)
+
+
+@dataclass
+class Finding:
+    kind: str
+    severity: str
+    actions: list[str]
+    resources: list[str]
+    detail: str
+    action_count: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "actions": self.actions,
+            "resources": self.resources,
+            "detail": self.detail,
+            "action_count": self.action_count or len(self.actions),
+        }
+
+
+@dataclass
+class Escalation:
+    path_id: str
+    category: str
+    actions: list[str]
+    via: list[str]  # ARNs passed through, the last one being what is gained; empty for self-escalation
+    target: str
+    conditional: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path_id": self.path_id,
+            "category": self.category,
+            "actions": self.actions,
+            "via": self.via,
+            "target": self.target,
+            "conditional": self.conditional,
+        }
+
+
+@dataclass
+class PrincipalReport:
+    arn: str
+    name: str
+    kind: str
+    account_id: str
+    is_admin: bool = False
+    risk_score: int = 0
+    score_explanation: list[dict[str, object]] = field(default_factory=list)
+    privilege_escalation: list[Escalation] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "arn": self.arn,
+            "name": self.name,
+            "type": self.kind,
+            "account_id": self.account_id,
+            "risk_score": self.risk_score,
+            "is_admin": self.is_admin,
+            "score_explanation": self.score_explanation,
+            "privilege_escalation": [e.to_json() for e in self.privilege_escalation],
+            "findings": [f.to_json() for f in self.findings],
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
+class AccountReport:
+    account_id: str
+    principals: list[PrincipalReport]
+    errors: list[str]
+
+    def stats(self) -> dict[str, Any]:
+        by_kind: dict[str, int] = {}
+        for p in self.principals:
+            by_kind[p.kind] = by_kind.get(p.kind, 0) + 1
+        return {
+            "account_id": self.account_id,
+            "principals": len(self.principals),
+            "by_type": by_kind,
+            "admins": sum(p.is_admin for p in self.principals),
+            "with_privilege_escalation": sum(bool(p.privilege_escalation) for p in self.principals),
+            "high_risk": sum(p.risk_score >= 70 for p in self.principals),
+            "findings": sum(len(p.findings) for p in self.principals),
+            "errors": self.errors,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {"principals": [p.to_json() for p in self.principals], "stats": self.stats()}
+
+
+class _Classifier:
+    """Splits an expanded action set into the categories rules look at; cached per shared frozenset."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._cache: dict[int, tuple[frozenset[str], dict[str, frozenset[str]]]] = {}
+        self.watch = {
+            "data-exfiltration": frozenset(a.lower() for a in DATA_EXFILTRATION_ACTIONS),
+            "credentials-exposure": frozenset(a.lower() for a in CREDENTIALS_EXPOSURE_ACTIONS),
+        }
+
+    def classify(self, actions: frozenset[str]) -> dict[str, frozenset[str]]:
+        hit = self._cache.get(id(actions))
+        if hit is not None and hit[0] is actions:
+            return hit[1]
+        level = self.catalog.access_level
+        rtypes = self.catalog.resource_types
+        out = {
+            "data-exfiltration": actions & self.watch["data-exfiltration"],
+            "credentials-exposure": actions & self.watch["credentials-exposure"],
+            "resource-exposure": frozenset(a for a in actions if level.get(a) == "Permissions management"),
+            "infrastructure-modification": frozenset(
+                a
+                for a in actions
+                if level.get(a) == "Write" and a.split(":", 1)[0] in INFRASTRUCTURE_SERVICES
+            ),
+            "write-on-all-resources": frozenset(
+                a
+                for a in actions
+                if level.get(a) in WRITE_LEVELS
+                and rtypes.get(a)
+                and a.split(":", 1)[0] not in INFRASTRUCTURE_SERVICES
+                and level.get(a) != "Permissions management"
+            ),
+        }
+        self._cache[id(actions)] = (actions, out)
+        return out
+
+
+def _sorted_names(catalog: Catalog, actions: Iterable[str]) -> list[str]:
+    return sorted(catalog.name(a) for a in actions)
+
+
+class AccountAnalysis:
+    """Runs every rule for every principal of one account. Build once, then call `run()`."""
+
+    def __init__(
+        self,
+        account: AccountDetails,
+        catalog: Catalog,
+        *,
+        exclusions: Exclusions | None = None,
+        scps: Sequence[Sequence[PolicyDocument]] = (),
+        now: datetime | None = None,
+        access_key_counts: dict[str, int] | None = None,
+    ) -> None:
+        self.account = account
+        self.catalog = catalog
+        self.exclusions = exclusions or Exclusions()
+        self.scps = scps
+        self.now = now or datetime.now(tz=UTC)
+        self.key_counts = access_key_counts or {}
+        self.classifier = _Classifier(catalog)
+        self.records = [r for r in account.principals.values() if not self.exclusions.excludes_principal(r)]
+        self.perms: dict[str, PrincipalPermissions] = {}
+        self.reports: dict[str, PrincipalReport] = {}
+        self._power: dict[str, frozenset[str]] = {}
+        self.graph = Graph()
+
+    # -- building blocks -------------------------------------------------------------------------
+    def _permissions(self, record: PrincipalRecord) -> PrincipalPermissions:
+        boundary = None
+        if record.boundary_arn:
+            policy = self.account.policies.get(record.boundary_arn)
+            boundary = policy.document if policy is not None else None
+        docs = principal_documents(self.account, record)
+        ctx = PrincipalContext(record.arn, record.name, record.kind, record.account_id)
+        perms = PrincipalPermissions.build(
+            ctx, docs, self.catalog, boundary=boundary, scps=self.scps, now=self.now
+        )
+        if self.exclusions.actions:
+            excluded = frozenset().union(*(self.catalog.expand(p) for p in self.exclusions.actions))
+            for grant_list in (perms.identity.allows,):
+                grant_list[:] = [
+                    Grant(g.statement, g.source, g.actions - excluded, g.resources, g.not_resources)
+                    for g in grant_list
+                ]
+        return perms
+
+    def _allowed_on_all(self, perms: PrincipalPermissions, category: str) -> tuple[set[str], bool]:
+        """Actions of a category allowed on every resource, and whether all of them are conditional."""
+        found: set[str] = set()
+        unconditional: set[str] = set()
+        for g in perms.identity.allows:
+            if not g.all_resources:
+                continue
+            subset = self.classifier.classify(g.actions)[category]
+            found |= subset
+            if not g.conditional:
+                unconditional |= subset
+        if not found:
+            return found, False
+        for d in perms.identity.denies:
+            if d.all_resources and not d.conditional:
+                found -= d.actions
+        for layer in [perms.boundary, *perms.scps]:
+            if layer is None:
+                continue
+            capped: set[str] = set()
+            for g in layer.allows:
+                capped |= g.actions & found
+            found &= capped
+        return found, not (found & unconditional)
+
+    def _is_admin(self, perms: PrincipalPermissions) -> bool:
+        if not all(perms.allows(a, "*") for a in ADMIN_SENTINELS):
+            return False
+        return len(perms.allowed_actions()) >= ADMIN_CATALOG_SHARE * len(self.catalog.all_actions)
+
+    def _power_of(self, arn: str) -> frozenset[str]:
+        """Write and permissions-management actions held: compared to decide who is more privileged."""
+        hit = self._power.get(arn)
+        if hit is None:
+            level = self.catalog.access_level
+            hit = frozenset(a for a in self.perms[arn].allowed_actions() if level.get(a) in WRITE_LEVELS)
+            self._power[arn] = hit
+        return hit
+
+    def more_privileged(self, target: str, than: str) -> bool:
+        t, s = self.reports[target], self.reports[than]
+        if s.is_admin:
+            return False
+        if t.is_admin:
+            return True
+        return not self._power_of(target) <= self._power_of(than)
+
+    # -- rules -------------------------------------------------------------------------------------
+    def _direct_findings(
+        self, record: PrincipalRecord, perms: PrincipalPermissions, report: PrincipalReport
+    ) -> None:
+        cat = self.catalog
+        for problem in record.errors:
+            report.findings.append(Finding("malformed-policy", "medium", [], [], problem))
+        if perms.warnings:
+            report.findings.append(
+                Finding("unknown-action", "info", [], [], "; ".join(sorted(set(perms.warnings))[:20]))
+            )
+        if report.is_admin:
+            sources = sorted({s for a in ADMIN_SENTINELS for s in perms.decide(a, "*").sources})
+            conditional = any(perms.decide(a, "*").conditional for a in ADMIN_SENTINELS)
+            detail = "Allows every action on every resource" + (" (under conditions)" if conditional else "")
+            report.findings.append(
+                Finding("admin", "critical", ["*"], ["*"], f"{detail}; from {', '.join(sources)}.")
+            )
+        else:
+            for service in SENSITIVE_SERVICES:
+                grants = [
+                    g
+                    for g in perms.identity.allows
+                    if g.all_resources
+                    and (f"{service}:*" in g.statement.actions or "*" in g.statement.actions)
+                ]
+                if grants and perms.allows(next(iter(cat.by_service.get(service, ("",)))), "*"):
+                    sources = sorted({g.source for g in grants})
+                    report.findings.append(
+                        Finding(
+                            "service-admin",
+                            "high",
+                            [f"{service}:*"],
+                            ["*"],
+                            f"Every {service} action on every resource, from {', '.join(sources)}.",
+                        )
+                    )
+        for kind in (
+            "data-exfiltration",
+            "credentials-exposure",
+            "resource-exposure",
+            "infrastructure-modification",
+            "write-on-all-resources",
+        ):
+            if report.is_admin and kind in ("infrastructure-modification", "write-on-all-resources"):
+                continue  # the admin finding says it all
+            actions, conditional = self._allowed_on_all(perms, kind)
+            if not actions:
+                continue
+            names = _sorted_names(cat, actions)
+            rule = RULES[kind]
+            more = f", the first {MAX_LISTED_ACTIONS} listed" if len(names) > MAX_LISTED_ACTIONS else ""
+            detail = f"{rule.description} {len(names)} action(s){more}" + (
+                " under conditions." if conditional else "."
+            )
+            report.findings.append(
+                Finding(kind, rule.severity, names[:MAX_LISTED_ACTIONS], ["*"], detail, len(names))
+            )
+        if record.kind == "role":
+            self._trust_findings(record, report)
+
+    def _trust_findings(self, record: PrincipalRecord, report: PrincipalReport) -> None:
+        trust = record.trust
+        if trust is None:
+            return
+        for st in trust.statements:
+            if st.effect != "Allow" or st.principal is None:
+                continue
+            keys = {c.key for c in st.conditions}
+            limited = bool(keys & set(LIMITING_TRUST_KEYS))
+            actions = [a for a in st.actions if a.startswith("sts:") or a == "*"]
+            if st.principal.wildcard and not limited:
+                report.findings.append(
+                    Finding(
+                        "trust-public", "critical", actions, [record.arn], "Principal * may assume this role."
+                    )
+                )
+            others = sorted(
+                {a for a in st.principal.aws if a != "*" and _account_in(a) not in ("", record.account_id)}
+            )
+            if others and not ({"sts:externalid", "aws:principalorgid", "aws:principalorgpaths"} & keys):
+                report.findings.append(
+                    Finding(
+                        "trust-cross-account-no-external-id",
+                        "medium",
+                        actions,
+                        others,
+                        f"Trusted without sts:ExternalId: {', '.join(others)}.",
+                    )
+                )
+            for provider in st.principal.federated:
+                if "saml-provider" in provider:
+                    continue
+                if not _has_subject_condition(provider, st.conditions):
+                    report.findings.append(
+                        Finding(
+                            "trust-oidc-no-sub",
+                            "critical",
+                            actions,
+                            [provider],
+                            f"Any identity of {provider} may assume this role: no condition on its subject.",
+                        )
+                    )
+
+    # -- escalation ----------------------------------------------------------------------------------
+    def _self_targets(self, record: PrincipalRecord, action: str) -> list[str]:
+        """Resources that give this principal more power if `action` is used on them."""
+        if action in ("iam:putrolepolicy", "iam:attachrolepolicy"):
+            return [record.arn] if record.kind == "role" else []
+        if action in ("iam:putuserpolicy", "iam:attachuserpolicy"):
+            return [record.arn] if record.kind == "user" else []
+        if action in ("iam:putgrouppolicy", "iam:attachgrouppolicy"):
+            if record.kind == "group":
+                return [record.arn]
+            return [g.arn for name in record.groups if (g := self.account.groups_by_name.get(name))]
+        if action == "iam:addusertogroup":
+            if record.kind != "user":
+                return []
+            return [g.arn for g in self.account.of_kind("group") if g.name not in record.groups]
+        if action == "iam:createpolicyversion":
+            return [a for a in attached_policy_arns(self.account, record) if not is_aws_managed(a)]
+        return []
+
+    def _self_escalations(self, record: PrincipalRecord, perms: PrincipalPermissions) -> list[Escalation]:
+        found = []
+        for path in PRIVESC_PATHS:
+            if path.category != "self-escalation":
+                continue
+            action = path.actions[0].lower()
+            for resource in self._self_targets(record, action):
+                decision = perms.decide(action, resource)
+                if decision.allowed:
+                    found.append(
+                        Escalation(
+                            path.id, path.category, list(path.actions), [], record.arn, decision.conditional
+                        )
+                    )
+                    break
+        return found
+
+    def _add_edges(self, record: PrincipalRecord, perms: PrincipalPermissions) -> None:
+        """Edges from `record` to every principal it can become (principal-access and PassRole paths)."""
+        if record.kind == "group":
+            return
+        users = self.account.of_kind("user")
+        roles = self.account.of_kind("role")
+        assume_ok = {r.arn: self._can_assume(record, perms, r) for r in roles}
+        for path in PRIVESC_PATHS:
+            acts = [a.lower() for a in path.actions]
+            if path.category == "principal-access":
+                self._principal_access_edges(record, perms, path, acts, users, roles, assume_ok)
+            elif path.category in ("new-passrole", "existing-passrole"):
+                self._passrole_edges(record, perms, path, acts, roles)
+
+    def _can_assume(
+        self, record: PrincipalRecord, perms: PrincipalPermissions, role: PrincipalRecord
+    ) -> tuple[bool, bool]:
+        if role.arn == record.arn:
+            return False, False
+        decision = perms.decide("sts:assumerole", role.arn)
+        return trust_allows(role.trust, record.arn, record.account_id, decision.allowed)
+
+    def _principal_access_edges(
+        self,
+        record: PrincipalRecord,
+        perms: PrincipalPermissions,
+        path: PrivescPath,
+        acts: list[str],
+        users: list[PrincipalRecord],
+        roles: list[PrincipalRecord],
+        assume_ok: dict[str, tuple[bool, bool]],
+    ) -> None:
+        if path.id == "sts-001":
+            for role_arn, (ok, cond) in assume_ok.items():
+                if ok:
+                    self.graph.add(Edge(record.arn, role_arn, path.id, tuple(path.actions), cond))
+            return
+        iam_acts = [a for a in acts if a != "sts:assumerole"]
+        needs_assume = "sts:assumerole" in acts
+        targets = (
+            users if any("user" in a or "accesskey" in a or "loginprofile" in a for a in iam_acts) else roles
+        )
+        for target in targets:
+            if target.arn == record.arn:
+                continue
+            if path.id == "iam-002" and self.key_counts.get(target.arn, 0) >= 2:
+                continue  # CreateAccessKey alone needs a free key slot
+            conditional = False
+            ok = True
+            for action in iam_acts:
+                resources = [target.arn]
+                if action == "iam:createpolicyversion":
+                    resources = [a for a in target.attached if not is_aws_managed(a)]
+                decision = next((d for r in resources if (d := perms.decide(action, r)).allowed), None)
+                if decision is None:
+                    ok = False
+                    break
+                conditional = conditional or decision.conditional
+            if not ok:
+                continue
+            if needs_assume:
+                can, cond = assume_ok.get(target.arn, (False, False))
+                if not can:
+                    continue
+                conditional = conditional or cond
+            self.graph.add(Edge(record.arn, target.arn, path.id, tuple(path.actions), conditional))
+
+    def _passrole_edges(
+        self,
+        record: PrincipalRecord,
+        perms: PrincipalPermissions,
+        path: PrivescPath,
+        acts: list[str],
+        roles: list[PrincipalRecord],
+    ) -> None:
+        service_acts = [a for a in acts if a != "iam:passrole"]
+        decisions = [perms.allows_somewhere(a, self.catalog) for a in service_acts]
+        if not all(decisions):
+            return
+        conditional = any(d.conditional for d in decisions)
+        passes = "iam:passrole" in acts
+        for role in roles:
+            if role.arn == record.arn or path.service not in trusted_services(role.trust):
+                continue
+            cond = conditional
+            if passes:
+                decision = perms.decide("iam:passrole", role.arn)
+                if not decision.allowed or not _passed_to_service_ok(perms, role.arn, path.service):
+                    continue
+                cond = cond or decision.conditional
+            self.graph.add(Edge(record.arn, role.arn, path.id, tuple(path.actions), cond))
+
+    def _escalations_through_graph(self, record: PrincipalRecord) -> list[Escalation]:
+        """Every direct path to a more privileged principal, then chains of hops to those not reached directly.
+
+        Modifying a principal and then becoming it (iam-014 to iam-021) reaches administrator whatever the
+        principal held before, so those count whoever the target is.
+        """
+        found: list[Escalation] = []
+        direct: set[str] = set()
+        seen: set[tuple[str, str]] = set()
+        for edge in self.graph.out(record.arn):
+            if (edge.path_id, edge.target) in seen:
+                continue
+            if edge.path_id in _MODIFY_THEN_BECOME or self.more_privileged(edge.target, record.arn):
+                seen.add((edge.path_id, edge.target))
+                direct.add(edge.target)
+                found.append(
+                    Escalation(
+                        edge.path_id,
+                        _CATEGORY[edge.path_id],
+                        list(edge.actions),
+                        [edge.target],
+                        edge.target,
+                        edge.conditional,
+                    )
+                )
+        for target, chain in self.graph.reachable(record.arn).items():
+            if len(chain) < 2 or target in direct or not self.more_privileged(target, record.arn):
+                continue
+            first = chain[0]
+            found.append(
+                Escalation(
+                    first.path_id,
+                    _CATEGORY[first.path_id],
+                    list(first.actions),
+                    [e.target for e in chain],
+                    target,
+                    any(e.conditional for e in chain),
+                )
+            )
+        return found
+
+    # -- driver ----------------------------------------------------------------------------------------
+    def run(self) -> AccountReport:
+        for record in self.records:
+            perms = self._permissions(record)
+            self.perms[record.arn] = perms
+            report = PrincipalReport(record.arn, record.name, record.kind, record.account_id)
+            report.is_admin = self._is_admin(perms)
+            report.warnings = sorted(set(perms.warnings))[:50]
+            self._direct_findings(record, perms, report)
+            report.privilege_escalation = [] if report.is_admin else self._self_escalations(record, perms)
+            self.reports[record.arn] = report
+        for record in self.records:
+            self._add_edges(record, self.perms[record.arn])
+        for record in self.records:
+            report = self.reports[record.arn]
+            if not report.is_admin and record.kind != "group":
+                report.privilege_escalation += self._escalations_through_graph(record)
+            if report.privilege_escalation:
+                ids = sorted({e.path_id for e in report.privilege_escalation})
+                conditional = all(e.conditional for e in report.privilege_escalation)
+                report.findings.append(
+                    Finding(
+                        "privilege-escalation",
+                        "critical" if not conditional else "high",
+                        sorted({a for e in report.privilege_escalation for a in e.actions}),
+                        sorted({e.target for e in report.privilege_escalation}),
+                        f"Escalation paths: {', '.join(ids)}"
+                        + (" (all under conditions)" if conditional else ""),
+                    )
+                )
+            score = principal_risk_score((f.kind, f.severity, f.detail) for f in report.findings)
+            report.risk_score = score.value
+            report.score_explanation = score.explanation()
+        ordered = sorted(self.reports.values(), key=lambda r: (-r.risk_score, r.arn))
+        return AccountReport(self.account.account_id, ordered, list(self.account.errors))
+
+
+_CATEGORY = {p.id: p.category for p in PRIVESC_PATHS}
+_MODIFY_THEN_BECOME = {"iam-014", "iam-015", "iam-016", "iam-017", "iam-018", "iam-019", "iam-020", "iam-021"}
+_ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):")
+
+
+def _account_in(principal: str) -> str:
+    if re.fullmatch(r"\d{12}", principal):
+        return principal
+    match = _ACCOUNT_IN_ARN.match(principal)
+    return match.group(1) if match else ""
+
+
+def _has_subject_condition(provider: str, conditions: tuple[Condition, ...]) -> bool:
+    host = provider.split("oidc-provider/", 1)[-1].lower()
+    wanted = ("amr", "aud") if "cognito-identity" in host else ("sub",)
+    for c in conditions:
+        names_subject = c.key.startswith(host) and c.key.rsplit(":", 1)[-1] in wanted
+        if names_subject and c.values and all(v not in ("*", "") for v in c.values):
+            return True
+    return False
+
+
+def _passed_to_service_ok(perms: PrincipalPermissions, role_arn: str, service: str) -> bool:
+    """An iam:PassedToService condition that names other services makes this PassRole useless here."""
+    for g in perms.grants_for("iam:passrole"):
+        if not g.covers(role_arn):
+            continue
+        limits = [c for c in g.statement.conditions if c.key == "iam:passedtoservice"]
+        if not limits:
+            return True
+        if any(arn_matches(v, service) for c in limits for v in c.values):
+            return True
+    return False
+
+
+def analyze_account(
+    account: AccountDetails,
+    catalog: Catalog,
+    *,
+    exclusions: Exclusions | None = None,
+    scps: Sequence[Sequence[PolicyDocument]] = (),
+    now: datetime | None = None,
+    access_key_counts: dict[str, int] | None = None,
+) -> AccountReport:
+    return AccountAnalysis(
+        account, catalog, exclusions=exclusions, scps=scps, now=now, access_key_counts=access_key_counts
+    ).run()

@@ -1,0 +1,328 @@
+"""Effective permissions of one principal: Allow/Deny, NotAction/NotResource, boundaries, SCPs, conditions.
+
+Semantics kept here (documented in docs/risk-score.md):
+- an explicit Deny without conditions removes a grant wherever its actions and resources cover it;
+- a Deny whose conditions could hold leaves the grant but marks it conditional (it may be refused);
+- a statement whose conditions can never hold (a date in the past for DateLessThan aws:CurrentTime)
+  is dropped, Allow or Deny;
+- any other condition narrows a grant (conditional=True) but does not remove its risk;
+- a permissions boundary and each SCP level must also allow the action.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from policy.catalog import Catalog
+from policy.model import Condition, PolicyDocument, Statement
+
+_DATE_LESS = {"DateLessThan", "DateLessThanEquals"}
+_NUM_LESS = {"NumericLessThan", "NumericLessThanEquals"}
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalContext:
+    """What policy variables and self-referencing resources resolve against."""
+
+    arn: str
+    name: str
+    kind: str  # "user" | "role" | "group"
+    account_id: str
+
+
+def _parse_date(value: str) -> datetime | None:
+    try:
+        if value.isdigit():
+            return datetime.fromtimestamp(int(value), tz=UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def condition_never_holds(cond: Condition, now: datetime) -> bool:
+    """True only for conditions we can prove false for every request from now on."""
+    if (
+        cond.key == "aws:currenttime"
+        and cond.base_operator in _DATE_LESS
+        and not cond.operator.startswith("For")
+    ):
+        dates = [_parse_date(v) for v in cond.values]
+        return all(d is not None and d <= now for d in dates)
+    if cond.key == "aws:epochtime" and cond.base_operator in _NUM_LESS:
+        try:
+            return all(float(v) <= now.timestamp() for v in cond.values)
+        except ValueError:
+            return False
+    return False
+
+
+def statement_never_applies(statement: Statement, now: datetime) -> bool:
+    return any(condition_never_holds(c, now) for c in statement.conditions)
+
+
+def _resolve_variables(pattern: str, ctx: PrincipalContext | None) -> str:
+    if "${" not in pattern:
+        return pattern
+
+    def sub(match: re.Match[str]) -> str:
+        var = match.group(1).lower()
+        if var in ("*", "?", "$"):
+            return "\x00" + var  # literal, restored below
+        if ctx is not None:
+            if var == "aws:username" and ctx.kind == "user":
+                return ctx.name
+            if var == "aws:principalaccount":
+                return ctx.account_id
+        return "*"  # unknown at analysis time: could be anything
+
+    resolved = _VARIABLE.sub(sub, pattern)
+    return resolved.replace("\x00*", "\\*").replace("\x00?", "\\?").replace("\x00$", "$")
+
+
+_ARN_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def arn_matches(pattern: str, arn: str) -> bool:
+    """IAM resource matching: `*` and `?` wildcards, case-sensitive."""
+    if pattern == "*" or pattern == arn:
+        return True
+    rx = _ARN_CACHE.get(pattern)
+    if rx is None:
+        parts = []
+        i = 0
+        while i < len(pattern):
+            ch = pattern[i]
+            if ch == "\\" and i + 1 < len(pattern):
+                parts.append(re.escape(pattern[i + 1]))
+                i += 2
+                continue
+            parts.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
+            i += 1
+        rx = re.compile("".join(parts), re.DOTALL)
+        _ARN_CACHE[pattern] = rx
+    return rx.fullmatch(arn) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One statement as it applies to one principal: expanded actions, resolved resources, source."""
+
+    statement: Statement
+    source: str
+    actions: frozenset[str]
+    resources: tuple[str, ...]
+    not_resources: tuple[str, ...] | None
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.statement.conditions)
+
+    @property
+    def all_resources(self) -> bool:
+        return self.not_resources is None and "*" in self.resources
+
+    def covers(self, resource: str) -> bool:
+        """Does this statement apply to `resource`? `*` asks: to every resource?"""
+        if resource == "*":
+            if self.not_resources is not None:
+                return False
+            return "*" in self.resources
+        if self.not_resources is not None:
+            return not any(arn_matches(p, resource) for p in self.not_resources)
+        return any(arn_matches(p, resource) for p in self.resources)
+
+    def touches(self, resource: str) -> bool:
+        """Could this statement apply to some resource that `resource` (a pattern) matches?"""
+        if self.covers(resource):
+            return True
+        if self.not_resources is not None:
+            return True
+        return any(arn_matches(resource, p) or arn_matches(p, resource) for p in self.resources)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    conditional: bool = False
+    sources: tuple[str, ...] = ()
+    denied_by: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+DENIED = Decision(False)
+
+
+def grants_from(
+    documents: Iterable[PolicyDocument], catalog: Catalog, ctx: PrincipalContext | None, now: datetime
+) -> tuple[list[Grant], list[Grant], list[str]]:
+    """Allow and Deny grants of some documents, plus unknown-action warnings."""
+    allows: list[Grant] = []
+    denies: list[Grant] = []
+    warnings: list[str] = []
+    for doc in documents:
+        for st in doc.statements:
+            if st.principal is not None or st.not_principal is not None:
+                continue  # resource-policy statements say nothing about identity permissions
+            if statement_never_applies(st, now):
+                continue
+            negated = st.not_actions is not None
+            patterns = st.not_actions if negated else st.actions
+            assert patterns is not None
+            for problem in catalog.unknown_patterns(patterns):
+                warnings.append(f"{doc.name}: {problem}")
+            grant = Grant(
+                statement=st,
+                source=doc.name,
+                actions=catalog.expand_statement(patterns, negated),
+                resources=tuple(_resolve_variables(r, ctx) for r in st.resources),
+                not_resources=(
+                    tuple(_resolve_variables(r, ctx) for r in st.not_resources)
+                    if st.not_resources is not None
+                    else None
+                ),
+            )
+            (allows if st.is_allow else denies).append(grant)
+    return allows, denies, warnings
+
+
+@dataclass
+class PolicySet:
+    """Allow and Deny grants of one layer (identity policies, the boundary, or one SCP level)."""
+
+    allows: list[Grant]
+    denies: list[Grant]
+
+    def decide(self, action: str, resource: str = "*") -> Decision:
+        action = action.lower()
+        matching = [g for g in self.allows if action in g.actions and g.covers(resource)]
+        if not matching:
+            return DENIED
+        conditional = all(g.conditional for g in matching)
+        denied_by: list[str] = []
+        for d in self.denies:
+            if action not in d.actions:
+                continue
+            # A Deny on some resources leaves the grant on the others, so only a Deny on every
+            # resource removes a grant on `*`.
+            hits = d.all_resources if resource == "*" else d.covers(resource)
+            if not hits:
+                continue
+            if d.conditional:
+                conditional = True
+                denied_by.append(d.source)
+            else:
+                return Decision(False, False, (), (d.source,))
+        return Decision(True, conditional, tuple(sorted({g.source for g in matching})), tuple(denied_by))
+
+
+@dataclass
+class PrincipalPermissions:
+    """Everything one principal may do: its identity policies capped by boundary and SCPs."""
+
+    context: PrincipalContext
+    identity: PolicySet
+    boundary: PolicySet | None = None
+    scps: Sequence[PolicySet] = ()
+    warnings: list[str] = field(default_factory=list)
+    _allowed_cache: frozenset[str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        context: PrincipalContext,
+        documents: Iterable[PolicyDocument],
+        catalog: Catalog,
+        *,
+        boundary: PolicyDocument | None = None,
+        scps: Sequence[Sequence[PolicyDocument]] = (),
+        now: datetime | None = None,
+    ) -> PrincipalPermissions:
+        now = now or datetime.now(tz=UTC)
+        allows, denies, warnings = grants_from(documents, catalog, context, now)
+        perms = cls(context, PolicySet(allows, denies), warnings=warnings)
+        if boundary is not None:
+            b_allows, b_denies, _ = grants_from([boundary], catalog, context, now)
+            perms.boundary = PolicySet(b_allows, b_denies)
+        perms.scps = [PolicySet(*grants_from(level, catalog, context, now)[:2]) for level in scps]
+        return perms
+
+    def decide(self, action: str, resource: str = "*") -> Decision:
+        decision = self.identity.decide(action, resource)
+        if not decision.allowed:
+            return decision
+        for layer in [self.boundary, *self.scps]:
+            if layer is None:
+                continue
+            capped = layer.decide(action, resource)
+            if not capped.allowed:
+                return Decision(False, False, (), capped.denied_by or ("permissions boundary or SCP",))
+            if capped.conditional:
+                decision = Decision(True, True, decision.sources, decision.denied_by + capped.denied_by)
+        return decision
+
+    def allows(self, action: str, resource: str = "*") -> bool:
+        return self.decide(action, resource).allowed
+
+    def allows_somewhere(self, action: str, catalog: Catalog | None = None) -> Decision:
+        """Allowed on at least one resource (an Allow not cancelled there by a Deny, boundary or SCP).
+
+        With a catalog, only resources that could be of a type the action acts on count, so a service
+        action granted on an IAM role ARN does not count as usable.
+        """
+        action = action.lower()
+        for g in self.identity.allows:
+            if action not in g.actions:
+                continue
+            if g.not_resources is not None:
+                decision = self._decide_without_resource_check(action)
+            else:
+                resources = [
+                    r for r in g.resources if catalog is None or catalog.resource_could_apply(action, r)
+                ]
+                decision = next((d for r in resources if (d := self.decide(action, r)).allowed), DENIED)
+            if decision.allowed:
+                return decision
+        return DENIED
+
+    def _decide_without_resource_check(self, action: str) -> Decision:
+        for d in self.identity.denies:
+            if action in d.actions and d.all_resources and not d.conditional:
+                return DENIED
+        for layer in [self.boundary, *self.scps]:
+            if layer is not None and not any(action in g.actions for g in layer.allows):
+                return DENIED
+        return Decision(True)
+
+    def allowed_actions(self) -> frozenset[str]:
+        """Every action allowed on at least some resource (used for unused-permission and tightening)."""
+        if self._allowed_cache is not None:
+            return self._allowed_cache
+        candidate: set[str] = set()
+        for g in self.identity.allows:
+            candidate |= g.actions
+        for d in self.identity.denies:
+            if d.all_resources and not d.conditional:
+                candidate -= d.actions
+        for layer in [self.boundary, *self.scps]:
+            if layer is None:
+                continue
+            allowed_here: set[str] = set()
+            for g in layer.allows:
+                allowed_here |= g.actions
+            candidate &= allowed_here
+            for d in layer.denies:
+                if d.all_resources and not d.conditional:
+                    candidate -= d.actions
+        self._allowed_cache = frozenset(candidate)
+        return self._allowed_cache
+
+    def grants_for(self, action: str) -> list[Grant]:
+        action = action.lower()
+        return [g for g in self.identity.allows if action in g.actions]

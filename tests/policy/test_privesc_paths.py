@@ -1,0 +1,213 @@
+"""Every privilege-escalation path of reference/privesc-paths.md, found and not found, by its id."""
+
+from __future__ import annotations
+
+import pytest
+
+from policy.rules import PRIVESC_PATHS, PrivescPath
+from tests.policy.gaad_builder import ADMIN_ARN, Gaad, allow, arn, deny, doc, trust_account, trust_service
+
+USER_TARGETS = ("user", "accesskey", "loginprofile")
+
+
+def _targets_users(path: PrivescPath) -> bool:
+    return any(t in a.lower() for a in path.actions for t in USER_TARGETS)
+
+
+def scenario(
+    path: PrivescPath, *, extra_deny: bool = False, scope_elsewhere: bool = False
+) -> tuple[Gaad, str, str]:
+    """An account where `attacker` holds exactly the path's actions; returns (gaad, attacker arn, target arn).
+
+    extra_deny: a second policy denies the path's first action. scope_elsewhere: the actions are granted only
+    on an unrelated resource.
+    """
+    g = Gaad()
+    actions = list(path.actions)
+    resource = arn("role", "unrelated") if scope_elsewhere else "*"
+    policies = {"grant": doc(allow(actions, resource))}
+    if extra_deny:
+        policies["guard"] = doc(deny(actions[0]))
+    if path.category == "self-escalation":
+        if path.id == "iam-001":
+            own = g.policy("own-policy", doc(allow("s3:ListAllMyBuckets")))
+            if not scope_elsewhere:
+                policies = {"grant": doc(allow(actions, own))}
+                if extra_deny:
+                    policies["guard"] = doc(deny(actions[0]))
+            attacker = g.role("attacker", inline=policies, attached=[own])
+        elif path.id in ("iam-005", "iam-009"):
+            attacker = g.role("attacker", inline=policies)
+        elif path.id in ("iam-010", "iam-011"):
+            g.group("team")
+            attacker = g.user("attacker", inline=policies, groups=["team"])
+        elif path.id == "iam-013":
+            g.group("admins", attached=[ADMIN_ARN])
+            attacker = g.user("attacker", inline=policies)
+        else:
+            attacker = g.user("attacker", inline=policies)
+        return g, attacker, attacker
+    if path.category == "principal-access":
+        attacker = g.user("attacker", inline=policies)
+        if _targets_users(path):
+            target = g.user("boss", attached=[ADMIN_ARN])
+        else:
+            own = g.policy("boss-policy", doc(allow("s3:ListAllMyBuckets")))
+            target = g.role("boss", trust=trust_account(), attached=[ADMIN_ARN, own])
+        return g, attacker, target
+    target = g.role("service-admin", trust=trust_service(path.service), attached=[ADMIN_ARN])
+    attacker = g.user("attacker", inline=policies)
+    return g, attacker, target
+
+
+def _found(reports: dict, attacker: str, path_id: str) -> list:  # type: ignore[type-arg]
+    return [e for e in reports[attacker].privilege_escalation if e.path_id == path_id]
+
+
+@pytest.mark.parametrize("path", PRIVESC_PATHS, ids=[p.id for p in PRIVESC_PATHS])
+def test_path_is_found(path: PrivescPath) -> None:
+    g, attacker, target = scenario(path)
+    found = _found(g.analyze(), attacker, path.id)
+    assert found, f"{path.id} not reported"
+    assert found[0].target == target
+    assert found[0].category == path.category
+    if path.category != "self-escalation":
+        assert found[0].via[-1] == target
+
+
+@pytest.mark.parametrize("path", PRIVESC_PATHS, ids=[p.id for p in PRIVESC_PATHS])
+def test_deny_in_another_policy_stops_path(path: PrivescPath) -> None:
+    g, attacker, _ = scenario(path, extra_deny=True)
+    assert not _found(g.analyze(), attacker, path.id)
+
+
+@pytest.mark.parametrize("path", PRIVESC_PATHS, ids=[p.id for p in PRIVESC_PATHS])
+def test_actions_scoped_to_another_resource_do_not_escalate(path: PrivescPath) -> None:
+    g, attacker, _ = scenario(path, scope_elsewhere=True)
+    # For service actions, an IAM role ARN is not a resource they act on, so they are unusable there.
+    found = _found(g.analyze(), attacker, path.id)
+    assert not found, f"{path.id} reported although its actions only apply to an unrelated resource"
+
+
+def test_path_across_two_policies_of_one_principal() -> None:
+    g = Gaad()
+    g.role("fn-admin", trust=trust_service("lambda.amazonaws.com"), attached=[ADMIN_ARN])
+    attacker = g.user(
+        "dev",
+        inline={"pass": doc(allow("iam:PassRole")), "lambda": doc(allow(["lambda:CreateFunction"]))},
+        groups=["invokers"],
+    )
+    g.group("invokers", inline={"invoke": doc(allow("lambda:InvokeFunction"))})
+    assert _found(g.analyze(), attacker, "lambda-001")
+
+
+def test_passrole_to_a_less_privileged_role_is_not_escalation() -> None:
+    g = Gaad()
+    g.role(
+        "fn-logs", trust=trust_service("lambda.amazonaws.com"), inline={"l": doc(allow("logs:PutLogEvents"))}
+    )
+    attacker = g.user("dev", inline={"p": doc(allow(["iam:PassRole", "lambda:*", "logs:*"]))})
+    assert not _found(g.analyze(), attacker, "lambda-001")
+
+
+def test_passrole_to_a_role_the_service_cannot_assume_is_not_escalation() -> None:
+    g = Gaad()
+    g.role("ec2-admin", trust=trust_service("ec2.amazonaws.com"), attached=[ADMIN_ARN])
+    attacker = g.user(
+        "dev", inline={"p": doc(allow(["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"]))}
+    )
+    assert not _found(g.analyze(), attacker, "lambda-001")
+
+
+def test_passed_to_service_condition_for_another_service() -> None:
+    g = Gaad()
+    g.role("fn-admin", trust=trust_service("lambda.amazonaws.com"), attached=[ADMIN_ARN])
+    statement = allow(
+        "iam:PassRole", Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+    )
+    attacker = g.user(
+        "dev", inline={"p": doc(statement, allow(["lambda:CreateFunction", "lambda:InvokeFunction"]))}
+    )
+    assert not _found(g.analyze(), attacker, "lambda-001")
+
+
+def test_assume_role_needs_the_trust_policy() -> None:
+    g = Gaad()
+    g.role("locked", trust=trust_account("999988887777"), attached=[ADMIN_ARN])
+    attacker = g.user("dev", inline={"a": doc(allow("sts:AssumeRole"))})
+    assert not _found(g.analyze(), attacker, "sts-001")
+
+
+def test_trust_naming_the_caller_needs_no_identity_permission() -> None:
+    g = Gaad()
+    caller = arn("user", "dev")
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": caller}, "Action": "sts:AssumeRole"})
+    g.role("named", trust=trust, attached=[ADMIN_ARN])
+    g.user("dev", inline={"r": doc(allow("s3:ListAllMyBuckets"))})
+    assert _found(g.analyze(), caller, "sts-001")
+
+
+def test_create_policy_version_cannot_touch_aws_managed_policies() -> None:
+    g = Gaad()
+    attacker = g.role(
+        "attacker",
+        inline={"v": doc(allow("iam:CreatePolicyVersion"))},
+        attached=["arn:aws:iam::aws:policy/ReadOnlyAccess"],
+    )
+    assert not _found(g.analyze(), attacker, "iam-001")
+
+
+def test_policy_variable_scopes_self_escalation_to_self() -> None:
+    g = Gaad()
+    own = g.user(
+        "alice",
+        inline={"s": doc(allow("iam:PutUserPolicy", "arn:aws:iam::111122223333:user/${aws:username}"))},
+    )
+    assert _found(g.analyze(), own, "iam-007")
+
+
+def test_permissions_boundary_caps_escalation() -> None:
+    g = Gaad()
+    boundary = g.policy("boundary", doc(allow(["s3:*"])))
+    attacker = g.user("dev", inline={"p": doc(allow("iam:PutUserPolicy"))}, boundary=boundary)
+    assert not _found(g.analyze(), attacker, "iam-007")
+
+
+def test_impossible_condition_removes_the_grant() -> None:
+    g = Gaad()
+    expired = allow(
+        "iam:PutUserPolicy", Condition={"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}
+    )
+    attacker = g.user("dev", inline={"p": doc(expired)})
+    assert not _found(g.analyze(), attacker, "iam-007")
+
+
+def test_unknown_condition_keeps_the_risk_but_marks_it() -> None:
+    g = Gaad()
+    mfa = allow("iam:PutUserPolicy", Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}})
+    attacker = g.user("dev", inline={"p": doc(mfa)})
+    found = _found(g.analyze(), attacker, "iam-007")
+    assert found and found[0].conditional
+
+
+def test_not_action_grants_escalation() -> None:
+    g = Gaad()
+    attacker = g.user("dev", inline={"p": doc({"Effect": "Allow", "NotAction": ["s3:*"], "Resource": "*"})})
+    reports = g.analyze()
+    assert reports[attacker].is_admin is False
+    assert _found(reports, attacker, "iam-007")
+
+
+def test_multi_hop_escalation_reports_the_chain() -> None:
+    g = Gaad()
+    middle = g.role(
+        "middle", trust=trust_account(), inline={"m": doc(allow(["sts:AssumeRole", "s3:PutObject"]))}
+    )
+    top = g.role(
+        "top",
+        trust=doc({"Effect": "Allow", "Principal": {"AWS": middle}, "Action": "sts:AssumeRole"}),
+        attached=[ADMIN_ARN],
+    )
+    attacker = g.user("dev", inline={"a": doc(allow("sts:AssumeRole", middle))})
+    chains = [e for e in g.analyze()[attacker].privilege_escalation if e.target == top]
+    assert chains and chains[0].via == [middle, top]

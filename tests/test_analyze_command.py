@@ -1,0 +1,101 @@
+"""`manage.py analyze`: the JSON contract of DESIGN.md, the table, clear errors, and no database."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from policy.rules import PRIVESC_PATHS
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "gaad" / "small-account.json"
+PATH_IDS = {p.id for p in PRIVESC_PATHS}
+
+
+def _run_json(capsys: pytest.CaptureFixture[str]) -> dict:  # type: ignore[type-arg]
+    call_command("analyze", str(FIXTURE), "--format", "json")
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    # No django_db mark: pytest-django makes any database access here raise.
+    out = _run_json(capsys)
+    assert set(out) == {"principals", "stats"}
+    by_arn = {p["arn"]: p for p in out["principals"]}
+    for p in out["principals"]:
+        assert p["type"] in ("user", "role", "group")
+        assert 0 <= p["risk_score"] <= 100
+        assert isinstance(p["is_admin"], bool)
+        for e in p["privilege_escalation"]:
+            assert e["path_id"] in PATH_IDS
+            assert isinstance(e["actions"], list) and isinstance(e["via"], list)
+        for f in p["findings"]:
+            assert {"kind", "severity", "actions", "resources", "detail"} <= set(f)
+    assert by_arn["arn:aws:iam::111122223333:role/admin"]["is_admin"] is True
+    alice = by_arn["arn:aws:iam::111122223333:user/alice"]
+    assert [e["path_id"] for e in alice["privilege_escalation"]] == ["iam-007"]
+    ci = by_arn["arn:aws:iam::111122223333:role/ci"]
+    assert {e["path_id"] for e in ci["privilege_escalation"]} == {"lambda-001"}
+    assert ci["privilege_escalation"][0]["via"] == ["arn:aws:iam::111122223333:role/lambda-admin"]
+    assert "trust-oidc-no-sub" in {f["kind"] for f in ci["findings"]}
+    bob = by_arn["arn:aws:iam::111122223333:user/bob"]
+    assert {e["path_id"] for e in bob["privilege_escalation"]} == {"sts-001"}
+    assert out["stats"]["principals"] == 6 and out["stats"]["admins"] == 2
+
+
+def test_table_lists_every_principal(capsys: pytest.CaptureFixture[str]) -> None:
+    call_command("analyze", str(FIXTURE))
+    out = capsys.readouterr().out
+    assert out.count("arn:aws:iam::111122223333:") == 6
+    assert "6 principals, 2 admins" in out
+
+
+def test_not_a_gaad_file(tmp_path: Path) -> None:
+    bad = tmp_path / "x.json"
+    bad.write_text('{"hello": 1}')
+    with pytest.raises(CommandError, match="not a get-account-authorization-details document"):
+        call_command("analyze", str(bad))
+    bad.write_text("{oops")
+    with pytest.raises(CommandError, match="is not JSON"):
+        call_command("analyze", str(bad))
+    with pytest.raises(CommandError, match="cannot read"):
+        call_command("analyze", str(tmp_path / "missing.json"))
+
+
+def test_a_malformed_policy_does_not_stop_the_analysis(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = json.loads(FIXTURE.read_text())
+    data["UserDetailList"][1]["UserPolicyList"].append(
+        {"PolicyName": "broken", "PolicyDocument": "{not json"}
+    )
+    path = tmp_path / "gaad.json"
+    path.write_text(json.dumps(data))
+    call_command("analyze", str(path), "--format", "json")
+    out = json.loads(capsys.readouterr().out)
+    bob = next(p for p in out["principals"] if p["arn"].endswith("user/bob"))
+    broken = [f for f in bob["findings"] if f["kind"] == "malformed-policy"]
+    assert broken and "bob/broken" in broken[0]["detail"]
+    assert bob["privilege_escalation"]  # its other policy is still analysed
+
+
+def test_runs_without_any_database() -> None:
+    env = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "analyze", str(FIXTURE), "--format", "json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["principals"]) == 6
+    assert connection.vendor == "postgresql"
