@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -168,32 +169,41 @@ class _Classifier:
         hit = self._cache.get(id(actions))
         if hit is not None and hit[0] is actions:
             return hit[1]
-        level = self.catalog.access_level
-        rtypes = self.catalog.resource_types
+        cat = self.catalog
+        level = cat.access_level
+        rtypes = cat.resource_types
+
+        def service(a: str) -> str:
+            return a.split(":", 1)[0]
+
+        permissions = cat.actions_where(
+            "permissions-management", lambda a: level[a] == "Permissions management"
+        )
+        infra = cat.actions_where(
+            "infrastructure-write", lambda a: level[a] == "Write" and service(a) in INFRASTRUCTURE_SERVICES
+        )
+        scoped_writes = cat.actions_where(
+            "scopable-write",
+            lambda a: (
+                level[a] in ("Write", "Tagging")
+                and bool(rtypes.get(a))
+                and service(a) not in INFRASTRUCTURE_SERVICES
+            ),
+        )
         out = {
             "data-exfiltration": actions & self.watch["data-exfiltration"],
             "credentials-exposure": actions & self.watch["credentials-exposure"],
-            "resource-exposure": frozenset(a for a in actions if level.get(a) == "Permissions management"),
-            "infrastructure-modification": frozenset(
-                a
-                for a in actions
-                if level.get(a) == "Write" and a.split(":", 1)[0] in INFRASTRUCTURE_SERVICES
-            ),
-            "write-on-all-resources": frozenset(
-                a
-                for a in actions
-                if level.get(a) in WRITE_LEVELS
-                and rtypes.get(a)
-                and a.split(":", 1)[0] not in INFRASTRUCTURE_SERVICES
-                and level.get(a) != "Permissions management"
-            ),
+            "resource-exposure": actions & permissions,
+            "infrastructure-modification": actions & infra,
+            "write-on-all-resources": actions & scoped_writes,
         }
         self._cache[id(actions)] = (actions, out)
         return out
 
 
-def _sorted_names(catalog: Catalog, actions: Iterable[str]) -> list[str]:
-    return sorted(catalog.name(a) for a in actions)
+def _first_names(catalog: Catalog, actions: Iterable[str], limit: int) -> list[str]:
+    """The first `limit` actions in order, spelled canonically (sorting thousands to show forty is waste)."""
+    return [catalog.name(a) for a in heapq.nsmallest(limit, actions)]
 
 
 class AccountAnalysis:
@@ -219,8 +229,33 @@ class AccountAnalysis:
         self.records = [r for r in account.principals.values() if not self.exclusions.excludes_principal(r)]
         self.perms: dict[str, PrincipalPermissions] = {}
         self.reports: dict[str, PrincipalReport] = {}
-        self._power: dict[str, frozenset[str]] = {}
+        self._power: dict[str, int] = {}
         self.graph = Graph()
+        self._hub_ranked: dict[str, list[str]] = {}
+        self._users_ranked: list[str] = []
+        self._coverage: dict[tuple[object, ...], frozenset[str]] = {}
+        self._path_action_bits = {a: catalog.mask(frozenset((a,))) for a in _PATH_ACTIONS}
+        self._roles_ranked: list[str] = []
+        self._toward_admin: dict[str, Edge] = {}
+        self._users = [r for r in self.records if r.kind == "user"]
+        self._roles = [r for r in self.records if r.kind == "role"]
+        # Trust-policy indexes, built once: who a role's trust names exactly, which roles delegate to
+        # identity policies (account root or `*`), and which services may assume each role.
+        self._trust_names: dict[str, list[PrincipalRecord]] = {}
+        self._trust_delegates: list[PrincipalRecord] = []
+        self._roles_by_service: dict[str, list[PrincipalRecord]] = {}
+        for role in self._roles:
+            for service in trusted_services(role.trust):
+                self._roles_by_service.setdefault(service, []).append(role)
+            for st in role.trust.statements if role.trust is not None else ():
+                if st.principal is None or st.effect != "Allow":
+                    continue
+                if st.principal.wildcard or any(
+                    a == role.account_id or a.endswith(f":{role.account_id}:root") for a in st.principal.aws
+                ):
+                    self._trust_delegates.append(role)
+                for name in st.principal.aws:
+                    self._trust_names.setdefault(name, []).append(role)
 
     # -- building blocks -------------------------------------------------------------------------
     def _permissions(self, record: PrincipalRecord) -> PrincipalPermissions:
@@ -270,15 +305,18 @@ class AccountAnalysis:
     def _is_admin(self, perms: PrincipalPermissions) -> bool:
         if not all(perms.allows(a, "*") for a in ADMIN_SENTINELS):
             return False
-        return len(perms.allowed_actions()) >= ADMIN_CATALOG_SHARE * len(self.catalog.all_actions)
+        held = perms.allowed_mask(self.catalog).bit_count()
+        return held >= ADMIN_CATALOG_SHARE * len(self.catalog.all_actions)
 
-    def _power_of(self, arn: str) -> frozenset[str]:
-        """Write and permissions-management actions held: compared to decide who is more privileged."""
+    def _power_of(self, arn: str) -> int:
+        """Write and permissions-management actions held (a catalog bitmask): who is more privileged."""
         hit = self._power.get(arn)
         if hit is None:
             level = self.catalog.access_level
-            hit = frozenset(a for a in self.perms[arn].allowed_actions() if level.get(a) in WRITE_LEVELS)
-            self._power[arn] = hit
+            writes = self.catalog.mask(
+                self.catalog.actions_where("write-levels", lambda a: level[a] in WRITE_LEVELS)
+            )
+            hit = self._power[arn] = self.perms[arn].allowed_mask(self.catalog) & writes
         return hit
 
     def more_privileged(self, target: str, than: str) -> bool:
@@ -287,7 +325,8 @@ class AccountAnalysis:
             return False
         if t.is_admin:
             return True
-        return not self._power_of(target) <= self._power_of(than)
+        # Does the target hold a write or permissions-management action the source lacks?
+        return bool(self._power_of(target) & ~self._power_of(than))
 
     # -- rules -------------------------------------------------------------------------------------
     def _direct_findings(
@@ -338,15 +377,13 @@ class AccountAnalysis:
             actions, conditional = self._allowed_on_all(perms, kind)
             if not actions:
                 continue
-            names = _sorted_names(cat, actions)
+            names = _first_names(cat, actions, MAX_LISTED_ACTIONS)
             rule = RULES[kind]
-            more = f", the first {MAX_LISTED_ACTIONS} listed" if len(names) > MAX_LISTED_ACTIONS else ""
-            detail = f"{rule.description} {len(names)} action(s){more}" + (
+            more = f", the first {MAX_LISTED_ACTIONS} listed" if len(actions) > MAX_LISTED_ACTIONS else ""
+            detail = f"{rule.description} {len(actions)} action(s){more}" + (
                 " under conditions." if conditional else "."
             )
-            report.findings.append(
-                Finding(kind, rule.severity, names[:MAX_LISTED_ACTIONS], ["*"], detail, len(names))
-            )
+            report.findings.append(Finding(kind, rule.severity, names, ["*"], detail, len(actions)))
         if record.kind == "role":
             self._trust_findings(record, report)
 
@@ -430,137 +467,218 @@ class AccountAnalysis:
         return found
 
     def _add_edges(self, record: PrincipalRecord, perms: PrincipalPermissions) -> None:
-        """Edges from `record` to every principal it can become (principal-access and PassRole paths)."""
+        """Edges from `record` to every principal it can become (principal-access and PassRole paths).
+
+        A path is only tried when the principal holds all of its actions somewhere, so the loops over
+        targets run for the few principals that could use them.
+        """
         if record.kind == "group":
             return
-        users = self.account.of_kind("user")
-        roles = self.account.of_kind("role")
-        assume_ok = {r.arn: self._can_assume(record, perms, r) for r in roles}
+        mask = perms.allowed_mask(self.catalog)
+        bits = self._path_action_bits
+        held = {a for a, bit in bits.items() if mask & bit}
+        assume_ok = self._assumable(record, perms, "sts:assumerole" in held)
         for path in PRIVESC_PATHS:
-            acts = [a.lower() for a in path.actions]
+            acts = _PATH_ACTIONS_OF[path.id]
+            if path.id == "sts-001":
+                for role_arn, (_ok, cond) in assume_ok.items():
+                    self.graph.add(Edge(record.arn, role_arn, path.id, path.actions, cond))
+                continue
+            if not all(a in held for a in acts):
+                continue
             if path.category == "principal-access":
-                self._principal_access_edges(record, perms, path, acts, users, roles, assume_ok)
-            elif path.category in ("new-passrole", "existing-passrole"):
-                self._passrole_edges(record, perms, path, acts, roles)
+                self._principal_access_edges(record, perms, path, acts, assume_ok)
+            else:
+                self._passrole_edges(record, perms, path, acts)
 
-    def _can_assume(
-        self, record: PrincipalRecord, perms: PrincipalPermissions, role: PrincipalRecord
-    ) -> tuple[bool, bool]:
-        if role.arn == record.arn:
-            return False, False
-        decision = perms.decide("sts:assumerole", role.arn)
-        return trust_allows(role.trust, record.arn, record.account_id, decision.allowed)
+    def _assumable(
+        self, record: PrincipalRecord, perms: PrincipalPermissions, holds_assume: bool
+    ) -> dict[str, tuple[bool, bool]]:
+        """Roles this principal can assume: those whose trust names it, and (when its identity policy allows
+        sts:AssumeRole on them) those whose trust names its account or everyone."""
+        candidates = list(self._trust_names.get(record.arn, ()))
+        if holds_assume:
+            candidates += self._trust_delegates
+        out: dict[str, tuple[bool, bool]] = {}
+        for role in candidates:
+            if role.arn == record.arn or role.arn in out:
+                continue
+            identity = perms.decide("sts:assumerole", role.arn).allowed if holds_assume else False
+            ok, cond = trust_allows(role.trust, record.arn, record.account_id, identity)
+            if ok:
+                out[role.arn] = (ok, cond)
+        return out
 
     def _principal_access_edges(
         self,
         record: PrincipalRecord,
         perms: PrincipalPermissions,
         path: PrivescPath,
-        acts: list[str],
-        users: list[PrincipalRecord],
-        roles: list[PrincipalRecord],
+        acts: tuple[str, ...],
         assume_ok: dict[str, tuple[bool, bool]],
     ) -> None:
-        if path.id == "sts-001":
-            for role_arn, (ok, cond) in assume_ok.items():
-                if ok:
-                    self.graph.add(Edge(record.arn, role_arn, path.id, tuple(path.actions), cond))
-            return
+        """Edges to the most privileged principals this path can take over (ranked, a few per path)."""
         iam_acts = [a for a in acts if a != "sts:assumerole"]
         needs_assume = "sts:assumerole" in acts
-        targets = (
-            users if any("user" in a or "accesskey" in a or "loginprofile" in a for a in iam_acts) else roles
-        )
-        for target in targets:
-            if target.arn == record.arn:
+        on_users = any("user" in a or "accesskey" in a or "loginprofile" in a for a in iam_acts)
+        ranked = self._users_ranked if on_users else self._roles_ranked
+        if needs_assume:
+            ranked = [a for a in ranked if a in assume_ok]
+        if path.id not in ("iam-016", "iam-020"):  # those act on the target's policies, not the target
+            ranked = self._covered(perms, iam_acts[0], ranked)
+        added = 0
+        for arn in ranked:
+            if added >= MAX_TARGETS_PER_PATH:
+                break
+            if arn == record.arn:
                 continue
-            if path.id == "iam-002" and self.key_counts.get(target.arn, 0) >= 2:
+            if path.id not in _MODIFY_THEN_BECOME and not self.more_privileged(arn, record.arn):
+                continue
+            if path.id == "iam-002" and self.key_counts.get(arn, 0) >= 2:
                 continue  # CreateAccessKey alone needs a free key slot
+            target = self.account.principals[arn]
             conditional = False
-            ok = True
             for action in iam_acts:
-                resources = [target.arn]
+                resources = [arn]
                 if action == "iam:createpolicyversion":
                     resources = [a for a in target.attached if not is_aws_managed(a)]
                 decision = next((d for r in resources if (d := perms.decide(action, r)).allowed), None)
                 if decision is None:
-                    ok = False
                     break
                 conditional = conditional or decision.conditional
-            if not ok:
-                continue
-            if needs_assume:
-                can, cond = assume_ok.get(target.arn, (False, False))
-                if not can:
-                    continue
-                conditional = conditional or cond
-            self.graph.add(Edge(record.arn, target.arn, path.id, tuple(path.actions), conditional))
+            else:
+                if needs_assume:
+                    conditional = conditional or assume_ok[arn][1]
+                self.graph.add(Edge(record.arn, arn, path.id, path.actions, conditional))
+                added += 1
 
     def _passrole_edges(
         self,
         record: PrincipalRecord,
         perms: PrincipalPermissions,
         path: PrivescPath,
-        acts: list[str],
-        roles: list[PrincipalRecord],
+        acts: tuple[str, ...],
     ) -> None:
+        """PassRole paths reach the roles a service may assume. When nothing narrows which role can be
+        passed, one edge to the service's hub stands for all of them (keeps the graph linear in size)."""
         service_acts = [a for a in acts if a != "iam:passrole"]
         decisions = [perms.allows_somewhere(a, self.catalog) for a in service_acts]
         if not all(decisions):
             return
         conditional = any(d.conditional for d in decisions)
-        passes = "iam:passrole" in acts
-        for role in roles:
-            if role.arn == record.arn or path.service not in trusted_services(role.trust):
+        roles = self._roles_by_service.get(path.service, ())
+        if not roles:
+            return
+        if "iam:passrole" not in acts:
+            self.graph.add(Edge(record.arn, _hub(path.service), path.id, path.actions, conditional))
+            return
+        anywhere = perms.decide("iam:passrole", "*")
+        unrestricted = anywhere.allowed and not any(
+            c.key == "iam:passedtoservice"
+            for g in perms.grants_for("iam:passrole")
+            for c in g.statement.conditions
+        )
+        if unrestricted:
+            cond = conditional or anywhere.conditional
+            self.graph.add(Edge(record.arn, _hub(path.service), path.id, path.actions, cond))
+            return
+        if not _passed_to_service_ok(perms, "*", path.service, any_resource=True):
+            return
+        added = 0
+        for arn in self._covered(perms, "iam:passrole", self._hub_ranked[_hub(path.service)]):
+            if added >= MAX_TARGETS_PER_PATH:
+                break
+            if arn == record.arn or not self.more_privileged(arn, record.arn):
                 continue
-            cond = conditional
-            if passes:
-                decision = perms.decide("iam:passrole", role.arn)
-                if not decision.allowed or not _passed_to_service_ok(perms, role.arn, path.service):
-                    continue
-                cond = cond or decision.conditional
-            self.graph.add(Edge(record.arn, role.arn, path.id, tuple(path.actions), cond))
+            decision = perms.decide("iam:passrole", arn)
+            if decision.allowed and _passed_to_service_ok(perms, arn, path.service):
+                self.graph.add(
+                    Edge(record.arn, arn, path.id, path.actions, conditional or decision.conditional)
+                )
+                added += 1
 
-    def _escalations_through_graph(self, record: PrincipalRecord) -> list[Escalation]:
-        """Every direct path to a more privileged principal, then chains of hops to those not reached directly.
+    def _covered(self, perms: PrincipalPermissions, action: str, ranked: list[str]) -> list[str]:
+        """The ranked principals that some Allow of `action` names as a resource. Which principals a
+        resource list covers is worked out once per distinct list: managed policies repeat them."""
+        covered: set[str] = set()
+        for g in perms.grants_for(action):
+            key = (g.resources, g.not_resources, id(ranked))
+            hit = self._coverage.get(key)
+            if hit is None:
+                hit = self._coverage[key] = frozenset(a for a in ranked if g.covers(a))
+            covered |= hit
+        return [a for a in ranked if a in covered]
+
+    def _rank(self, arn: str) -> tuple[bool, int]:
+        return (self.reports[arn].is_admin, self._power_of(arn).bit_count())
+
+    def _targets_of(self, edge: Edge) -> list[str]:
+        if edge.target.startswith(_HUB):
+            return self._hub_ranked[edge.target]
+        return [edge.target]
+
+    def _escalations_of(self, record: PrincipalRecord) -> list[Escalation]:
+        """Direct paths to more privileged principals (the most privileged few per path), then chains of
+        hops that end at an administrator.
 
         Modifying a principal and then becoming it (iam-014 to iam-021) reaches administrator whatever the
         principal held before, so those count whoever the target is.
         """
         found: list[Escalation] = []
-        direct: set[str] = set()
+        reached_admin = False
         seen: set[tuple[str, str]] = set()
         for edge in self.graph.out(record.arn):
-            if (edge.path_id, edge.target) in seen:
-                continue
-            if edge.path_id in _MODIFY_THEN_BECOME or self.more_privileged(edge.target, record.arn):
-                seen.add((edge.path_id, edge.target))
-                direct.add(edge.target)
+            shown = 0
+            for target in self._targets_of(edge):
+                if shown >= MAX_TARGETS_PER_PATH:
+                    break
+                if target == record.arn or (edge.path_id, target) in seen:
+                    continue
+                if edge.path_id in _MODIFY_THEN_BECOME or self.more_privileged(target, record.arn):
+                    seen.add((edge.path_id, target))
+                    shown += 1
+                    reached_admin = reached_admin or self.reports[target].is_admin
+                    found.append(
+                        Escalation(
+                            edge.path_id,
+                            _CATEGORY[edge.path_id],
+                            list(edge.actions),
+                            [target],
+                            target,
+                            edge.conditional,
+                        )
+                    )
+                elif not edge.target.startswith(_HUB):
+                    continue
+                else:
+                    break  # hub targets are ranked: the rest are no more privileged
+        if not reached_admin:
+            chain = self._chain_to_admin(record.arn)
+            if chain:
+                first = chain[0]
+                via = [e.target for e in chain if not e.target.startswith(_HUB)]
                 found.append(
                     Escalation(
-                        edge.path_id,
-                        _CATEGORY[edge.path_id],
-                        list(edge.actions),
-                        [edge.target],
-                        edge.target,
-                        edge.conditional,
+                        first.path_id,
+                        _CATEGORY[first.path_id],
+                        list(first.actions),
+                        via,
+                        via[-1],
+                        any(e.conditional for e in chain),
                     )
                 )
-        for target, chain in self.graph.reachable(record.arn).items():
-            if len(chain) < 2 or target in direct or not self.more_privileged(target, record.arn):
-                continue
-            first = chain[0]
-            found.append(
-                Escalation(
-                    first.path_id,
-                    _CATEGORY[first.path_id],
-                    list(first.actions),
-                    [e.target for e in chain],
-                    target,
-                    any(e.conditional for e in chain),
-                )
-            )
         return found
+
+    def _chain_to_admin(self, start: str) -> list[Edge]:
+        chain: list[Edge] = []
+        node = start
+        while node in self._toward_admin and len(chain) < 8:
+            edge = self._toward_admin[node]
+            chain.append(edge)
+            node = edge.target
+            if not node.startswith(_HUB) and self.reports[node].is_admin:
+                return chain
+        return []
 
     # -- driver ----------------------------------------------------------------------------------------
     def run(self) -> AccountReport:
@@ -573,12 +691,23 @@ class AccountAnalysis:
             self._direct_findings(record, perms, report)
             report.privilege_escalation = [] if report.is_admin else self._self_escalations(record, perms)
             self.reports[record.arn] = report
+        # Rank possible targets once, most privileged first, so each path stops after a few of them.
+        self._users_ranked = sorted((r.arn for r in self._users), key=self._rank, reverse=True)
+        self._roles_ranked = sorted((r.arn for r in self._roles), key=self._rank, reverse=True)
+        for service, roles in self._roles_by_service.items():
+            ranked = sorted((r.arn for r in roles), key=self._rank, reverse=True)
+            self._hub_ranked[_hub(service)] = ranked
+            for arn in ranked:
+                self.graph.add(Edge(_hub(service), arn, "", ()))
         for record in self.records:
-            self._add_edges(record, self.perms[record.arn])
+            if not self.reports[record.arn].is_admin:
+                self._add_edges(record, self.perms[record.arn])
+        admins = [r.arn for r in self.records if self.reports[r.arn].is_admin and r.kind != "group"]
+        self._toward_admin = self.graph.next_hop_toward(admins)
         for record in self.records:
             report = self.reports[record.arn]
             if not report.is_admin and record.kind != "group":
-                report.privilege_escalation += self._escalations_through_graph(record)
+                report.privilege_escalation += self._escalations_of(record)
             if report.privilege_escalation:
                 ids = sorted({e.path_id for e in report.privilege_escalation})
                 conditional = all(e.conditional for e in report.privilege_escalation)
@@ -600,6 +729,17 @@ class AccountAnalysis:
 
 
 _CATEGORY = {p.id: p.category for p in PRIVESC_PATHS}
+_HUB = "service:"
+MAX_TARGETS_PER_PATH = 3
+
+
+def _hub(service: str) -> str:
+    """A graph node standing for every role that `service` may assume."""
+    return _HUB + service
+
+
+_PATH_ACTIONS_OF = {p.id: tuple(a.lower() for a in p.actions) for p in PRIVESC_PATHS}
+_PATH_ACTIONS = frozenset(a for acts in _PATH_ACTIONS_OF.values() for a in acts)
 _MODIFY_THEN_BECOME = {"iam-014", "iam-015", "iam-016", "iam-017", "iam-018", "iam-019", "iam-020", "iam-021"}
 _ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):")
 
@@ -621,10 +761,12 @@ def _has_subject_condition(provider: str, conditions: tuple[Condition, ...]) -> 
     return False
 
 
-def _passed_to_service_ok(perms: PrincipalPermissions, role_arn: str, service: str) -> bool:
+def _passed_to_service_ok(
+    perms: PrincipalPermissions, role_arn: str, service: str, *, any_resource: bool = False
+) -> bool:
     """An iam:PassedToService condition that names other services makes this PassRole useless here."""
     for g in perms.grants_for("iam:passrole"):
-        if not g.covers(role_arn):
+        if not any_resource and not g.covers(role_arn):
             continue
         limits = [c for c in g.statement.conditions if c.key == "iam:passedtoservice"]
         if not limits:

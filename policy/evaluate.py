@@ -198,17 +198,29 @@ class PolicySet:
 
     allows: list[Grant]
     denies: list[Grant]
+    # Grants per action, filled on first question about that action (most principals are asked about
+    # the same few hundred actions, against many resources).
+    _allows_for: dict[str, list[Grant]] = field(default_factory=dict, repr=False)
+    _denies_for: dict[str, list[Grant]] = field(default_factory=dict, repr=False)
+
+    def _index(self, action: str) -> tuple[list[Grant], list[Grant]]:
+        allows = self._allows_for.get(action)
+        if allows is None:
+            allows = self._allows_for[action] = [g for g in self.allows if action in g.actions]
+            self._denies_for[action] = [d for d in self.denies if action in d.actions]
+        return allows, self._denies_for[action]
 
     def decide(self, action: str, resource: str = "*") -> Decision:
         action = action.lower()
-        matching = [g for g in self.allows if action in g.actions and g.covers(resource)]
+        allows, denies = self._index(action)
+        if not allows:
+            return DENIED
+        matching = [g for g in allows if g.covers(resource)]
         if not matching:
             return DENIED
         conditional = all(g.conditional for g in matching)
         denied_by: list[str] = []
-        for d in self.denies:
-            if action not in d.actions:
-                continue
+        for d in denies:
             # A Deny on some resources leaves the grant on the others, so only a Deny on every
             # resource removes a grant on `*`.
             hits = d.all_resources if resource == "*" else d.covers(resource)
@@ -322,6 +334,26 @@ class PrincipalPermissions:
                     candidate -= d.actions
         self._allowed_cache = frozenset(candidate)
         return self._allowed_cache
+
+    def allowed_mask(self, catalog: Catalog) -> int:
+        """`allowed_actions()` as a catalog bitmask, computed without building a set per principal."""
+        value = 0
+        for g in self.identity.allows:
+            value |= catalog.mask(g.actions)
+        for d in self.identity.denies:
+            if d.all_resources and not d.conditional:
+                value &= ~catalog.mask(d.actions)
+        for layer in [self.boundary, *self.scps]:
+            if layer is None:
+                continue
+            capped = 0
+            for g in layer.allows:
+                capped |= catalog.mask(g.actions)
+            value &= capped
+            for d in layer.denies:
+                if d.all_resources and not d.conditional:
+                    value &= ~catalog.mask(d.actions)
+        return value
 
     def grants_for(self, action: str) -> list[Grant]:
         action = action.lower()

@@ -1,6 +1,6 @@
 """Who can become whom in an account: AssumeRole through trust policies, PassRole to services, takeovers.
 
-Edges carry the privilege-escalation path id that creates them; `reachable` walks them breadth-first.
+Edges carry the privilege-escalation path id that creates them; `next_hop_toward` finds chains.
 """
 
 from __future__ import annotations
@@ -33,21 +33,24 @@ class Graph:
     def out(self, source: str) -> list[Edge]:
         return self.edges.get(source, [])
 
-    def reachable(self, start: str, max_depth: int = 4) -> dict[str, list[Edge]]:
-        """Shortest chain of edges from `start` to every principal it can become."""
-        chains: dict[str, list[Edge]] = {start: []}
-        queue = deque([start])
+    def next_hop_toward(self, targets: list[str]) -> dict[str, Edge]:
+        """For every node that can reach one of `targets`, the first edge of a shortest way there.
+        One breadth-first walk over reversed edges: linear in the size of the graph."""
+        reverse: dict[str, list[Edge]] = {}
+        for edges in self.edges.values():
+            for edge in edges:
+                reverse.setdefault(edge.target, []).append(edge)
+        best: dict[str, Edge] = {}
+        done = set(targets)
+        queue = deque(targets)
         while queue:
             node = queue.popleft()
-            chain = chains[node]
-            if len(chain) >= max_depth:
-                continue
-            for edge in self.out(node):
-                if edge.target not in chains:
-                    chains[edge.target] = [*chain, edge]
-                    queue.append(edge.target)
-        del chains[start]
-        return chains
+            for edge in reverse.get(node, ()):
+                if edge.source not in done:
+                    done.add(edge.source)
+                    best[edge.source] = edge
+                    queue.append(edge.source)
+        return best
 
 
 def _account_root_forms(account_id: str) -> set[str]:

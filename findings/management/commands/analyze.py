@@ -41,6 +41,9 @@ class Command(BaseCommand):
             "path", help="JSON from `aws iam get-account-authorization-details`, or - for stdin"
         )
         parser.add_argument("--format", choices=["json", "table"], default="table")
+        parser.add_argument(
+            "--indent", type=int, default=None, help="pretty-print JSON (slower on big accounts)"
+        )
         parser.add_argument("--account", default="", help="account id, when the file's ARNs do not say")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -58,6 +61,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         report = analyze_account(account, default_catalog())
         if opts["format"] == "json":
-            self.stdout.write(json.dumps(report.to_json(), indent=1))
+            self.stdout.write(json.dumps(report.to_json(), indent=opts["indent"]))
         else:
             self.stdout.write(render_table(report))
