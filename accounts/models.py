@@ -51,3 +51,70 @@ class LinkedAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.account_id})"
+
+
+class SyncStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_SYNC_STATUSES = (SyncStatus.QUEUED, SyncStatus.RUNNING)
+FINISHED_SYNC_STATUSES = (SyncStatus.SUCCEEDED, SyncStatus.FAILED)
+
+
+class SyncRun(models.Model):
+    """One collection of one account: queued, claimed by one worker, finished with counts or an error."""
+
+    account = models.ForeignKey(LinkedAccount, on_delete=models.CASCADE, related_name="sync_runs")
+    status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.QUEUED)
+    trigger = models.CharField(max_length=16, default="schedule")  # schedule | manual | import
+    requested_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    step = models.CharField(max_length=100, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    api_calls = models.JSONField(default=dict, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # At most one queued or running sync per account: a second "Sync now" or a beat tick that
+            # races the first cannot create a parallel run.
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="one_active_sync_per_account",
+            )
+        ]
+        indexes = [
+            # "Last sync of each account" on the dashboard and account pages.
+            models.Index(fields=["account", "-created_at"], name="syncrun_account_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"sync #{self.pk} of {self.account.account_id}: {self.status}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_SYNC_STATUSES
+
+    @property
+    def total_api_calls(self) -> int:
+        return sum(int(v) for v in self.api_calls.values())
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None

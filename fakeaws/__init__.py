@@ -1,0 +1,47 @@
+"""A local AWS for tests and the demo: moto plus the APIs it lacks.
+
+moto (pinned in pyproject.toml) emulates IAM, STS and Organizations. `install()` adds, inside moto so that
+responses go through botocore's own serialiser:
+- Access Advisor: GenerateServiceLastAccessedDetails / GetServiceLastAccessedDetails, service and action
+  level, from usage recorded with `record_usage` (see `fakeaws.scenario`);
+- IAM Access Analyzer: analyzers, ListFindingsV2 / GetFindingV2, ValidatePolicy, CheckNoNewAccess;
+- GetAccountAuthorizationDetails as AWS answers it (attached AWS managed policies only, MaxItems/Marker);
+- the real policy size limits on PutRolePolicy, PutUserPolicy, PutGroupPolicy, CreatePolicy and
+  CreatePolicyVersion;
+- CloudTrail LookupEvents answers for AccessDenied events recorded with `record_access_denied`;
+- fault injection (`faults`): AccessDenied on AssumeRole, throttling, 5xx, Access Advisor jobs that never end.
+
+Use in-process with `with fakeaws.mock():`, or as a server with `python -m fakeaws.server`.
+"""
+
+from __future__ import annotations
+
+from fakeaws.state import STATE, faults, record_access_denied, record_usage, reset
+
+__all__ = ["STATE", "faults", "install", "mock", "record_access_denied", "record_usage", "reset"]
+
+
+def install() -> None:
+    """Patch moto once per process; safe to call again."""
+    import warnings
+
+    from fakeaws import accessanalyzer, advisor, cloudtrail, gaad, limits, sts_faults
+
+    # moto warns when an error code is not in the service model (AccessDenied on STS is real AWS
+    # behaviour all the same).
+    warnings.filterwarnings("ignore", message=r"Exception\(FakeAwsError\)")
+    advisor.install()
+    gaad.install()
+    accessanalyzer.install()
+    limits.install()
+    sts_faults.install()
+    cloudtrail.install()
+
+
+def mock():  # type: ignore[no-untyped-def]
+    """`mock_aws` with AWS managed policies loaded and our extensions installed; fresh state each time."""
+    from moto import mock_aws
+
+    install()
+    reset()
+    return mock_aws(config={"iam": {"load_aws_managed_policies": True}})

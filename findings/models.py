@@ -1,4 +1,10 @@
-"""What the review works on, and the append-only audit log of every change people or the product make."""
+"""The current snapshot of every linked account, what the engine found in it, and the audit log.
+
+Why snapshot tables live here rather than in `accounts`: every reader of them (views, findings, digests,
+suggestions) is in this app; `accounts` only collects. A sync replaces an account's rows in one
+transaction, so readers always see one whole snapshot, the previous one until the new one commits.
+History is kept as `SnapshotChange` rows (what each sync added or removed) and `DailyMetric` rows.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,212 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+
+from accounts.models import LinkedAccount, SyncRun
+
+
+class PolicyDocument(models.Model):
+    """A policy document, stored once per content hash whoever uses it."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    document = models.JSONField()
+    size = models.PositiveIntegerField(help_text="characters without whitespace, as AWS counts them")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.sha256[:12]
+
+
+class ManagedPolicy(models.Model):
+    account = models.ForeignKey(LinkedAccount, on_delete=models.CASCADE, related_name="managed_policies")
+    arn = models.CharField(max_length=2048)
+    name = models.CharField(max_length=128)
+    aws_managed = models.BooleanField(default=False)
+    default_version = models.CharField(max_length=20, blank=True)
+    document = models.ForeignKey(PolicyDocument, null=True, on_delete=models.PROTECT, related_name="+")
+    version_count = models.PositiveSmallIntegerField(default=1)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "arn"], name="managed_policy_unique_arn")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PrincipalKind(models.TextChoices):
+    USER = "user", "User"
+    ROLE = "role", "Role"
+    GROUP = "group", "Group"
+
+
+class Principal(models.Model):
+    account = models.ForeignKey(LinkedAccount, on_delete=models.CASCADE, related_name="principals")
+    arn = models.CharField(max_length=2048)
+    kind = models.CharField(max_length=8, choices=PrincipalKind.choices)
+    name = models.CharField(max_length=128)
+    path = models.CharField(max_length=512, default="/")
+    aws_created_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_region = models.CharField(max_length=32, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    trust_document = models.ForeignKey(
+        PolicyDocument, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    boundary_arn = models.CharField(max_length=2048, blank=True)
+    groups = models.JSONField(default=list, blank=True)
+    attached_policy_arns = models.JSONField(default=list, blank=True)
+    # Hash of every document this principal's permissions depend on, and of its usage data: analysis
+    # results are reused while both are unchanged.
+    documents_hash = models.CharField(max_length=64, blank=True)
+    usage_hash = models.CharField(max_length=64, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    # Analysis results
+    risk_score = models.PositiveSmallIntegerField(default=0)
+    is_admin = models.BooleanField(default=False)
+    score_explanation = models.JSONField(default=list, blank=True)
+    escalation_paths = models.JSONField(default=list, blank=True)
+    unused_count = models.PositiveIntegerField(default=0)
+    analysis_hash = models.CharField(max_length=64, blank=True)
+    analyzed_at = models.DateTimeField(null=True, blank=True)
+    first_seen = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "arn"], name="principal_unique_arn")]
+        indexes = [
+            # The principals list, default order: riskiest first, across accounts or within one.
+            models.Index(fields=["-risk_score", "id"], name="principal_risk_idx"),
+            models.Index(fields=["account", "-risk_score"], name="principal_account_risk_idx"),
+            # The search box matches names by prefix.
+            models.Index(fields=["name"], name="principal_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.arn
+
+
+class InlinePolicy(models.Model):
+    principal = models.ForeignKey(Principal, on_delete=models.CASCADE, related_name="inline_policies")
+    name = models.CharField(max_length=128)
+    document = models.ForeignKey(PolicyDocument, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["principal", "name"], name="inline_policy_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.principal_id}/{self.name}"
+
+
+class LastAccessed(models.Model):
+    """Access Advisor: when a principal last used a service (action blank) or one action of it."""
+
+    principal = models.ForeignKey(Principal, on_delete=models.CASCADE, related_name="last_accessed")
+    service = models.CharField(max_length=64)
+    service_name = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=200, blank=True)
+    last_accessed_at = models.DateTimeField(null=True, blank=True)
+    region = models.CharField(max_length=32, blank=True)
+    entity = models.CharField(max_length=2048, blank=True)
+    # False when AWS has no tracking data (the service or action is not tracked): never "unused".
+    tracked = models.BooleanField(default=True)
+    collected_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # Principal page and unused-permission analysis read all rows of one principal.
+            models.Index(fields=["principal", "service"], name="lastaccessed_principal_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service}:{self.action}" if self.action else self.service
+
+
+class AccessKey(models.Model):
+    principal = models.ForeignKey(Principal, on_delete=models.CASCADE, related_name="access_keys")
+    key_id = models.CharField(max_length=128)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_service = models.CharField(max_length=64, blank=True)
+    last_used_region = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["principal", "key_id"], name="access_key_unique")]
+        indexes = [
+            # The keys page sorts by age.
+            models.Index(fields=["created_at"], name="accesskey_age_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key_id
+
+
+class CredentialReportRow(models.Model):
+    """One row of the credential report, every column kept (parsed values, None for N/A)."""
+
+    account = models.ForeignKey(LinkedAccount, on_delete=models.CASCADE, related_name="credential_rows")
+    user = models.CharField(max_length=128)
+    arn = models.CharField(max_length=2048)
+    is_root = models.BooleanField(default=False)
+    values = models.JSONField(default=dict)
+    generated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "arn"], name="credential_row_unique")]
+
+    def __str__(self) -> str:
+        return self.user
+
+
+class AnalyzerFinding(models.Model):
+    """An active IAM Access Analyzer finding (unused access or external access)."""
+
+    account = models.ForeignKey(LinkedAccount, on_delete=models.CASCADE, related_name="analyzer_findings")
+    finding_id = models.CharField(max_length=200)
+    analyzer_arn = models.CharField(max_length=2048)
+    finding_type = models.CharField(max_length=64)
+    resource_arn = models.CharField(max_length=2048, blank=True)
+    status = models.CharField(max_length=32)
+    details = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "finding_id"], name="analyzer_finding_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.finding_type} {self.resource_arn}"
+
+
+class SnapshotChange(models.Model):
+    """What one sync changed: a principal added or removed, a permission granted or revoked, a policy edited."""
+
+    class Kind(models.TextChoices):
+        PRINCIPAL_ADDED = "principal_added"
+        PRINCIPAL_REMOVED = "principal_removed"
+        POLICY_CHANGED = "policy_changed"
+        PERMISSION_GRANTED = "permission_granted"
+        PERMISSION_REVOKED = "permission_revoked"
+
+    account = models.ForeignKey(LinkedAccount, on_delete=models.CASCADE, related_name="changes")
+    sync_run = models.ForeignKey(SyncRun, null=True, on_delete=models.SET_NULL, related_name="changes")
+    created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    principal_arn = models.CharField(max_length=2048)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            # Drift between two dates, per account.
+            models.Index(fields=["account", "created_at"], name="change_account_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.principal_arn}"
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
@@ -50,3 +262,102 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise TypeError("The audit log is append-only.")
+
+
+class FindingStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    SUPPRESSED = "suppressed", "Suppressed"
+    RESOLVED = "resolved", "Resolved"
+
+
+LIVE_FINDING_STATUSES = (FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED, FindingStatus.SUPPRESSED)
+
+
+class SuppressionRule(models.Model):
+    """Suppresses matching findings (new and existing) until it expires; every field left empty matches all."""
+
+    account = models.ForeignKey(LinkedAccount, null=True, blank=True, on_delete=models.CASCADE)
+    principal_pattern = models.CharField(max_length=256, blank=True, help_text="name or ARN, * and ? allowed")
+    tag_key = models.CharField(max_length=128, blank=True)
+    tag_value = models.CharField(max_length=256, blank=True)
+    kind = models.CharField(max_length=64, blank=True)
+    reason = models.TextField()
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"suppress {self.kind or 'any'} on {self.principal_pattern or 'any'} until {self.expires_at:%Y-%m-%d}"
+
+
+class Finding(models.Model):
+    """A risk, unused permission or credential problem, followed across syncs by its fingerprint."""
+
+    fingerprint = models.CharField(max_length=64, unique=True)
+    account = models.ForeignKey(LinkedAccount, on_delete=models.CASCADE, related_name="findings")
+    principal = models.ForeignKey(
+        Principal, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings"
+    )
+    principal_arn = models.CharField(max_length=2048)
+    kind = models.CharField(max_length=64)
+    severity = models.CharField(max_length=16)
+    subject = models.CharField(max_length=512, blank=True)
+    title = models.CharField(max_length=300)
+    detail = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    sources = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=FindingStatus.choices, default=FindingStatus.OPEN)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    reopened_count = models.PositiveIntegerField(default=0)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    suppressed_until = models.DateTimeField(null=True, blank=True)
+    suppression_reason = models.TextField(blank=True)
+    suppression_rule = models.ForeignKey(
+        SuppressionRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings"
+    )
+
+    class Meta:
+        indexes = [
+            # The findings list: live findings of an account by severity, newest first.
+            models.Index(fields=["account", "status", "severity"], name="finding_account_status_idx"),
+            # "New since" (dashboard, digest): findings first seen after a date.
+            models.Index(fields=["first_seen"], name="finding_first_seen_idx"),
+            # Expired suppressions to reopen.
+            models.Index(fields=["status", "suppressed_until"], name="finding_suppression_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject} on {self.principal_arn}"
+
+
+class DailyMetric(models.Model):
+    """One row per account per day: the figures the trends page draws."""
+
+    account = models.ForeignKey(LinkedAccount, on_delete=models.CASCADE, related_name="daily_metrics")
+    date = models.DateField()
+    principals = models.PositiveIntegerField(default=0)
+    users = models.PositiveIntegerField(default=0)
+    roles = models.PositiveIntegerField(default=0)
+    groups = models.PositiveIntegerField(default=0)
+    admins = models.PositiveIntegerField(default=0)
+    high_risk = models.PositiveIntegerField(default=0)
+    score_mean = models.FloatField(default=0)
+    score_p90 = models.FloatField(default=0)
+    score_histogram = models.JSONField(default=list, blank=True)
+    open_by_severity = models.JSONField(default=dict, blank=True)
+    open_by_kind = models.JSONField(default=dict, blank=True)
+    unused_permissions = models.PositiveIntegerField(default=0)
+    old_keys = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "date"], name="daily_metric_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.date}"

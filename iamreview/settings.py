@@ -165,6 +165,12 @@ AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL", "")
 AWS_DEFAULT_REGION = env_str("AWS_DEFAULT_REGION", "us-east-1")
 AWS_MAX_ATTEMPTS = env_int("AWS_MAX_ATTEMPTS", 8, minimum=1)
 IAMREVIEW_UNUSED_DAYS = env_int("IAMREVIEW_UNUSED_DAYS", 90, minimum=1)
+IAMREVIEW_KEY_MAX_AGE_DAYS = env_int("IAMREVIEW_KEY_MAX_AGE_DAYS", 90, minimum=1)
+IAMREVIEW_KEY_UNUSED_DAYS = env_int("IAMREVIEW_KEY_UNUSED_DAYS", 90, minimum=1)
+IAMREVIEW_ADVISOR_CONCURRENCY = env_int("IAMREVIEW_ADVISOR_CONCURRENCY", 4, minimum=1)
+IAMREVIEW_ADVISOR_MAX_WAIT = env_int("IAMREVIEW_ADVISOR_MAX_WAIT", 300, minimum=1)
+# First wait between polls of asynchronous AWS jobs (credential report, Access Advisor); doubles up to 10 s.
+IAMREVIEW_POLL_MS = env_int("IAMREVIEW_POLL_MS", 2000, minimum=10)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,174 @@
+"""Seeds fakeaws with an account's principals, their ages, keys and usage history, from a plain spec.
+
+    seed_account("111111111111", {
+        "users": [{"name": "alice", "groups": ["devs"], "keys": [{"age_days": 400, "last_used_days": 2}],
+                   "password": {"last_used_days": 3}, "mfa": True, "created_days": 500}],
+        "groups": [{"name": "devs", "attached": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]}],
+        "roles": [{"name": "app", "trust": {...}, "inline": {"p": {...}}, "created_days": 300,
+                   "last_used_days": 1}],
+        "policies": [{"name": "deploy", "document": {...}}],
+        "usage": {"app": {"s3": {"days": 1, "actions": {"GetObject": 1}}}},
+        "analyzers": [{"name": "unused", "type": "ACCOUNT_UNUSED_ACCESS", "findings": [...]}],
+    })
+
+Works in-process under `fakeaws.mock()` and inside the fakeaws server process.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+
+from fakeaws.state import record_usage
+
+READ_ROLE = "iamreview-read"
+
+
+def _ago(days: float, now: datetime) -> datetime:
+    return now - timedelta(days=days)
+
+
+def _naive(dt: datetime) -> datetime:
+    return dt.astimezone(UTC).replace(tzinfo=None)
+
+
+def account_clients(account_id: str, endpoint_url: str | None = None) -> dict[str, Any]:
+    """IAM and Access Analyzer clients acting inside `account_id` (moto keys assumed-role credentials to
+    the role's account)."""
+    sts = boto3.client("sts", region_name="us-east-1", endpoint_url=endpoint_url)
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/seed", RoleSessionName="seed")[
+        "Credentials"
+    ]
+    kwargs = {
+        "region_name": "us-east-1",
+        "endpoint_url": endpoint_url,
+        "aws_access_key_id": creds["AccessKeyId"],
+        "aws_secret_access_key": creds["SecretAccessKey"],
+        "aws_session_token": creds["SessionToken"],
+    }
+    return {"iam": boto3.client("iam", **kwargs), "accessanalyzer": boto3.client("accessanalyzer", **kwargs)}
+
+
+def read_role_trust(trusted_account: str = "123456789012", external_id: str = "") -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{trusted_account}:root"},
+        "Action": "sts:AssumeRole",
+    }
+    if external_id:
+        statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def seed_account(
+    account_id: str, spec: dict[str, Any], *, now: datetime | None = None, endpoint_url: str | None = None
+) -> dict[str, str]:
+    """Create everything in `spec`; returns principal name -> ARN."""
+    from moto.iam.models import AccessKeyLastUsed, iam_backends
+
+    now = now or datetime.now(tz=UTC)
+    clients = account_clients(account_id, endpoint_url)
+    iam = clients["iam"]
+    backend = iam_backends[account_id]["aws"]
+    arns: dict[str, str] = {}
+    policy_arns: dict[str, str] = {}
+    for policy in spec.get("policies", []):
+        arn = iam.create_policy(PolicyName=policy["name"], PolicyDocument=json.dumps(policy["document"]))[
+            "Policy"
+        ]["Arn"]
+        for extra in policy.get("versions", []):
+            iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(extra), SetAsDefault=False)
+        policy_arns[policy["name"]] = arn
+
+    def attach_arn(ref: str) -> str:
+        return policy_arns.get(ref, ref)
+
+    for group in spec.get("groups", []):
+        arns[group["name"]] = iam.create_group(GroupName=group["name"])["Group"]["Arn"]
+        for name, document in group.get("inline", {}).items():
+            iam.put_group_policy(
+                GroupName=group["name"], PolicyName=name, PolicyDocument=json.dumps(document)
+            )
+        for ref in group.get("attached", []):
+            iam.attach_group_policy(GroupName=group["name"], PolicyArn=attach_arn(ref))
+
+    for role in spec.get("roles", []):
+        kwargs: dict[str, Any] = {
+            "RoleName": role["name"],
+            "AssumeRolePolicyDocument": json.dumps(role.get("trust") or read_role_trust(account_id)),
+            "Path": role.get("path", "/"),
+        }
+        if role.get("tags"):
+            kwargs["Tags"] = [{"Key": k, "Value": v} for k, v in role["tags"].items()]
+        if role.get("boundary"):
+            kwargs["PermissionsBoundary"] = attach_arn(role["boundary"])
+        arns[role["name"]] = iam.create_role(**kwargs)["Role"]["Arn"]
+        for name, document in role.get("inline", {}).items():
+            iam.put_role_policy(RoleName=role["name"], PolicyName=name, PolicyDocument=json.dumps(document))
+        for ref in role.get("attached", []):
+            iam.attach_role_policy(RoleName=role["name"], PolicyArn=attach_arn(ref))
+        model = backend.get_role(role["name"])
+        model.create_date = _naive(_ago(role.get("created_days", 400), now))
+        if role.get("last_used_days") is not None:
+            model.last_used = _naive(_ago(role["last_used_days"], now))
+            model.last_used_region = "us-east-1"
+
+    for user in spec.get("users", []):
+        kwargs = {"UserName": user["name"], "Path": user.get("path", "/")}
+        if user.get("tags"):
+            kwargs["Tags"] = [{"Key": k, "Value": v} for k, v in user["tags"].items()]
+        arns[user["name"]] = iam.create_user(**kwargs)["User"]["Arn"]
+        for group_name in user.get("groups", []):
+            iam.add_user_to_group(GroupName=group_name, UserName=user["name"])
+        for name, document in user.get("inline", {}).items():
+            iam.put_user_policy(UserName=user["name"], PolicyName=name, PolicyDocument=json.dumps(document))
+        for ref in user.get("attached", []):
+            iam.attach_user_policy(UserName=user["name"], PolicyArn=attach_arn(ref))
+        model = backend.get_user(user["name"])
+        model.create_date = _naive(_ago(user.get("created_days", 400), now))
+        if user.get("password") is not None:
+            iam.create_login_profile(UserName=user["name"], Password="Seeded-Passw0rd!")  # noqa: S106 - fake account
+            days = user["password"].get("last_used_days")
+            model.password_last_used = _naive(_ago(days, now)) if days is not None else None
+        if user.get("mfa"):
+            serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{user['name']}-mfa")[
+                "VirtualMFADevice"
+            ]["SerialNumber"]
+            iam.enable_mfa_device(
+                UserName=user["name"],
+                SerialNumber=serial,
+                AuthenticationCode1="123456",
+                AuthenticationCode2="654321",
+            )
+        for key_spec in user.get("keys", []):
+            key_id = iam.create_access_key(UserName=user["name"])["AccessKey"]["AccessKeyId"]
+            key = next(k for k in model.access_keys if k.access_key_id == key_id)
+            key.create_date = _naive(_ago(key_spec.get("age_days", 10), now))
+            if key_spec.get("inactive"):
+                iam.update_access_key(UserName=user["name"], AccessKeyId=key_id, Status="Inactive")
+            if key_spec.get("last_used_days") is not None:
+                key.last_used = AccessKeyLastUsed(
+                    _naive(_ago(key_spec["last_used_days"], now)), "s3", "us-east-1"
+                )
+
+    for name, services in spec.get("usage", {}).items():
+        arn = arns[name]
+        for service, use in services.items():
+            actions = {a: _ago(d, now) for a, d in use.get("actions", {}).items()}
+            record_usage(arn, service, _ago(use["days"], now), actions=actions)
+
+    if spec.get("analyzers"):
+        from fakeaws.accessanalyzer import add_finding
+
+        for analyzer in spec["analyzers"]:
+            analyzer_arn = clients["accessanalyzer"].create_analyzer(
+                analyzerName=analyzer["name"], type=analyzer["type"]
+            )["arn"]
+            for finding in analyzer.get("findings", []):
+                resolved = dict(finding)
+                resolved["resource"] = arns.get(finding["resource"], finding["resource"])
+                add_finding(analyzer_arn, resolved)
+    return arns

@@ -1,0 +1,99 @@
+"""What fakeaws knows beyond moto's backends: usage history, jobs, analyzers, injected faults."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class Usage:
+    service: str
+    last_used: datetime
+    region: str = "us-east-1"
+    entity: str = ""
+    actions: dict[str, datetime] = field(default_factory=dict)  # action name -> last used
+
+
+@dataclass
+class Faults:
+    """Faults to inject; tests set them and `reset()` clears them."""
+
+    deny_assume: set[str] = field(default_factory=set)  # role ARNs whose AssumeRole is refused
+    throttle_next: dict[str, int] = field(default_factory=dict)  # operation -> how many calls to throttle
+    server_error_next: dict[str, int] = field(default_factory=dict)  # operation -> how many 500s
+    never_complete_jobs: bool = False  # Access Advisor jobs stay IN_PROGRESS
+    job_polls_before_complete: int = 0
+    malformed_credential_report: bool = False
+
+
+@dataclass
+class State:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    usage: dict[str, dict[str, Usage]] = field(default_factory=dict)  # principal ARN -> service -> usage
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    analyzers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # account -> analyzers
+    analyzer_findings: dict[str, list[dict[str, Any]]] = field(
+        default_factory=dict
+    )  # analyzer ARN -> findings
+    access_denied: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # account -> events
+    faults: Faults = field(default_factory=Faults)
+
+
+STATE = State()
+
+
+def reset() -> None:
+    global STATE
+    STATE.usage.clear()
+    STATE.jobs.clear()
+    STATE.analyzers.clear()
+    STATE.analyzer_findings.clear()
+    STATE.access_denied.clear()
+    STATE.faults = Faults()
+
+
+def faults() -> Faults:
+    return STATE.faults
+
+
+def record_usage(
+    principal_arn: str,
+    service: str,
+    last_used: datetime,
+    *,
+    actions: dict[str, datetime] | None = None,
+    region: str = "us-east-1",
+) -> None:
+    """Say that a principal used a service (and, for action-level services, which actions) at a time."""
+    with STATE.lock:
+        per = STATE.usage.setdefault(principal_arn, {})
+        current = per.get(service)
+        if current is None or current.last_used < last_used:
+            per[service] = Usage(
+                service, last_used, region, principal_arn, dict(current.actions) if current else {}
+            )
+        for action, when in (actions or {}).items():
+            known = per[service].actions.get(action)
+            if known is None or known < when:
+                per[service].actions[action] = when
+
+
+def record_access_denied(account_id: str, principal_arn: str, action: str, when: datetime) -> None:
+    with STATE.lock:
+        STATE.access_denied.setdefault(account_id, []).append(
+            {"principal": principal_arn, "action": action, "time": when}
+        )
+
+
+def take_fault(table: dict[str, int], operation: str) -> bool:
+    """True (and one fewer left) when a fault is queued for this operation or for every one ("*")."""
+    with STATE.lock:
+        for key in (operation, "*"):
+            left = table.get(key, 0)
+            if left > 0:
+                table[key] = left - 1
+                return True
+    return False

@@ -1,0 +1,85 @@
+"""Runs the policy engine on an account's new snapshot and stores each principal's results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import LinkedAccount
+from findings.models import Principal
+from policy.analyze import AccountAnalysis, AccountReport
+from policy.catalog import default_catalog
+from policy.gaad import AccountDetails
+
+
+@dataclass
+class AnalysisOutcome:
+    analyzed: int
+    updated: int
+    skipped: int
+    report: AccountReport | None = None
+    analysis: AccountAnalysis | None = None
+
+    def counts(self) -> dict[str, int]:
+        return {"analyzed": self.analyzed, "updated": self.updated, "skipped": self.skipped}
+
+
+def _result_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@transaction.atomic
+def account_analyze(
+    *,
+    account: LinkedAccount,
+    details: AccountDetails,
+    changed: set[str] | None = None,
+    usage_changed: bool = True,
+) -> AnalysisOutcome:
+    """Analyse the whole account (escalation paths cross principals) and write back only the principals
+    whose results changed. With `changed` empty (no document changed since the last analysis), the engine
+    is not run at all and every stored result stands."""
+    if (
+        changed is not None
+        and not changed
+        and not usage_changed
+        and not Principal.objects.filter(account=account, analyzed_at__isnull=True).exists()
+    ):
+        return AnalysisOutcome(0, 0, Principal.objects.filter(account=account).count())
+    analysis = AccountAnalysis(details, default_catalog())
+    report = analysis.run()
+    by_arn = {p.arn: p for p in report.principals}
+    principals = list(Principal.objects.filter(account=account))
+    now = timezone.now()
+    updates = []
+    for principal in principals:
+        result = by_arn.get(principal.arn)
+        if result is None:
+            continue
+        payload = {
+            "risk_score": result.risk_score,
+            "is_admin": result.is_admin,
+            "score_explanation": result.score_explanation,
+            "escalation_paths": [e.to_json() for e in result.privilege_escalation],
+        }
+        digest = _result_hash(payload)
+        if digest == principal.analysis_hash and principal.analyzed_at is not None:
+            continue
+        principal.risk_score = result.risk_score
+        principal.is_admin = result.is_admin
+        principal.score_explanation = result.score_explanation
+        principal.escalation_paths = payload["escalation_paths"]
+        principal.analysis_hash = digest
+        principal.analyzed_at = now
+        updates.append(principal)
+    Principal.objects.bulk_update(
+        updates,
+        ["risk_score", "is_admin", "score_explanation", "escalation_paths", "analysis_hash", "analyzed_at"],
+        batch_size=500,
+    )
+    return AnalysisOutcome(len(principals), len(updates), 0, report, analysis)

@@ -1,0 +1,408 @@
+"""Findings beyond the engine's rules: unused permissions, unused roles and passwords, credentials.
+
+Each detector returns `FindingSpec`s keyed by a stable fingerprint (account, principal, kind, subject);
+Access Analyzer's unused-access findings merge into ours when they name the same thing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import LinkedAccount
+from findings.models import AccessKey, AnalyzerFinding, CredentialReportRow, LastAccessed, Principal
+from policy.analyze import AccountAnalysis, PrincipalReport
+
+
+@dataclass
+class FindingSpec:
+    principal_arn: str
+    kind: str
+    severity: str
+    subject: str
+    title: str
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=lambda: ["iamreview"])
+
+    def fingerprint(self, account_id: str) -> str:
+        key = "|".join([account_id, self.principal_arn, self.kind, self.subject])
+        return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _when(value: Any) -> datetime | None:
+    if value in (None, "", True, False):
+        return None
+    if isinstance(value, datetime):
+        return value
+    parsed = parse_datetime(str(value).replace("Z", "+00:00"))
+    return parsed
+
+
+def engine_specs(reports: Iterable[PrincipalReport]) -> list[FindingSpec]:
+    """The engine's rule findings, one per principal and kind (escalation paths carried in `data`)."""
+    specs = []
+    for report in reports:
+        for f in report.findings:
+            data: dict[str, Any] = {
+                "actions": f.actions,
+                "resources": f.resources,
+                "action_count": f.action_count,
+            }
+            if f.kind == "privilege-escalation":
+                data["paths"] = [e.to_json() for e in report.privilege_escalation]
+            subject = f.kind if f.kind not in ("service-admin",) else ",".join(f.actions)
+            specs.append(
+                FindingSpec(
+                    report.arn,
+                    f.kind,
+                    f.severity,
+                    subject,
+                    _ENGINE_TITLES.get(f.kind, f.kind),
+                    f.detail,
+                    data,
+                )
+            )
+    return specs
+
+
+_ENGINE_TITLES = {
+    "admin": "Full administrator",
+    "service-admin": "Service administrator",
+    "privilege-escalation": "Privilege escalation",
+    "data-exfiltration": "Can read data or secrets everywhere",
+    "resource-exposure": "Can rewrite resource policies everywhere",
+    "credentials-exposure": "Can mint or read credentials everywhere",
+    "infrastructure-modification": "Can change infrastructure everywhere",
+    "write-on-all-resources": "Write actions on Resource *",
+    "trust-public": "Role trusts everyone",
+    "trust-cross-account-no-external-id": "Cross-account trust without ExternalId",
+    "trust-oidc-no-sub": "OIDC trust without a subject condition",
+    "unknown-action": "Unknown action or service",
+    "malformed-policy": "Unreadable policy",
+}
+
+
+@dataclass
+class UnusedState:
+    """What the unused analysis concluded for one principal, for the principal page."""
+
+    status: str  # "analyzed" | "too-young" | "no-data" | "stale"
+    unused_services: dict[str, list[str]] = field(default_factory=dict)
+    unused_actions: dict[str, list[str]] = field(default_factory=dict)
+    not_tracked: list[str] = field(default_factory=list)
+
+    @property
+    def unused_count(self) -> int:
+        return sum(len(v) for v in self.unused_services.values()) + sum(
+            len(v) for v in self.unused_actions.values()
+        )
+
+
+def unused_for_principal(
+    *,
+    principal: Principal,
+    allowed: frozenset[str],
+    rows: list[LastAccessed],
+    window_days: int,
+    now: datetime,
+    last_collected: datetime | None,
+    action_name: Any,
+) -> UnusedState:
+    """Granted services and actions not used within the window, honouring what AWS does and does not track.
+
+    - a principal younger than the window is "too-young": nothing is unused yet;
+    - with no last-accessed rows it is "no-data"; with rows older than the latest collection, "stale";
+    - a granted service AWS reports nothing for is "not tracked", never unused;
+    - a service used within the window is checked action by action where AWS tracks its actions.
+    """
+    cutoff = now - timedelta(days=window_days)
+    if principal.aws_created_at is not None and principal.aws_created_at > cutoff:
+        return UnusedState("too-young")
+    if not rows:
+        return UnusedState("no-data")
+    if last_collected is not None and max(r.collected_at for r in rows) < last_collected - timedelta(
+        minutes=1
+    ):
+        return UnusedState("stale")
+    services = {r.service: r for r in rows if not r.action}
+    actions = {(r.service, r.action.lower()): r for r in rows if r.action}
+    granted: dict[str, list[str]] = {}
+    for a in allowed:
+        granted.setdefault(a.split(":", 1)[0], []).append(a)
+    state = UnusedState("analyzed")
+    for service, service_actions in sorted(granted.items()):
+        row = services.get(service)
+        if row is None or not row.tracked:
+            state.not_tracked.append(service)
+            continue
+        if row.last_accessed_at is None or row.last_accessed_at < cutoff:
+            state.unused_services[service] = sorted(action_name(a) for a in service_actions)
+            continue
+        unused = []
+        for a in service_actions:
+            tracked = actions.get((service, a.split(":", 1)[1]))
+            if tracked is None:
+                continue  # action not tracked at action level: the service's recent use covers it
+            if tracked.last_accessed_at is None or tracked.last_accessed_at < cutoff:
+                unused.append(action_name(a))
+        if unused:
+            state.unused_actions[service] = sorted(unused)
+    return state
+
+
+def unused_specs(
+    *, account: LinkedAccount, analysis: AccountAnalysis, now: datetime, last_collected: datetime | None
+) -> tuple[list[FindingSpec], dict[str, UnusedState]]:
+    window = account.unused_days
+    cutoff = now - timedelta(days=window)
+    principals = {p.arn: p for p in Principal.objects.filter(account=account).exclude(kind="group")}
+    rows_by_principal: dict[int, list[LastAccessed]] = {}
+    for row in LastAccessed.objects.filter(principal__account=account):
+        rows_by_principal.setdefault(row.principal_id, []).append(row)
+    specs: list[FindingSpec] = []
+    states: dict[str, UnusedState] = {}
+    for arn, principal in principals.items():
+        perms = analysis.perms.get(arn)
+        if perms is None:
+            continue
+        state = unused_for_principal(
+            principal=principal,
+            allowed=perms.allowed_actions(),
+            rows=rows_by_principal.get(principal.pk, []),
+            window_days=window,
+            now=now,
+            last_collected=last_collected,
+            action_name=analysis.catalog.name,
+        )
+        states[arn] = state
+        for service, names in state.unused_services.items():
+            specs.append(
+                FindingSpec(
+                    arn,
+                    "unused-service",
+                    "medium" if len(names) > 20 else "low",
+                    service,
+                    f"{service} granted but not used in {window} days",
+                    f"{len(names)} {service} action(s) granted; the service was not used since "
+                    f"{cutoff:%Y-%m-%d}.",
+                    {"actions": names[:200], "action_count": len(names)},
+                )
+            )
+        for service, names in state.unused_actions.items():
+            specs.append(
+                FindingSpec(
+                    arn,
+                    "unused-actions",
+                    "low",
+                    service,
+                    f"{len(names)} {service} action(s) not used in {window} days",
+                    f"{service} is used, but these tracked actions were not since {cutoff:%Y-%m-%d}.",
+                    {"actions": names[:200], "action_count": len(names)},
+                )
+            )
+        young = principal.aws_created_at is not None and principal.aws_created_at > cutoff
+        if (
+            principal.kind == "role"
+            and not young
+            and (principal.last_used_at is None or principal.last_used_at < cutoff)
+        ):
+            last = f"last used {principal.last_used_at:%Y-%m-%d}" if principal.last_used_at else "never used"
+            specs.append(
+                FindingSpec(
+                    arn,
+                    "unused-role",
+                    "medium",
+                    "role",
+                    f"Role not used in {window} days",
+                    f"The role was {last}; delete it, or keep it documented if it is for emergencies.",
+                    {"last_used_at": principal.last_used_at.isoformat() if principal.last_used_at else None},
+                )
+            )
+    return specs, states
+
+
+def credential_specs(*, account: LinkedAccount, now: datetime) -> list[FindingSpec]:
+    max_age = timedelta(days=settings.IAMREVIEW_KEY_MAX_AGE_DAYS)
+    unused_after = timedelta(days=settings.IAMREVIEW_KEY_UNUSED_DAYS)
+    window = timedelta(days=account.unused_days)
+    specs: list[FindingSpec] = []
+    rows = list(CredentialReportRow.objects.filter(account=account))
+    for row in rows:
+        v = row.values
+        if row.is_root:
+            root = f"arn:aws:iam::{account.account_id}:root"
+            if v.get("access_key_1_active") or v.get("access_key_2_active"):
+                specs.append(
+                    FindingSpec(
+                        root,
+                        "root-access-key",
+                        "critical",
+                        "root",
+                        "The root user has an access key",
+                        "Delete the root user's access keys; use IAM roles instead.",
+                    )
+                )
+            used = [
+                d
+                for d in (
+                    _when(v.get("password_last_used")),
+                    _when(v.get("access_key_1_last_used_date")),
+                    _when(v.get("access_key_2_last_used_date")),
+                )
+                if d
+            ]
+            if used and max(used) > now - window:
+                specs.append(
+                    FindingSpec(
+                        root,
+                        "root-used",
+                        "high",
+                        "root",
+                        "The root user was used recently",
+                        f"Last used {max(used):%Y-%m-%d}. Lock the root user away: MFA on, no keys.",
+                    )
+                )
+            if not v.get("mfa_active"):
+                specs.append(
+                    FindingSpec(
+                        root,
+                        "no-mfa",
+                        "critical",
+                        "root",
+                        "The root user has no MFA",
+                        "Turn on MFA for the root user.",
+                    )
+                )
+            continue
+        if v.get("password_enabled"):
+            if not v.get("mfa_active"):
+                specs.append(
+                    FindingSpec(
+                        row.arn,
+                        "no-mfa",
+                        "high",
+                        "console",
+                        "Console user without MFA",
+                        "This user can sign in to the console with a password alone.",
+                    )
+                )
+            last = _when(v.get("password_last_used"))
+            created = _when(v.get("user_creation_time"))
+            if (last is None or last < now - window) and (created is None or created < now - window):
+                specs.append(
+                    FindingSpec(
+                        row.arn,
+                        "unused-password",
+                        "medium",
+                        "password",
+                        f"Console password not used in {window.days} days",
+                        f"Last used {last:%Y-%m-%d}." if last else "Never used. Remove the console password.",
+                    )
+                )
+    keys = list(AccessKey.objects.filter(principal__account=account).select_related("principal"))
+    active_by_user: dict[str, int] = {}
+    for key in keys:
+        if not key.active:
+            continue
+        arn = key.principal.arn
+        active_by_user[arn] = active_by_user.get(arn, 0) + 1
+        if key.created_at and key.created_at < now - max_age:
+            age = (now - key.created_at).days
+            specs.append(
+                FindingSpec(
+                    arn,
+                    "key-old",
+                    "high" if age > 365 else "medium",
+                    key.key_id,
+                    f"Access key {age} days old",
+                    f"Rotate {key.key_id} (created {key.created_at:%Y-%m-%d}); better, replace it with a role.",
+                    {"age_days": age},
+                )
+            )
+        if (key.last_used_at is None and key.created_at and key.created_at < now - unused_after) or (
+            key.last_used_at is not None and key.last_used_at < now - unused_after
+        ):
+            last = f"last used {key.last_used_at:%Y-%m-%d}" if key.last_used_at else "never used"
+            specs.append(
+                FindingSpec(
+                    arn,
+                    "key-unused",
+                    "medium",
+                    key.key_id,
+                    f"Access key {last}",
+                    f"{key.key_id} is active and {last}: deactivate it, then delete it.",
+                )
+            )
+    for arn, count in active_by_user.items():
+        if count >= 2:
+            specs.append(
+                FindingSpec(
+                    arn,
+                    "two-active-keys",
+                    "low",
+                    "keys",
+                    "Two active access keys",
+                    "Keep one active key per user; two are only for the minutes of a rotation.",
+                )
+            )
+    return specs
+
+
+_ANALYZER_KIND = {
+    "UnusedIAMRole": ("unused-role", lambda f: "role"),
+    "UnusedIAMUserPassword": ("unused-password", lambda f: "password"),
+    "UnusedIAMUserAccessKey": (
+        "key-unused",
+        lambda f: next(
+            (d.get("unusedIamUserAccessKeyDetails", {}).get("accessKeyId", "") for d in f.details), ""
+        ),
+    ),
+    "UnusedPermission": (
+        "unused-service",
+        lambda f: next(
+            (d.get("unusedPermissionDetails", {}).get("serviceNamespace", "") for d in f.details), ""
+        ),
+    ),
+}
+
+
+def merge_analyzer(specs: list[FindingSpec], *, account: LinkedAccount) -> list[FindingSpec]:
+    """Access Analyzer's unused-access findings: merged into ours when they name the same thing, kept as
+    their own finding otherwise. Either way the finding lists its sources."""
+    index = {(s.principal_arn, s.kind, s.subject): s for s in specs}
+    for f in AnalyzerFinding.objects.filter(account=account, status="ACTIVE"):
+        mapping = _ANALYZER_KIND.get(f.finding_type)
+        if mapping is None:
+            continue
+        kind, subject_of = mapping
+        subject = subject_of(f) or kind
+        key = (f.resource_arn, kind, subject)
+        if key in index:
+            if "access-analyzer" not in index[key].sources:
+                index[key].sources.append("access-analyzer")
+            continue
+        spec = FindingSpec(
+            f.resource_arn,
+            kind,
+            "medium" if kind != "unused-service" else "low",
+            subject,
+            f"Access Analyzer: {f.finding_type}",
+            f"Reported by IAM Access Analyzer ({f.analyzer_arn}).",
+            {"details": f.details},
+            ["access-analyzer"],
+        )
+        specs.append(spec)
+        index[key] = spec
+    return specs
+
+
+def now() -> datetime:
+    return timezone.now()

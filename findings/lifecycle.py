@@ -1,0 +1,401 @@
+"""Finding lifecycle: open -> resolved when a sync no longer sees it, reopened when it returns; triage by
+people (acknowledge, assign, suppress with reason and expiry) and by suppression rules. Every change is in
+the audit log."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import LinkedAccount, SyncRun
+from findings.analysis import AnalysisOutcome
+from findings.audit import audit_record
+from findings.detect import FindingSpec, credential_specs, engine_specs, merge_analyzer, unused_specs
+from findings.models import (
+    LIVE_FINDING_STATUSES,
+    AccessKey,
+    DailyMetric,
+    Finding,
+    FindingStatus,
+    Principal,
+    SuppressionRule,
+)
+from policy.evaluate import arn_matches
+
+ENGINE_KINDS = {
+    "admin",
+    "service-admin",
+    "privilege-escalation",
+    "data-exfiltration",
+    "resource-exposure",
+    "credentials-exposure",
+    "infrastructure-modification",
+    "write-on-all-resources",
+    "trust-public",
+    "trust-cross-account-no-external-id",
+    "trust-oidc-no-sub",
+    "unknown-action",
+    "malformed-policy",
+}
+USAGE_KINDS = {"unused-service", "unused-actions", "unused-role"}
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+
+
+def rule_matches(
+    rule: SuppressionRule, *, account_id: int, principal: Principal | None, arn: str, kind: str
+) -> bool:
+    if rule.account_id and rule.account_id != account_id:
+        return False
+    if rule.kind and rule.kind != kind:
+        return False
+    if rule.principal_pattern:
+        name = principal.name if principal is not None else arn.rsplit("/", 1)[-1]
+        if not (arn_matches(rule.principal_pattern, arn) or arn_matches(rule.principal_pattern, name)):
+            return False
+    if rule.tag_key:
+        tags = principal.tags if principal is not None else {}
+        if rule.tag_key not in tags or (rule.tag_value and tags.get(rule.tag_key) != rule.tag_value):
+            return False
+    return True
+
+
+def _active_rules(now: datetime) -> list[SuppressionRule]:
+    return list(SuppressionRule.objects.filter(expires_at__gt=now))
+
+
+@transaction.atomic
+def findings_refresh(
+    *, account: LinkedAccount, outcome: AnalysisOutcome, run: SyncRun | None
+) -> dict[str, int]:
+    """Bring the account's findings in line with its new snapshot. Returns counts of what changed."""
+    now = timezone.now()
+    last_collected = now
+    specs: list[FindingSpec] = credential_specs(account=account, now=now)
+    carry_kinds: set[str] = set()
+    unused_total = 0
+    if outcome.analysis is not None and outcome.report is not None:
+        specs += engine_specs(outcome.report.principals)
+        usage, states = unused_specs(
+            account=account, analysis=outcome.analysis, now=now, last_collected=last_collected
+        )
+        specs += usage
+        counts = {arn: s.unused_count for arn, s in states.items()}
+        changed = [
+            p
+            for p in Principal.objects.filter(account=account, arn__in=list(counts))
+            if p.unused_count != counts[p.arn]
+        ]
+        for p in changed:
+            p.unused_count = counts[p.arn]
+        Principal.objects.bulk_update(changed, ["unused_count"], batch_size=500)
+        unused_total = sum(counts.values())
+    else:
+        # Nothing changed since the last analysis: engine and usage findings stand as they are.
+        carry_kinds = ENGINE_KINDS | USAGE_KINDS
+        unused_total = sum(Principal.objects.filter(account=account).values_list("unused_count", flat=True))
+    specs = merge_analyzer(specs, account=account)
+
+    principals = {p.arn: p for p in Principal.objects.filter(account=account)}
+    existing = {f.fingerprint: f for f in Finding.objects.filter(account=account)}
+    rules = _active_rules(now)
+    seen: set[str] = set()
+    created = reopened = resolved = 0
+    to_create: list[Finding] = []
+    to_update: list[Finding] = []
+    for spec in specs:
+        fp = spec.fingerprint(account.account_id)
+        if fp in seen:
+            continue
+        seen.add(fp)
+        principal = principals.get(spec.principal_arn)
+        finding = existing.get(fp)
+        if finding is None:
+            finding = Finding(
+                fingerprint=fp,
+                account=account,
+                principal=principal,
+                principal_arn=spec.principal_arn,
+                kind=spec.kind,
+                severity=spec.severity,
+                subject=spec.subject,
+                title=spec.title,
+                detail=spec.detail,
+                data=spec.data,
+                sources=spec.sources,
+                first_seen=now,
+                last_seen=now,
+            )
+            rule = next(
+                (
+                    r
+                    for r in rules
+                    if rule_matches(
+                        r, account_id=account.pk, principal=principal, arn=spec.principal_arn, kind=spec.kind
+                    )
+                ),
+                None,
+            )
+            if rule is not None:
+                finding.status = FindingStatus.SUPPRESSED
+                finding.suppression_rule = rule
+                finding.suppressed_until = rule.expires_at
+                finding.suppression_reason = rule.reason
+            to_create.append(finding)
+            created += 1
+            continue
+        finding.principal = principal
+        finding.severity, finding.title, finding.detail = spec.severity, spec.title, spec.detail
+        finding.data, finding.sources, finding.last_seen = spec.data, spec.sources, now
+        if finding.status == FindingStatus.RESOLVED:
+            finding.status = FindingStatus.OPEN
+            finding.resolved_at = None
+            finding.reopened_count += 1
+            reopened += 1
+            audit_record(
+                actor=None,
+                action="finding.reopen",
+                obj=finding,
+                account_id=account.account_id,
+                summary=f"Reopened: {finding.title} on {finding.principal_arn} (seen again)",
+            )
+        to_update.append(finding)
+    Finding.objects.bulk_create(to_create, batch_size=1000)
+    Finding.objects.bulk_update(
+        to_update,
+        [
+            "principal",
+            "severity",
+            "title",
+            "detail",
+            "data",
+            "sources",
+            "last_seen",
+            "status",
+            "resolved_at",
+            "reopened_count",
+        ],
+        batch_size=500,
+    )
+    gone = [
+        f
+        for fp, f in existing.items()
+        if fp not in seen and f.status in LIVE_FINDING_STATUSES and f.kind not in carry_kinds
+    ]
+    for f in gone:
+        f.status = FindingStatus.RESOLVED
+        f.resolved_at = now
+    Finding.objects.bulk_update(gone, ["status", "resolved_at"], batch_size=500)
+    resolved = len(gone)
+    if gone:
+        audit_record(
+            actor=None,
+            action="finding.resolve",
+            obj=account,
+            account_id=account.account_id,
+            summary=f"{resolved} finding(s) resolved: no longer seen by the sync",
+            after={"fingerprints": [f.fingerprint for f in gone[:500]]},
+        )
+    if carry_kinds:
+        Finding.objects.filter(
+            account=account, kind__in=carry_kinds, status__in=LIVE_FINDING_STATUSES
+        ).update(last_seen=now)
+    daily_metric_record(account=account, unused_total=unused_total)
+    return {"findings_created": created, "findings_reopened": reopened, "findings_resolved": resolved}
+
+
+def daily_metric_record(*, account: LinkedAccount, unused_total: int | None = None) -> DailyMetric:
+    today = timezone.localdate()
+    scores = list(Principal.objects.filter(account=account).values_list("risk_score", flat=True))
+    kinds = Counter(Principal.objects.filter(account=account).values_list("kind", flat=True))
+    live = Finding.objects.filter(
+        account=account, status__in=[FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED]
+    )
+    by_severity = Counter(live.values_list("severity", flat=True))
+    by_kind = Counter(live.values_list("kind", flat=True))
+    cutoff = timezone.now() - timezone.timedelta(days=90)
+    old_keys = AccessKey.objects.filter(
+        principal__account=account, active=True, created_at__lt=cutoff
+    ).count()
+    histogram = [0] * 10
+    for s in scores:
+        histogram[min(9, s // 10)] += 1
+    p90 = statistics.quantiles(scores, n=10)[-1] if len(scores) >= 2 else float(scores[0] if scores else 0)
+    if unused_total is None:
+        unused_total = sum(Principal.objects.filter(account=account).values_list("unused_count", flat=True))
+    metric, _ = DailyMetric.objects.update_or_create(
+        account=account,
+        date=today,
+        defaults={
+            "principals": len(scores),
+            "users": kinds.get("user", 0),
+            "roles": kinds.get("role", 0),
+            "groups": kinds.get("group", 0),
+            "admins": Principal.objects.filter(account=account, is_admin=True).count(),
+            "high_risk": sum(s >= 60 for s in scores),
+            "score_mean": round(statistics.fmean(scores), 2) if scores else 0.0,
+            "score_p90": round(p90, 2),
+            "score_histogram": histogram,
+            "open_by_severity": dict(by_severity),
+            "open_by_kind": dict(by_kind),
+            "unused_permissions": unused_total,
+            "old_keys": old_keys,
+        },
+    )
+    return metric
+
+
+# -- triage by people --------------------------------------------------------------------------------
+
+
+def _snapshot(f: Finding) -> dict[str, Any]:
+    return {
+        "status": f.status,
+        "assignee": f.assignee.get_username() if f.assignee_id and f.assignee else None,
+        "suppressed_until": f.suppressed_until.isoformat() if f.suppressed_until else None,
+        "suppression_reason": f.suppression_reason,
+    }
+
+
+@transaction.atomic
+def findings_acknowledge(*, actor: AbstractBaseUser, findings: list[Finding]) -> int:
+    count = 0
+    for f in Finding.objects.select_for_update().filter(
+        pk__in=[x.pk for x in findings], status=FindingStatus.OPEN
+    ):
+        before = _snapshot(f)
+        f.status = FindingStatus.ACKNOWLEDGED
+        f.save(update_fields=["status"])
+        audit_record(
+            actor=actor,
+            action="finding.acknowledge",
+            obj=f,
+            account_id=f.account.account_id,
+            summary=f"Acknowledged {f.title} on {f.principal_arn}",
+            before=before,
+            after=_snapshot(f),
+        )
+        count += 1
+    return count
+
+
+@transaction.atomic
+def findings_assign(
+    *, actor: AbstractBaseUser, findings: list[Finding], assignee: AbstractBaseUser | None
+) -> int:
+    count = 0
+    for f in (
+        Finding.objects.select_for_update().filter(pk__in=[x.pk for x in findings]).select_related("assignee")
+    ):
+        before = _snapshot(f)
+        f.assignee = assignee  # type: ignore[assignment]
+        f.save(update_fields=["assignee"])
+        who = assignee.get_username() if assignee is not None else "nobody"
+        audit_record(
+            actor=actor,
+            action="finding.assign",
+            obj=f,
+            account_id=f.account.account_id,
+            summary=f"Assigned {f.title} on {f.principal_arn} to {who}",
+            before=before,
+            after=_snapshot(f),
+        )
+        count += 1
+    return count
+
+
+@transaction.atomic
+def findings_suppress(
+    *, actor: AbstractBaseUser, findings: list[Finding], reason: str, until: datetime
+) -> int:
+    if not reason.strip():
+        raise ValueError("A suppression needs a reason.")
+    if until <= timezone.now():
+        raise ValueError("A suppression needs an expiry date in the future.")
+    count = 0
+    for f in (
+        Finding.objects.select_for_update()
+        .filter(pk__in=[x.pk for x in findings])
+        .exclude(status=FindingStatus.RESOLVED)
+    ):
+        before = _snapshot(f)
+        f.status = FindingStatus.SUPPRESSED
+        f.suppression_reason = reason.strip()
+        f.suppressed_until = until
+        f.save(update_fields=["status", "suppression_reason", "suppressed_until"])
+        audit_record(
+            actor=actor,
+            action="finding.suppress",
+            obj=f,
+            account_id=f.account.account_id,
+            summary=f"Suppressed {f.title} on {f.principal_arn} until {until:%Y-%m-%d}: {reason.strip()[:200]}",
+            before=before,
+            after=_snapshot(f),
+        )
+        count += 1
+    return count
+
+
+@transaction.atomic
+def findings_reopen(*, actor: AbstractBaseUser | None, findings: list[Finding], why: str) -> int:
+    count = 0
+    for f in Finding.objects.select_for_update().filter(
+        pk__in=[x.pk for x in findings], status__in=[FindingStatus.SUPPRESSED, FindingStatus.ACKNOWLEDGED]
+    ):
+        before = _snapshot(f)
+        f.status = FindingStatus.OPEN
+        f.suppressed_until = None
+        f.suppression_rule = None
+        f.save(update_fields=["status", "suppressed_until", "suppression_rule"])
+        audit_record(
+            actor=actor,
+            action="finding.reopen",
+            obj=f,
+            account_id=f.account.account_id,
+            summary=f"Reopened {f.title} on {f.principal_arn}: {why}",
+            before=before,
+            after=_snapshot(f),
+        )
+        count += 1
+    return count
+
+
+@transaction.atomic
+def suppression_rule_create(*, actor: AbstractBaseUser, **fields: Any) -> tuple[SuppressionRule, int]:
+    """Create a rule and suppress the live findings it matches now; new findings it matches are
+    suppressed as they appear."""
+    rule = SuppressionRule(created_by=actor, **fields)
+    rule.full_clean()
+    rule.save()
+    audit_record(
+        actor=actor,
+        action="suppression_rule.create",
+        obj=rule,
+        summary=str(rule),
+        account_id=rule.account.account_id if rule.account else "",
+        after={k: str(v) for k, v in fields.items()},
+    )
+    matching = [
+        f
+        for f in Finding.objects.filter(
+            status__in=[FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED]
+        ).select_related("principal")
+        if rule_matches(
+            rule, account_id=f.account_id, principal=f.principal, arn=f.principal_arn, kind=f.kind
+        )
+    ]
+    count = findings_suppress(actor=actor, findings=matching, reason=rule.reason, until=rule.expires_at)
+    Finding.objects.filter(pk__in=[f.pk for f in matching]).update(suppression_rule=rule)
+    return rule, count
+
+
+def suppressions_expire(*, now: datetime | None = None) -> int:
+    """Reopen findings whose suppression has expired."""
+    now = now or timezone.now()
+    expired = list(Finding.objects.filter(status=FindingStatus.SUPPRESSED, suppressed_until__lte=now))
+    return findings_reopen(actor=None, findings=expired, why="its suppression expired")

@@ -1,0 +1,419 @@
+"""Storing a collected snapshot of one account: one transaction, documents once per hash, changes recorded.
+
+`snapshot_store` is called with everything already collected in memory, so a failed or killed collection
+never reaches the database and the previous snapshot stays current.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import LinkedAccount, SyncRun
+from findings.models import (
+    AccessKey,
+    AnalyzerFinding,
+    CredentialReportRow,
+    InlinePolicy,
+    LastAccessed,
+    ManagedPolicy,
+    PolicyDocument,
+    Principal,
+    SnapshotChange,
+)
+from policy.gaad import AccountDetails, load_gaad
+from policy.model import load_document_json, minified_length
+
+
+@dataclass
+class Collected:
+    """Everything one sync (or one import) brings, as plain data."""
+
+    gaad: dict[str, Any]
+    credential_rows: list[dict[str, Any]] = field(default_factory=list)
+    credential_generated_at: datetime | None = None
+    access_keys: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user name -> keys
+    last_accessed: dict[str, list[dict[str, Any]]] | None = None  # principal ARN -> ServicesLastAccessed
+    analyzer_findings: list[dict[str, Any]] | None = None
+    collected_at: datetime = field(default_factory=timezone.now)
+
+
+def document_hash(document: Any) -> str:
+    return hashlib.sha256(
+        json.dumps(document, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if timezone.is_aware(value) else timezone.make_aware(value, timezone.utc)
+    parsed = parse_datetime(str(value).replace("Z", "+00:00"))
+    if parsed is None:
+        return None
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
+
+
+class _Documents:
+    """Policy documents by hash, created in bulk when first seen."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, Any] = {}
+
+    def key(self, raw: Any) -> str | None:
+        if raw is None:
+            return None
+        try:
+            doc = load_document_json(raw, "document")
+        except ValueError:
+            doc = {"unparseable": str(raw)[:10000]}
+        digest = document_hash(doc)
+        self.pending.setdefault(digest, doc)
+        return digest
+
+    def save(self) -> dict[str, PolicyDocument]:
+        existing = {d.sha256: d for d in PolicyDocument.objects.filter(sha256__in=list(self.pending))}
+        missing = [
+            PolicyDocument(sha256=h, document=d, size=minified_length(d) if isinstance(d, dict) else 0)
+            for h, d in self.pending.items()
+            if h not in existing
+        ]
+        PolicyDocument.objects.bulk_create(missing, ignore_conflicts=True)
+        if missing:
+            existing.update(
+                {d.sha256: d for d in PolicyDocument.objects.filter(sha256__in=[m.sha256 for m in missing])}
+            )
+        return existing
+
+
+def _principal_items(gaad: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
+    for item in gaad.get("UserDetailList") or []:
+        yield "user", item
+    for item in gaad.get("GroupDetailList") or []:
+        yield "group", item
+    for item in gaad.get("RoleDetailList") or []:
+        yield "role", item
+
+
+_INLINE_KEY = {"user": "UserPolicyList", "group": "GroupPolicyList", "role": "RolePolicyList"}
+_NAME_KEY = {"user": "UserName", "group": "GroupName", "role": "RoleName"}
+
+
+@dataclass
+class StoreResult:
+    account_details: AccountDetails
+    counts: dict[str, Any]
+    changed_principals: set[str]
+    usage_changed: bool = True
+
+
+@transaction.atomic
+def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun | None) -> StoreResult:
+    """Replace the account's snapshot with `collected`, recording what changed. All or nothing."""
+    gaad = collected.gaad
+    details = load_gaad(gaad, account.account_id)  # validates the shape before anything is written
+    docs = _Documents()
+
+    policy_rows = []
+    for item in gaad.get("Policies") or []:
+        arn = item.get("Arn", "")
+        versions = item.get("PolicyVersionList") or []
+        default = next((v for v in versions if v.get("IsDefaultVersion")), versions[0] if versions else None)
+        policy_rows.append((arn, item, docs.key(default.get("Document")) if default else None, len(versions)))
+
+    principal_rows = []
+    for kind, item in _principal_items(gaad):
+        inline = [
+            (p.get("PolicyName", ""), docs.key(p.get("PolicyDocument")))
+            for p in item.get(_INLINE_KEY[kind]) or []
+        ]
+        trust = docs.key(item.get("AssumeRolePolicyDocument")) if kind == "role" else None
+        principal_rows.append((kind, item, inline, trust))
+    by_hash = docs.save()
+
+    # Managed policies
+    existing_policies = {p.arn: p for p in ManagedPolicy.objects.filter(account=account)}
+    seen_policy_arns = set()
+    to_create, to_update = [], []
+    for arn, item, digest, version_count in policy_rows:
+        seen_policy_arns.add(arn)
+        policy = existing_policies.get(arn) or ManagedPolicy(account=account, arn=arn)
+        policy.name = item.get("PolicyName") or arn.rsplit("/", 1)[-1]
+        policy.aws_managed = arn.startswith("arn:aws:iam::aws:policy/")
+        policy.default_version = item.get("DefaultVersionId", "")
+        policy.document = by_hash.get(digest) if digest else None
+        policy.version_count = version_count
+        policy.error = details.policies[arn].error if arn in details.policies else ""
+        (to_update if policy.pk else to_create).append(policy)
+    ManagedPolicy.objects.bulk_create(to_create)
+    ManagedPolicy.objects.bulk_update(
+        to_update, ["name", "aws_managed", "default_version", "document", "version_count", "error"]
+    )
+    ManagedPolicy.objects.filter(account=account).exclude(arn__in=seen_policy_arns).delete()
+    policy_hash = {arn: digest or "" for arn, _, digest, _ in policy_rows}
+
+    # Principals
+    existing = {p.arn: p for p in Principal.objects.filter(account=account)}
+    group_hash: dict[str, str] = {}
+    for kind, item, inline, _trust in principal_rows:
+        if kind == "group":
+            parts = sorted(d or "" for _, d in inline) + sorted(
+                policy_hash.get(a["PolicyArn"], a["PolicyArn"])
+                for a in item.get("AttachedManagedPolicies") or []
+            )
+            group_hash[item.get("GroupName", "")] = hashlib.sha256("|".join(parts).encode()).hexdigest()
+    changes: list[SnapshotChange] = []
+    changed: set[str] = set()
+    seen: set[str] = set()
+    new_rows, update_rows = [], []
+    inline_by_arn: dict[str, list[tuple[str, str | None]]] = {}
+    for kind, item, inline, trust in principal_rows:
+        arn = item.get("Arn", "")
+        seen.add(arn)
+        attached = [a["PolicyArn"] for a in item.get("AttachedManagedPolicies") or [] if a.get("PolicyArn")]
+        groups = list(item.get("GroupList") or []) if kind == "user" else []
+        boundary = (item.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn", "")
+        parts = (
+            sorted(f"{n}={d}" for n, d in inline)
+            + sorted(f"{a}={policy_hash.get(a, '')}" for a in attached)
+            + sorted(f"g:{g}={group_hash.get(g, '')}" for g in groups)
+            + [f"trust={trust or ''}", f"boundary={boundary}={policy_hash.get(boundary, '')}"]
+        )
+        documents_hash = hashlib.sha256("|".join(parts).encode()).hexdigest()
+        principal = existing.get(arn)
+        is_new = principal is None
+        if principal is None:
+            principal = Principal(account=account, arn=arn, kind=kind)
+        elif principal.documents_hash != documents_hash:
+            changed.add(arn)
+            changes.append(
+                SnapshotChange(
+                    account=account,
+                    sync_run=run,
+                    kind=SnapshotChange.Kind.POLICY_CHANGED,
+                    principal_arn=arn,
+                    detail={"before": principal.documents_hash, "after": documents_hash},
+                )
+            )
+        principal.name = item.get(_NAME_KEY[kind], arn.rsplit("/", 1)[-1])
+        principal.path = item.get("Path", "/")
+        principal.aws_created_at = _as_datetime(item.get("CreateDate"))
+        last_used = item.get("RoleLastUsed") or {}
+        principal.last_used_at = _as_datetime(last_used.get("LastUsedDate"))
+        principal.last_used_region = last_used.get("Region") or ""
+        principal.tags = {t.get("Key"): t.get("Value", "") for t in item.get("Tags") or []}
+        principal.trust_document = by_hash.get(trust) if trust else None
+        principal.boundary_arn = boundary
+        principal.groups = groups
+        principal.attached_policy_arns = attached
+        principal.documents_hash = documents_hash
+        record = details.principals.get(arn)
+        principal.errors = list(record.errors) if record is not None else []
+        if is_new:
+            new_rows.append(principal)
+            changed.add(arn)
+            changes.append(
+                SnapshotChange(
+                    account=account,
+                    sync_run=run,
+                    kind=SnapshotChange.Kind.PRINCIPAL_ADDED,
+                    principal_arn=arn,
+                    detail={"type": kind},
+                )
+            )
+        else:
+            update_rows.append(principal)
+        inline_by_arn[arn] = inline
+    Principal.objects.bulk_create(new_rows)
+    Principal.objects.bulk_update(
+        update_rows,
+        [
+            "name",
+            "path",
+            "aws_created_at",
+            "last_used_at",
+            "last_used_region",
+            "tags",
+            "trust_document",
+            "boundary_arn",
+            "groups",
+            "attached_policy_arns",
+            "documents_hash",
+            "errors",
+        ],
+        batch_size=500,
+    )
+    removed = [p for arn, p in existing.items() if arn not in seen]
+    for p in removed:
+        changes.append(
+            SnapshotChange(
+                account=account,
+                sync_run=run,
+                kind=SnapshotChange.Kind.PRINCIPAL_REMOVED,
+                principal_arn=p.arn,
+                detail={"type": p.kind, "name": p.name},
+            )
+        )
+    Principal.objects.filter(pk__in=[p.pk for p in removed]).delete()
+    ids = dict(Principal.objects.filter(account=account).values_list("arn", "id"))
+
+    # Inline policies: rewritten for new and changed principals only.
+    rewrite = [ids[a] for a in inline_by_arn if a in changed or a not in existing]
+    InlinePolicy.objects.filter(principal_id__in=rewrite).delete()
+    InlinePolicy.objects.bulk_create(
+        [
+            InlinePolicy(principal_id=ids[arn], name=name, document=by_hash[digest])
+            for arn, inline in inline_by_arn.items()
+            if ids[arn] in set(rewrite)
+            for name, digest in inline
+            if digest
+        ],
+        batch_size=1000,
+    )
+
+    # Access keys (users), from ListAccessKeys plus the credential report's last-use columns.
+    report_by_user = {r.get("user"): r for r in collected.credential_rows}
+    key_rows = []
+    user_ids = {p.name: ids[p.arn] for p in details.of_kind("user") if p.arn in ids}
+    for user, keys in collected.access_keys.items():
+        if user not in user_ids:
+            continue
+        row = report_by_user.get(user) or {}
+        ordered = sorted(keys, key=lambda k: str(k.get("created_at") or ""))
+        for slot, key in enumerate(ordered[:2], start=1):
+            key_rows.append(
+                AccessKey(
+                    principal_id=user_ids[user],
+                    key_id=key["key_id"],
+                    active=bool(key.get("active")),
+                    created_at=_as_datetime(key.get("created_at"))
+                    or _as_datetime(row.get(f"access_key_{slot}_last_rotated")),
+                    last_used_at=_as_datetime(row.get(f"access_key_{slot}_last_used_date")),
+                    last_used_service=row.get(f"access_key_{slot}_last_used_service") or "",
+                    last_used_region=row.get(f"access_key_{slot}_last_used_region") or "",
+                )
+            )
+    AccessKey.objects.filter(principal__account=account).delete()
+    AccessKey.objects.bulk_create(key_rows)
+
+    CredentialReportRow.objects.filter(account=account).delete()
+    CredentialReportRow.objects.bulk_create(
+        [
+            CredentialReportRow(
+                account=account,
+                user=r.get("user") or "",
+                arn=r.get("arn") or "",
+                is_root=r.get("user") == "<root_account>",
+                values={k: (v if not isinstance(v, datetime) else v.isoformat()) for k, v in r.items()},
+                generated_at=_as_datetime(collected.credential_generated_at),
+            )
+            for r in collected.credential_rows
+        ]
+    )
+
+    last_accessed_rows = 0
+    if collected.last_accessed is not None:
+        rows: list[LastAccessed] = []
+        for arn, services in collected.last_accessed.items():
+            pid = ids.get(arn)
+            if pid is None:
+                continue
+            for s in services:
+                namespace = s.get("ServiceNamespace", "")
+                rows.append(
+                    LastAccessed(
+                        principal_id=pid,
+                        service=namespace,
+                        service_name=s.get("ServiceName", ""),
+                        last_accessed_at=_as_datetime(s.get("LastAuthenticated")),
+                        region=s.get("LastAuthenticatedRegion") or "",
+                        entity=s.get("LastAuthenticatedEntity") or "",
+                        tracked=True,
+                        collected_at=collected.collected_at,
+                    )
+                )
+                for a in s.get("TrackedActionsLastAccessed") or []:
+                    rows.append(
+                        LastAccessed(
+                            principal_id=pid,
+                            service=namespace,
+                            action=a.get("ActionName", ""),
+                            last_accessed_at=_as_datetime(a.get("LastAccessedTime")),
+                            region=a.get("LastAccessedRegion") or "",
+                            entity=a.get("LastAccessedEntity") or "",
+                            tracked=True,
+                            collected_at=collected.collected_at,
+                        )
+                    )
+        LastAccessed.objects.filter(
+            principal__account=account, principal_id__in=[ids[a] for a in collected.last_accessed if a in ids]
+        ).delete()
+        LastAccessed.objects.bulk_create(rows, batch_size=2000)
+        last_accessed_rows = len(rows)
+
+    if collected.analyzer_findings is not None:
+        AnalyzerFinding.objects.filter(account=account).delete()
+        AnalyzerFinding.objects.bulk_create(
+            [
+                AnalyzerFinding(
+                    account=account,
+                    finding_id=f["id"],
+                    analyzer_arn=f.get("analyzerArn", ""),
+                    finding_type=f.get("findingType", ""),
+                    resource_arn=f.get("resource", ""),
+                    status=f.get("status", ""),
+                    details=json.loads(json.dumps(f.get("findingDetails", []), default=str)),
+                    updated_at=_as_datetime(f.get("updatedAt")),
+                )
+                for f in collected.analyzer_findings
+            ]
+        )
+
+    SnapshotChange.objects.bulk_create(changes, batch_size=1000)
+    usage_digest = (
+        document_hash(
+            {
+                "advisor": collected.last_accessed,
+                "keys": collected.access_keys,
+                "report": collected.credential_rows,
+                "analyzer": collected.analyzer_findings,
+            }
+        )
+        if collected.last_accessed is not None
+        else ""
+    )
+    previous = (
+        SyncRun.objects.filter(account=account, status="succeeded")
+        .exclude(pk=getattr(run, "pk", None))
+        .order_by("-finished_at")
+        .values_list("counts", flat=True)
+        .first()
+    ) or {}
+    counts = {
+        "principals": len(seen),
+        "users": len(details.of_kind("user")),
+        "roles": len(details.of_kind("role")),
+        "groups": len(details.of_kind("group")),
+        "managed_policies": len(policy_rows),
+        "documents": len(by_hash),
+        "access_keys": len(key_rows),
+        "credential_rows": len(collected.credential_rows),
+        "last_accessed_rows": last_accessed_rows,
+        "analyzer_findings": len(collected.analyzer_findings or []),
+        "added": sum(c.kind == SnapshotChange.Kind.PRINCIPAL_ADDED for c in changes),
+        "removed": len(removed),
+        "changed": sum(c.kind == SnapshotChange.Kind.POLICY_CHANGED for c in changes),
+        "usage_hash": usage_digest,
+    }
+    return StoreResult(
+        details, counts, changed, usage_changed=not usage_digest or previous.get("usage_hash") != usage_digest
+    )
