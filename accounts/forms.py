@@ -6,8 +6,9 @@ import re
 
 from django import forms
 
-from accounts.models import LinkedAccount
+from accounts.models import LinkedAccount, role_arn_validator
 
+ROLE_ARN_RE = re.compile(role_arn_validator.regex.pattern)
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
 
@@ -49,6 +50,6 @@ class LinkedAccountForm(forms.ModelForm):
         account_id = data.get("account_id") or self.instance.account_id
         for field in ("role_arn", "apply_role_arn"):
             arn = data.get(field)
-            if arn and account_id and f":{account_id}:" not in str(arn):
+            if arn and account_id and ROLE_ARN_RE.match(str(arn)) and f":{account_id}:" not in str(arn):
                 self.add_error(field, f"This role is not in account {account_id}.")
         return data

@@ -1,28 +1,59 @@
-"""Pages for linked accounts: list, link, detail, edit."""
+"""Pages for linked accounts: list, link, onboarding, sync runs with live progress, organization discovery."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import services
+from accounts import onboarding, services
+from accounts.aws.client import AwsAccessError, AwsSession
+from accounts.aws.collect import list_organization_accounts, test_connection
 from accounts.forms import LinkedAccountForm
-from accounts.models import LinkedAccount
+from accounts.models import LinkedAccount, SyncRun
 from accounts.roles import Role, role_required
+from accounts.sync import aws_target, sync_run_request
+from findings.audit import audit_record
+
+HTMX_STOP_POLLING = 286
+
+
+def _htmx(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx and not htmx.boosted)
 
 
 @role_required(Role.VIEWER)
 def account_list(request: HttpRequest) -> HttpResponse:
-    accounts = LinkedAccount.objects.all()
-    return render(request, "accounts/account_list.html", {"accounts": accounts})
+    accounts = list(LinkedAccount.objects.all())
+    last_runs = (
+        {
+            r.account_id: r
+            for r in SyncRun.objects.order_by("account_id", "-created_at").distinct("account_id")
+        }
+        if accounts
+        else {}
+    )
+    rows = [(a, last_runs.get(a.pk)) for a in accounts]
+    return render(request, "accounts/account_list.html", {"rows": rows, "accounts": accounts})
 
 
 @role_required(Role.VIEWER)
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(LinkedAccount, pk=pk)
-    return render(request, "accounts/account_detail.html", {"account": account})
+    runs = list(account.sync_runs.all()[:10])
+    context = {
+        "account": account,
+        "runs": runs,
+        "active_run": next((r for r in runs if r.is_active), None),
+        "cloudformation": onboarding.cloudformation_template(account, with_apply=True),
+        "terraform": onboarding.terraform_snippet(account, with_apply=True),
+        "read_actions": onboarding.READ_ACTIONS,
+        "apply_actions": onboarding.APPLY_ACTIONS,
+        "product_principal": onboarding.product_principal(),
+    }
+    return render(request, "accounts/account_detail.html", context)
 
 
 @role_required(Role.ADMIN)
@@ -31,7 +62,9 @@ def account_link(request: HttpRequest) -> HttpResponse:
     form = LinkedAccountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         account = services.account_link(actor=request.user, **form.cleaned_data)
-        messages.success(request, f"Linked {account}. Deploy the read-only role, then test the connection.")
+        messages.success(
+            request, f"Linked {account}. Deploy the read-only role below, then test the connection."
+        )
         return redirect("account_detail", pk=account.pk)
     return render(request, "accounts/account_form.html", {"form": form, "account": None})
 
@@ -47,3 +80,112 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Saved {account}.")
         return redirect("account_detail", pk=account.pk)
     return render(request, "accounts/account_form.html", {"form": form, "account": account})
+
+
+@role_required(Role.REVIEWER)
+@require_POST
+def account_sync(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(LinkedAccount, pk=pk)
+    run, created = sync_run_request(account=account, trigger="manual", actor=request.user)
+    if _htmx(request):
+        return render(request, "accounts/htmx/sync_run_status.html", {"run": run})
+    if created:
+        messages.success(request, f"Sync of {account.name} queued.")
+    else:
+        messages.info(request, f"A sync of {account.name} is already {run.status}.")
+    return redirect("account_detail", pk=account.pk)
+
+
+@role_required(Role.VIEWER)
+def sync_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(SyncRun.objects.select_related("account"), pk=pk)
+    if _htmx(request):
+        response = render(request, "accounts/htmx/sync_run_status.html", {"run": run})
+        if not run.is_active:
+            response.status_code = HTMX_STOP_POLLING  # htmx stops polling on 286
+        return response
+    return render(request, "accounts/sync_run_detail.html", {"run": run})
+
+
+@role_required(Role.REVIEWER)
+@require_POST
+def account_test_connection(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(LinkedAccount, pk=pk)
+    ok, message = test_connection(lambda: AwsSession(aws_target(account)))
+    audit_record(
+        actor=request.user,
+        action="account.test_connection",
+        obj=account,
+        account_id=account.account_id,
+        summary=f"Connection test {'succeeded' if ok else 'failed'}: {message}"[:500],
+    )
+    return render(
+        request, "accounts/htmx/connection_result.html", {"ok": ok, "message": message, "account": account}
+    )
+
+
+@role_required(Role.VIEWER)
+def account_cloudformation(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(LinkedAccount, pk=pk)
+    body = onboarding.cloudformation_template(account, with_apply=request.GET.get("apply") == "1")
+    response = HttpResponse(body, content_type="application/x-yaml")
+    response["Content-Disposition"] = f'attachment; filename="iamreview-{account.account_id}.yaml"'
+    return response
+
+
+@role_required(Role.VIEWER)
+def account_terraform(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(LinkedAccount, pk=pk)
+    body = onboarding.terraform_snippet(account, with_apply=request.GET.get("apply") == "1")
+    response = HttpResponse(body, content_type="text/plain")
+    response["Content-Disposition"] = f'attachment; filename="iamreview-{account.account_id}.tf"'
+    return response
+
+
+@role_required(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def organization_discover(request: HttpRequest) -> HttpResponse:
+    """From a linked management account, list the organization's accounts and offer to link them."""
+    management = LinkedAccount.objects.filter(
+        pk=request.POST.get("management") or request.GET.get("management")
+    ).first()
+    found: list[dict[str, object]] = []
+    error = ""
+    if management is not None and request.method == "POST":
+        try:
+            session = AwsSession(aws_target(management))
+            found = list_organization_accounts(session.client("organizations"))
+        except AwsAccessError as exc:
+            error = str(exc)
+    linked = set(LinkedAccount.objects.values_list("account_id", flat=True))
+    context = {
+        "accounts": LinkedAccount.objects.all(),
+        "management": management,
+        "found": [{**a, "linked": a.get("Id") in linked} for a in found],
+        "error": error,
+        "read_role": onboarding.READ_ROLE_NAME,
+    }
+    return render(request, "accounts/organization_discover.html", context)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def organization_link(request: HttpRequest) -> HttpResponse:
+    ids = [i for i in request.POST.getlist("account_id") if i.isdigit() and len(i) == 12]
+    names = {i: request.POST.get(f"name_{i}", "") or i for i in ids}
+    created = 0
+    for account_id in ids:
+        if LinkedAccount.objects.filter(account_id=account_id).exists():
+            continue
+        services.account_link(
+            actor=request.user,
+            account_id=account_id,
+            name=names[account_id][:100],
+            role_arn=f"arn:aws:iam::{account_id}:role/{onboarding.READ_ROLE_NAME}",
+            regions=["us-east-1"],
+        )
+        created += 1
+    messages.success(
+        request, f"Linked {created} account(s). Deploy the read-only role in each (a StackSet works well)."
+    )
+    return redirect("account_list")

@@ -15,7 +15,7 @@ from moto.core.responses import ActionResult
 from moto.iam.responses import IamResponse
 
 from fakeaws.errors import FakeAwsError
-from fakeaws.state import STATE
+from fakeaws.state import STATE, faults
 from policy.catalog import default_catalog
 from policy.evaluate import PrincipalContext, PrincipalPermissions
 from policy.model import PolicyDocument, PolicyError, parse_policy
@@ -105,8 +105,8 @@ def install() -> None:
         if job is None:
             raise FakeAwsError("NoSuchEntity", f"Job {job_id} not found.")
         job["polls"] += 1
-        faults = STATE.faults
-        if faults.never_complete_jobs or job["polls"] <= faults.job_polls_before_complete:
+        injected = faults()
+        if injected.never_complete_jobs or job["polls"] <= injected.job_polls_before_complete:
             return ActionResult(
                 {
                     "JobStatus": "IN_PROGRESS",

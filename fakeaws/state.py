@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,7 +57,30 @@ def reset() -> None:
     STATE.faults = Faults()
 
 
+_control_mtime: float = 0.0
+
+
 def faults() -> Faults:
+    """The faults in force. In server mode, FAKEAWS_CONTROL_FILE (JSON with Faults' fields) lets another
+    process change them while the server runs; it is re-read whenever it changes."""
+    global _control_mtime
+    path = os.environ.get("FAKEAWS_CONTROL_FILE")
+    if path:
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            mtime = 0.0
+        if mtime and mtime != _control_mtime:
+            _control_mtime = mtime
+            with open(path) as fh:
+                data = json.load(fh)
+            STATE.faults = Faults(
+                deny_assume=set(data.get("deny_assume", [])),
+                throttle_next=dict(data.get("throttle_next", {})),
+                server_error_next=dict(data.get("server_error_next", {})),
+                never_complete_jobs=bool(data.get("never_complete_jobs", False)),
+                job_polls_before_complete=int(data.get("job_polls_before_complete", 0)),
+            )
     return STATE.faults
 
 

@@ -8,7 +8,7 @@ from moto.core.responses import BaseResponse
 from moto.sts.responses import TokenResponse
 
 from fakeaws.errors import FakeAwsError
-from fakeaws.state import STATE, take_fault
+from fakeaws.state import faults, take_fault
 
 _installed = False
 
@@ -25,10 +25,10 @@ def install() -> None:
             operation = self._get_action()
         except Exception:
             return original_call(self)
-        if take_fault(STATE.faults.throttle_next, operation):
+        if take_fault(faults().throttle_next, operation):
             error = FakeAwsError("Throttling", "Rate exceeded")
             return _error(self, 400, "Throttling", str(error.message))
-        if take_fault(STATE.faults.server_error_next, operation):
+        if take_fault(faults().server_error_next, operation):
             return _error(self, 500, "InternalFailure", "We encountered an internal error. Please try again.")
         return original_call(self)
 
@@ -38,7 +38,7 @@ def install() -> None:
 
     def assume_role(self: TokenResponse) -> Any:
         role_arn = self._get_param("RoleArn")
-        if role_arn in STATE.faults.deny_assume:
+        if role_arn in faults().deny_assume:
             raise FakeAwsError(
                 "AccessDenied",
                 f"User: arn:aws:iam::{self.current_account}:user/iamreview is not authorized to perform: "

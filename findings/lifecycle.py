@@ -265,7 +265,7 @@ def _snapshot(f: Finding) -> dict[str, Any]:
 @transaction.atomic
 def findings_acknowledge(*, actor: AbstractBaseUser, findings: list[Finding]) -> int:
     count = 0
-    for f in Finding.objects.select_for_update().filter(
+    for f in Finding.objects.select_for_update(of=("self",)).filter(
         pk__in=[x.pk for x in findings], status=FindingStatus.OPEN
     ):
         before = _snapshot(f)
@@ -290,7 +290,9 @@ def findings_assign(
 ) -> int:
     count = 0
     for f in (
-        Finding.objects.select_for_update().filter(pk__in=[x.pk for x in findings]).select_related("assignee")
+        Finding.objects.select_for_update(of=("self",))
+        .filter(pk__in=[x.pk for x in findings])
+        .select_related("assignee")
     ):
         before = _snapshot(f)
         f.assignee = assignee  # type: ignore[assignment]
@@ -319,7 +321,7 @@ def findings_suppress(
         raise ValueError("A suppression needs an expiry date in the future.")
     count = 0
     for f in (
-        Finding.objects.select_for_update()
+        Finding.objects.select_for_update(of=("self",))
         .filter(pk__in=[x.pk for x in findings])
         .exclude(status=FindingStatus.RESOLVED)
     ):
@@ -344,7 +346,7 @@ def findings_suppress(
 @transaction.atomic
 def findings_reopen(*, actor: AbstractBaseUser | None, findings: list[Finding], why: str) -> int:
     count = 0
-    for f in Finding.objects.select_for_update().filter(
+    for f in Finding.objects.select_for_update(of=("self",)).filter(
         pk__in=[x.pk for x in findings], status__in=[FindingStatus.SUPPRESSED, FindingStatus.ACKNOWLEDGED]
     ):
         before = _snapshot(f)

@@ -141,6 +141,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     if CELERY_RESULT_BACKEND.startswith("filesystem://"):
         CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'results'}"
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -164,6 +165,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL", "")
 AWS_DEFAULT_REGION = env_str("AWS_DEFAULT_REGION", "us-east-1")
 AWS_MAX_ATTEMPTS = env_int("AWS_MAX_ATTEMPTS", 8, minimum=1)
+# The AWS principal iamreview runs as (its instance/task role); member accounts' roles trust it.
+IAMREVIEW_AWS_PRINCIPAL = env_str("IAMREVIEW_AWS_PRINCIPAL", "arn:aws:iam::123456789012:role/iamreview")
 IAMREVIEW_UNUSED_DAYS = env_int("IAMREVIEW_UNUSED_DAYS", 90, minimum=1)
 IAMREVIEW_KEY_MAX_AGE_DAYS = env_int("IAMREVIEW_KEY_MAX_AGE_DAYS", 90, minimum=1)
 IAMREVIEW_KEY_UNUSED_DAYS = env_int("IAMREVIEW_KEY_UNUSED_DAYS", 90, minimum=1)

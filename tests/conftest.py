@@ -25,12 +25,19 @@ def _require_postgresql(django_db_setup: None, django_db_blocker: object) -> Non
 def make_user(username: str, role: Role | None) -> object:
     user = get_user_model().objects.create_user(username=username, password=PASSWORD)
     if role is not None:
-        user.groups.add(Group.objects.get(name=role.group_name))
+        # get_or_create: transactional tests flush the groups the data migration made.
+        user.groups.add(Group.objects.get_or_create(name=role.group_name)[0])
     return user
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: object) -> None:
+    # PBKDF2's deliberate slowness costs seconds per test user; what is tested here is not the hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
 @pytest.fixture
-def users(db: None) -> dict[str, object]:
+def users(db: None, _fast_password_hashing: None) -> dict[str, object]:
     """viewer, reviewer, approver, admin, and `nobody` (logged in, no role)."""
     result = {r.group_name: make_user(r.group_name, r) for r in ROLE_GROUPS}
     result["nobody"] = make_user("nobody", None)

@@ -120,3 +120,7 @@ def small_company() -> dict[str, Any]:
             },
         ],
     }
+
+
+def small_company_accounts() -> dict[str, dict[str, Any]]:
+    return {ACCOUNT: small_company()}

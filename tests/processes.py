@@ -1,0 +1,99 @@
+"""Real processes for tests: the fakeaws server and Celery workers, started and stopped by fixtures."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class FakeAwsServer:
+    def __init__(self, tmp: Path, scenario: str = "small") -> None:
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.control = tmp / "fakeaws-control.json"
+        self.control.write_text("{}")
+        self.log = tmp / "fakeaws.log"
+        env = {**os.environ, "FAKEAWS_CONTROL_FILE": str(self.control)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "fakeaws.server", "--port", str(self.port), "--scenario", scenario],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 90
+        while "listening" not in self.log.read_text():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"fakeaws server did not start:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.2)
+
+    def set_faults(self, **faults: Any) -> None:
+        self.control.write_text(json.dumps(faults))
+        time.sleep(0.05)
+        os.utime(self.control)  # a fresh mtime even within the same second
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+@contextmanager
+def celery_worker(queue: str, extra_env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**os.environ, **extra_env, "CELERY_QUEUE": queue}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "iamreview",
+            "worker",
+            "-Q",
+            queue,
+            "-P",
+            "solo",
+            "-n",
+            f"{queue}-{uuid.uuid4().hex[:4]}@%h",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+            "-l",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("a"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)

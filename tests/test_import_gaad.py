@@ -1,0 +1,66 @@
+"""`manage.py import_gaad`: an offline file becomes an account's snapshot, analysed like a sync."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import LinkedAccount, SyncRun
+from findings.models import Finding, ManagedPolicy, Principal, SnapshotChange
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "gaad" / "small-account.json"
+pytestmark = pytest.mark.django_db
+
+
+def test_import_creates_the_account_and_analyses_it(capsys: pytest.CaptureFixture[str]) -> None:
+    call_command("import_gaad", str(FIXTURE), "--account", "111122223333")
+    out = capsys.readouterr().out
+    assert "6 principals" in out
+    account = LinkedAccount.objects.get(account_id="111122223333")
+    assert not account.enabled  # offline: nothing to sync from
+    assert Principal.objects.filter(account=account).count() == 6
+    admin = Principal.objects.get(account=account, name="admin")
+    assert admin.is_admin and admin.risk_score >= 70
+    ci = Principal.objects.get(account=account, name="ci")
+    assert ci.escalation_paths[0]["path_id"] == "lambda-001"
+    assert ManagedPolicy.objects.filter(account=account, aws_managed=True).count() == 2
+    assert Finding.objects.filter(account=account, kind="trust-oidc-no-sub").exists()
+    assert SyncRun.objects.get(account=account).trigger == "import"
+
+
+def test_reimport_records_what_changed(tmp_path: Path) -> None:
+    call_command("import_gaad", str(FIXTURE), "--account", "111122223333")
+    data = json.loads(FIXTURE.read_text())
+    data["UserDetailList"] = [u for u in data["UserDetailList"] if u["UserName"] != "bob"]
+    data["RoleDetailList"][2]["RolePolicyList"][0]["PolicyDocument"]["Statement"][0]["Action"] = [
+        "s3:GetObject"
+    ]
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(data))
+    call_command("import_gaad", str(changed), "--account", "111122223333")
+    latest = SyncRun.objects.filter(account__account_id="111122223333").order_by("-id").first()
+    kinds = {
+        (c.kind, c.principal_arn.rsplit("/", 1)[-1]) for c in SnapshotChange.objects.filter(sync_run=latest)
+    }
+    assert kinds == {("principal_removed", "bob"), ("policy_changed", "ci")}
+    ci = Principal.objects.get(name="ci")
+    assert ci.escalation_paths == []
+    assert Finding.objects.get(principal_arn=ci.arn, kind="privilege-escalation").status == "resolved"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--account", "12"], "exactly 12 digits"),
+        (["--account", "111122223333"], "not a get-account-authorization-details"),
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_stored(tmp_path: Path, args: list[str], message: str) -> None:
+    path = tmp_path / "x.json"
+    path.write_text('{"hello": "world"}')
+    with pytest.raises(CommandError, match=message):
+        call_command("import_gaad", str(path), *args)
+    assert not Principal.objects.exists()

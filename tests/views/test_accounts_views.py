@@ -1,0 +1,171 @@
+"""Account pages: linking, onboarding templates, sync now, run status polling, connection test, discovery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+import fakeaws
+from accounts.models import LinkedAccount, SyncRun, SyncStatus
+from accounts.onboarding import READ_ACTIONS
+from fakeaws.scenario import seed_account
+from findings.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def account() -> LinkedAccount:
+    return LinkedAccount.objects.create(
+        account_id="111111111111", name="prod", role_arn="arn:aws:iam::111111111111:role/iamreview-read"
+    )
+
+
+def test_admin_links_an_account_and_it_is_audited(client_as: Any) -> None:
+    response = client_as("admin").post(
+        "/accounts/link/",
+        {
+            "account_id": "123456789012",
+            "name": "prod",
+            "role_arn": "arn:aws:iam::123456789012:role/iamreview-read",
+            "regions": "us-east-1, eu-west-1",
+            "enabled": "on",
+            "sync_interval_minutes": 60,
+            "unused_days": 90,
+        },
+    )
+    account = LinkedAccount.objects.get(account_id="123456789012")
+    assert response.status_code == 302 and response["Location"] == f"/accounts/{account.pk}/"
+    assert account.regions == ["us-east-1", "eu-west-1"] and account.external_id.startswith("iamreview-")
+    event = AuditEvent.objects.get(action="account.link")
+    assert event.actor_name == "admin" and event.after["account_id"] == "123456789012"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("account_id", "12345", "exactly 12 digits"),
+        ("role_arn", "arn:aws:iam::999999999999:role/x", "not in account"),
+        ("role_arn", "not-an-arn", "A role ARN looks like"),
+        ("regions", "moon-base-1", "Not an AWS region"),
+        ("sync_interval_minutes", "5", "greater than or equal to 15"),
+    ],
+)
+def test_link_form_errors_say_what_to_fix(client_as: Any, field: str, value: str, message: str) -> None:
+    data = {
+        "account_id": "123456789012",
+        "name": "prod",
+        "sync_interval_minutes": 60,
+        "unused_days": 90,
+        field: value,
+    }
+    response = client_as("admin").post("/accounts/link/", data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not LinkedAccount.objects.exists()
+
+
+def test_onboarding_template_is_valid_and_carries_the_external_id(
+    client_as: Any, account: LinkedAccount
+) -> None:
+    page = client_as("viewer").get(f"/accounts/{account.pk}/")
+    assert account.external_id in page.content.decode()
+    download = client_as("viewer").get(f"/accounts/{account.pk}/cloudformation.yaml?apply=1")
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("!GetAtt", lambda loader, node: loader.construct_scalar(node))  # type: ignore[arg-type]
+    template = yaml.load(download.content, Loader=Loader)  # noqa: S506 - SafeLoader subclass
+    read = template["Resources"]["ReadRole"]["Properties"]
+    condition = read["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["StringEquals"]
+    assert condition["sts:ExternalId"] == account.external_id
+    assert read["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"] == list(READ_ACTIONS)
+    assert "ApplyRole" in template["Resources"]
+    terraform = client_as("viewer").get(f"/accounts/{account.pk}/iamreview.tf").content.decode()
+    assert account.external_id in terraform and 'resource "aws_iam_role" "iamreview_read"' in terraform
+
+
+def test_read_role_allows_every_call_a_sync_makes(client_as: Any) -> None:
+    """The template's action list and the collectors cannot drift apart."""
+    from django.test import override_settings
+
+    from accounts.sync import sync_run_execute
+    from tests.scenarios import ACCOUNT, small_company
+
+    with fakeaws.mock():
+        seed_account(ACCOUNT, small_company())
+        account = LinkedAccount.objects.create(
+            account_id=ACCOUNT, name="prod", role_arn=f"arn:aws:iam::{ACCOUNT}:role/iamreview-read"
+        )
+        run = SyncRun.objects.create(account=account)
+        with override_settings(IAMREVIEW_POLL_MS=20):
+            run = sync_run_execute(run_id=run.pk)  # type: ignore[assignment]
+    assert run.status == SyncStatus.SUCCEEDED
+    service_prefix = {"iam": "iam", "accessanalyzer": "access-analyzer", "sts": "sts"}
+    called = {f"{service_prefix[s]}:{op}" for s, op in (c.split(":") for c in run.api_calls)}
+    assert called - {"sts:AssumeRole"} <= set(READ_ACTIONS), called - set(READ_ACTIONS)
+
+
+def test_sync_now_queues_one_run_and_polls_until_done(
+    client_as: Any, account: LinkedAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    reviewer = client_as("reviewer")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = reviewer.post(f"/accounts/{account.pk}/sync/", **HX)
+    assert response.status_code == 200 and len(callbacks) == 1
+    run = SyncRun.objects.get(account=account)
+    assert 'hx-trigger="every 2s"' in response.content.decode()
+    again = reviewer.post(f"/accounts/{account.pk}/sync/")
+    assert again.status_code == 302 and SyncRun.objects.filter(account=account).count() == 1
+    poll = reviewer.get(f"/accounts/runs/{run.pk}/", **HX)
+    assert poll.status_code == 200
+    SyncRun.objects.filter(pk=run.pk).update(status=SyncStatus.FAILED, error="AWS refused it")
+    done = reviewer.get(f"/accounts/runs/{run.pk}/", **HX)
+    assert done.status_code == 286 and "AWS refused it" in done.content.decode()
+    full = reviewer.get(f"/accounts/runs/{run.pk}/")
+    assert full.status_code == 200 and "<html" in full.content.decode()
+
+
+def test_viewer_cannot_sync(client_as: Any, account: LinkedAccount) -> None:
+    assert client_as("viewer").post(f"/accounts/{account.pk}/sync/").status_code == 403
+    assert not SyncRun.objects.exists()
+
+
+def test_connection_test_reports_in_words(client_as: Any, account: LinkedAccount) -> None:
+    with fakeaws.mock():
+        ok = client_as("reviewer").post(f"/accounts/{account.pk}/test/", **HX).content.decode()
+        assert "Connected as" in ok and "IAM is readable" in ok
+        fakeaws.faults().deny_assume.add(account.role_arn)
+        denied = client_as("reviewer").post(f"/accounts/{account.pk}/test/", **HX).content.decode()
+    assert "AccessDenied" in denied and "ExternalId" in denied
+    assert AuditEvent.objects.filter(action="account.test_connection").count() == 2
+
+
+def test_organization_discovery_lists_and_links_members(client_as: Any) -> None:
+    import boto3
+
+    with fakeaws.mock():
+        org = boto3.client("organizations", region_name="us-east-1")
+        org.create_organization(FeatureSet="ALL")
+        org.create_account(AccountName="staging", Email="staging@example.com")
+        management = LinkedAccount.objects.create(account_id="123456789012", name="management")
+        page = client_as("admin").post("/accounts/discover/", {"management": management.pk}).content.decode()
+        member = next(a for a in org.list_accounts()["Accounts"] if a["Name"] == "staging")
+    assert "staging" in page and member["Id"] in page
+    response = client_as("admin").post(
+        "/accounts/discover/link/", {"account_id": [member["Id"]], f"name_{member['Id']}": "staging"}
+    )
+    assert response.status_code == 302
+    linked = LinkedAccount.objects.get(account_id=member["Id"])
+    assert linked.name == "staging" and linked.role_arn.endswith(":role/iamreview-read")
+
+
+def test_account_list_shows_last_sync(client_as: Any, account: LinkedAccount) -> None:
+    SyncRun.objects.create(account=account, status=SyncStatus.SUCCEEDED)
+    body = client_as("viewer").get("/accounts/").content.decode()
+    assert "prod" in body and "Succeeded" in body
