@@ -14,6 +14,7 @@ from typing import Any
 SCENARIOS: dict[str, str] = {
     "small": "tests.scenarios:small_company_accounts",
     "demo": "fakeaws.demo:demo_accounts",
+    "bench": "benchmarks.scenarios:bench_accounts",
 }
 
 
