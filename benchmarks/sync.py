@@ -52,8 +52,8 @@ def main() -> None:
         DATABASE_URL=f"postgresql://postgres@127.0.0.1:5432/{db}",
         AWS_ENDPOINT_URL=server.endpoint,
         AWS_ACCESS_KEY_ID="fakeaws",
-        AWS_SECRET_ACCESS_KEY="fakeaws",
-        IAMREVIEW_POLL_MS="50",  # noqa: S105
+        AWS_SECRET_ACCESS_KEY="fakeaws",  # noqa: S106 - the local fake AWS accepts any key
+        IAMREVIEW_POLL_MS="50",
         DJANGO_SETTINGS_MODULE="iamreview.settings",
     )
     import django
@@ -68,7 +68,7 @@ def main() -> None:
 
     rows = []
     try:
-        for i, size in enumerate(sizes):
+        for i in range(len(sizes)):
             account_id = f"{900000000000 + i:012d}"
             account = LinkedAccount.objects.create(
                 account_id=account_id,
