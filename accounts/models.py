@@ -118,3 +118,26 @@ class SyncRun(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class Profile(models.Model):
+    """Per-user settings: which accounts the user may see, review bookmark, digest preferences."""
+
+    class DigestFrequency(models.TextChoices):
+        NEVER = "never", "Never"
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="profile")
+    # Empty: every account. Otherwise the user sees only these accounts' data, everywhere.
+    accounts = models.ManyToManyField(LinkedAccount, blank=True, related_name="+")
+    last_review_at = models.DateTimeField(null=True, blank=True)
+    digest_frequency = models.CharField(
+        max_length=8, choices=DigestFrequency.choices, default=DigestFrequency.NEVER
+    )
+    digest_accounts = models.ManyToManyField(LinkedAccount, blank=True, related_name="+")
+    digest_min_severity = models.CharField(max_length=16, default="high")
+    digest_all_clear = models.BooleanField(default=False, help_text="Send a digest even when nothing is new")
+
+    def __str__(self) -> str:
+        return f"profile of {self.user_id}"

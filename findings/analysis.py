@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import LinkedAccount
-from findings.models import Principal
+from findings.models import Principal, ScoreHistory
 from policy.analyze import AccountAnalysis, AccountReport
 from policy.catalog import default_catalog
 from policy.gaad import AccountDetails
@@ -57,6 +57,7 @@ def account_analyze(
     principals = list(Principal.objects.filter(account=account))
     now = timezone.now()
     updates = []
+    history: list[ScoreHistory] = []
     for principal in principals:
         result = by_arn.get(principal.arn)
         if result is None:
@@ -70,6 +71,8 @@ def account_analyze(
         digest = _result_hash(payload)
         if digest == principal.analysis_hash and principal.analyzed_at is not None:
             continue
+        if principal.analyzed_at is None or principal.risk_score != result.risk_score:
+            history.append(ScoreHistory(principal=principal, recorded_at=now, score=result.risk_score))
         principal.risk_score = result.risk_score
         principal.is_admin = result.is_admin
         principal.score_explanation = result.score_explanation
@@ -82,4 +85,5 @@ def account_analyze(
         ["risk_score", "is_admin", "score_explanation", "escalation_paths", "analysis_hash", "analyzed_at"],
         batch_size=500,
     )
+    ScoreHistory.objects.bulk_create(history, batch_size=1000)
     return AnalysisOutcome(len(principals), len(updates), 0, report, analysis)

@@ -361,3 +361,20 @@ class DailyMetric(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.date}"
+
+
+class ScoreHistory(models.Model):
+    """A principal's risk score each time it changed: the principal page's chart."""
+
+    principal = models.ForeignKey(Principal, on_delete=models.CASCADE, related_name="score_history")
+    recorded_at = models.DateTimeField()
+    score = models.PositiveSmallIntegerField()
+
+    class Meta:
+        indexes = [
+            # The principal page reads one principal's history in time order.
+            models.Index(fields=["principal", "recorded_at"], name="scorehistory_principal_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.principal_id} {self.score} at {self.recorded_at:%Y-%m-%d}"

@@ -2,42 +2,373 @@
 
 from __future__ import annotations
 
+import csv
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from accounts.models import LinkedAccount
 from accounts.roles import Role, role_required
-from findings.models import AuditEvent
+from findings import lifecycle, selectors
+from findings.models import AccessKey, AuditEvent, Finding, FindingStatus, Principal, ScoreHistory
+from findings.principal_page import permissions_of, policies_of, service_usage
+
+PAGE_SIZE = 50
 
 
-def _render(request: HttpRequest, template: str, fragment: str, context: dict[str, object]) -> HttpResponse:
-    """One URL, two renderings: the fragment for htmx (not boosted), else the page."""
+def _is_htmx(request: HttpRequest) -> bool:
     htmx = getattr(request, "htmx", None)
-    if htmx and not htmx.boosted:
-        return render(request, fragment, context)
-    return render(request, template, context)
+    return bool(htmx and not htmx.boosted)
+
+
+def _render(request: HttpRequest, template: str, fragment: str, context: dict[str, Any]) -> HttpResponse:
+    """One URL, two renderings: the fragment for htmx (not boosted), else the page."""
+    return render(request, fragment if _is_htmx(request) else template, context)
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()
+
+
+def csv_safe(value: Any) -> str:
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ (or tab/CR) is prefixed with '."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_response(filename: str, header: list[str], rows: Any) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    stream = (writer.writerow([csv_safe(c) for c in row]) for row in [header, *rows])
+    response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# -- dashboard -----------------------------------------------------------------------------------------
 
 
 @role_required(Role.VIEWER)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    accounts = list(LinkedAccount.objects.all())
-    return render(request, "findings/dashboard.html", {"accounts": accounts})
+    context = selectors.dashboard(request.user)
+    context["pending_changes"] = _pending_changes(request.user)
+    context["active_runs"] = [
+        r["last_run"] for r in context["rows"] if r["last_run"] and r["last_run"].is_active
+    ]
+    return render(request, "findings/dashboard.html", context)
+
+
+def _pending_changes(user: Any) -> int:
+    try:
+        from findings.models import ChangeRequest  # type: ignore[attr-defined]
+    except ImportError:
+        return 0
+    return int(
+        ChangeRequest.objects.filter(account__in=selectors.visible_accounts(user), status="pending").count()
+    )
+
+
+# -- principals ----------------------------------------------------------------------------------------
 
 
 @role_required(Role.VIEWER)
 def principal_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "findings/principal_list.html", {"has_accounts": LinkedAccount.objects.exists()})
+    listing = selectors.principal_listing(request.user, request.GET)
+    page = Paginator(listing.queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "filters": listing.filters,
+        "sort": listing.sort,
+        "accounts": selectors.visible_accounts(request.user),
+        "kinds": selectors.finding_kinds(request.user),
+        "bands": list(selectors.RISK_BANDS),
+        "query_without_sort": _query_without(request, "sort", "page"),
+        "has_accounts": selectors.visible_accounts(request.user).exists(),
+    }
+    return _render(request, "findings/principal_list.html", "findings/htmx/principal_table.html", context)
+
+
+@role_required(Role.VIEWER)
+def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    principal = get_object_or_404(
+        Principal.objects.select_related("account", "trust_document"),
+        pk=pk,
+        account__in=selectors.visible_accounts(request.user),
+    )
+    policies = policies_of(principal)
+    perms = permissions_of(principal, policies)
+    usage = service_usage(principal, perms) if principal.kind != "group" else []
+    history = list(
+        ScoreHistory.objects.filter(principal=principal)
+        .order_by("recorded_at")
+        .values_list("recorded_at", "score")
+    )
+    findings = (
+        Finding.objects.filter(principal=principal)
+        .exclude(status=FindingStatus.RESOLVED)
+        .order_by("severity", "kind")
+    )
+    steps = [
+        {
+            "path": p,
+            "chain": [principal.arn, *p.get("via", [])] if p.get("via") else [principal.arn, principal.arn],
+        }
+        for p in principal.escalation_paths
+    ]
+    context = {
+        "principal": principal,
+        "band": selectors.risk_band(principal.risk_score),
+        "policies": policies,
+        "usage": usage,
+        "unused_services": sum(1 for s in usage if s.state == "unused"),
+        "keys": AccessKey.objects.filter(principal=principal).order_by("created_at"),
+        "findings": findings,
+        "escalations": steps,
+        "score_history": {
+            "labels": [d.strftime("%Y-%m-%d %H:%M") for d, _ in history],
+            "scores": [s for _, s in history],
+        },
+        "members": Principal.objects.filter(
+            account=principal.account, kind="user", groups__contains=[principal.name]
+        )
+        if principal.kind == "group"
+        else [],
+        "suggestions": _suggestions(principal),
+    }
+    return render(request, "findings/principal_detail.html", context)
+
+
+def _suggestions(principal: Principal) -> list[Any]:
+    try:
+        from findings.models import Suggestion  # type: ignore[attr-defined]
+    except ImportError:
+        return []
+    return list(Suggestion.objects.filter(principal=principal).order_by("-created_at")[:1])
+
+
+# -- findings ------------------------------------------------------------------------------------------
 
 
 @role_required(Role.VIEWER)
 def finding_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "findings/finding_list.html", {"has_accounts": LinkedAccount.objects.exists()})
+    listing = selectors.finding_listing(request.user, request.GET)
+    page = Paginator(listing.queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "filters": listing.filters,
+        "sort": listing.sort,
+        "accounts": selectors.visible_accounts(request.user),
+        "kinds": selectors.finding_kinds(request.user),
+        "severities": selectors.SEVERITIES,
+        "statuses": ["live", *FindingStatus.values, "all"],
+        "assignees": get_user_model().objects.filter(is_active=True).order_by("username"),
+        "query_without_sort": _query_without(request, "sort", "page"),
+        "query": request.GET.urlencode(),
+        "default_until": (timezone.localdate() + timedelta(days=30)).isoformat(),
+        "has_accounts": selectors.visible_accounts(request.user).exists(),
+    }
+    return _render(request, "findings/finding_list.html", "findings/htmx/finding_table.html", context)
+
+
+def _selected_findings(request: HttpRequest) -> list[Finding]:
+    ids = [int(i) for i in request.POST.getlist("finding") if i.isdigit()]
+    return list(Finding.objects.filter(pk__in=ids, account__in=selectors.visible_accounts(request.user)))
+
+
+@role_required(Role.REVIEWER)
+@require_POST
+def finding_bulk(request: HttpRequest) -> HttpResponse:
+    """Acknowledge, assign, suppress (reason and expiry) or reopen the selected findings."""
+    selected = _selected_findings(request)
+    action = request.POST.get("action", "")
+    back = request.POST.get("next", "")
+    target = f"/findings/?{back}" if back and "//" not in back else "/findings/"
+    if not selected:
+        messages.error(request, "Select at least one finding first.")
+        return redirect(target)
+    if action == "acknowledge":
+        n = lifecycle.findings_acknowledge(actor=request.user, findings=selected)
+        messages.success(request, f"Acknowledged {n} finding(s).")
+    elif action == "assign":
+        username = request.POST.get("assignee", "")
+        assignee = (
+            get_user_model().objects.filter(username=username, is_active=True).first() if username else None
+        )
+        if username and assignee is None:
+            messages.error(request, f"No active user called {username!r}.")
+            return redirect(target)
+        n = lifecycle.findings_assign(actor=request.user, findings=selected, assignee=assignee)
+        messages.success(
+            request, f"Assigned {n} finding(s) to {assignee.get_username() if assignee else 'nobody'}."
+        )
+    elif action == "suppress":
+        reason = request.POST.get("reason", "")
+        try:
+            day = datetime.fromisoformat(request.POST.get("until", ""))
+        except ValueError:
+            messages.error(request, "Give the date the suppression ends (YYYY-MM-DD).")
+            return redirect(target)
+        until = timezone.make_aware(datetime.combine(day.date(), time(23, 59)))
+        try:
+            n = lifecycle.findings_suppress(actor=request.user, findings=selected, reason=reason, until=until)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+            return redirect(target)
+        messages.success(request, f"Suppressed {n} finding(s) until {day.date():%Y-%m-%d}.")
+    elif action == "reopen":
+        n = lifecycle.findings_reopen(actor=request.user, findings=selected, why="reopened by a reviewer")
+        messages.success(request, f"Reopened {n} finding(s).")
+    else:
+        messages.error(request, "Unknown action.")
+    if _is_htmx(request) and request.POST.get("review") == "1":
+        return redirect("finding_review")
+    return redirect(target)
+
+
+@role_required(Role.VIEWER)
+def finding_export(request: HttpRequest) -> StreamingHttpResponse:
+    listing = selectors.finding_listing(request.user, request.GET)
+    rows = (
+        [
+            f.account.account_id,
+            f.principal_arn,
+            f.kind,
+            f.severity,
+            f.subject,
+            f.title,
+            f.status,
+            ",".join(f.sources),
+            f.first_seen.isoformat(),
+            f.last_seen.isoformat(),
+            f.assignee.get_username() if f.assignee else "",
+            f.detail,
+        ]
+        for f in listing.queryset.iterator(chunk_size=2000)
+    )
+    header = [
+        "account",
+        "principal",
+        "kind",
+        "severity",
+        "subject",
+        "title",
+        "status",
+        "sources",
+        "first_seen",
+        "last_seen",
+        "assignee",
+        "detail",
+    ]
+    return _csv_response(f"findings-{timezone.localdate():%Y%m%d}.csv", header, rows)
+
+
+@role_required(Role.VIEWER)
+def finding_review(request: HttpRequest) -> HttpResponse:
+    """Weekly review: the open findings new since the user's last review, one at a time."""
+    profile = selectors.profile_of(request.user)
+    since = profile.last_review_at if profile else None
+    qs = Finding.objects.filter(
+        account__in=selectors.visible_accounts(request.user), status=FindingStatus.OPEN
+    )
+    if since:
+        qs = qs.filter(first_seen__gt=since)
+    skipped = [int(i) for i in request.GET.getlist("skip") if i.isdigit()]
+    remaining = qs.exclude(pk__in=skipped)
+    from django.db.models import Case, IntegerField, Value, When
+
+    remaining = remaining.annotate(
+        rank=Case(
+            *[When(severity=s, then=Value(i)) for i, s in enumerate(selectors.SEVERITIES)],
+            default=Value(9),
+            output_field=IntegerField(),
+        )
+    ).order_by("rank", "first_seen", "id")
+    current = remaining.select_related("account", "principal").first()
+    context = {
+        "current": current,
+        "left": remaining.count(),
+        "since": since,
+        "skip_query": "&".join(f"skip={i}" for i in [*skipped, *([current.pk] if current else [])]),
+        "default_until": (timezone.localdate() + timedelta(days=30)).isoformat(),
+    }
+    return _render(request, "findings/finding_review.html", "findings/htmx/finding_review_card.html", context)
+
+
+@role_required(Role.VIEWER)
+@require_POST
+def finding_review_done(request: HttpRequest) -> HttpResponse:
+    profile = selectors.profile_of(request.user)
+    assert profile is not None
+    profile.last_review_at = timezone.now()
+    profile.save(update_fields=["last_review_at"])
+    messages.success(request, "Review finished: the dashboard now shows what is new since now.")
+    return redirect("dashboard")
+
+
+# -- keys ----------------------------------------------------------------------------------------------
 
 
 @role_required(Role.VIEWER)
 def key_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "findings/key_list.html", {"has_accounts": LinkedAccount.objects.exists()})
+    accounts = selectors.visible_accounts(request.user)
+    keys = AccessKey.objects.filter(principal__account__in=accounts).select_related(
+        "principal", "principal__account"
+    )
+    state = request.GET.get("state", "")
+    now = timezone.now()
+    if state == "old":
+        keys = keys.filter(active=True, created_at__lt=now - timedelta(days=90))
+    elif state == "unused":
+        keys = keys.filter(active=True).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - timedelta(days=90))
+        )
+    elif state == "inactive":
+        keys = keys.filter(active=False)
+    keys = keys.order_by("created_at", "id")
+    page = Paginator(keys, PAGE_SIZE).get_page(request.GET.get("page"))
+    arns = [k.principal.arn for k in page.object_list]
+    creds = selectors.credential_status([a.pk for a in accounts])
+    findings: dict[str, list[Finding]] = {}
+    for f in Finding.objects.filter(
+        principal_arn__in=arns,
+        status__in=[FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED],
+        kind__in=["key-old", "key-unused", "two-active-keys", "no-mfa"],
+    ):
+        findings.setdefault(f.subject if f.kind.startswith("key-") else f.principal_arn, []).append(f)
+    rows = [
+        {
+            "key": k,
+            "age": (now - k.created_at).days if k.created_at else None,
+            "mfa": (creds.get(k.principal.arn) or {}).get("mfa_active"),
+            "findings": findings.get(k.key_id, []) + findings.get(k.principal.arn, []),
+        }
+        for k in page.object_list
+    ]
+    context = {
+        "page": page,
+        "rows": rows,
+        "state": state,
+        "has_accounts": accounts.exists(),
+        "query_without_sort": _query_without(request, "page"),
+    }
+    return _render(request, "findings/key_list.html", "findings/htmx/key_table.html", context)
+
+
+# -- changes, trends (filled by their own modules when present) ---------------------------------------
 
 
 @role_required(Role.VIEWER)
@@ -47,15 +378,60 @@ def change_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 def trends(request: HttpRequest) -> HttpResponse:
-    return render(request, "findings/trends.html", {"has_accounts": LinkedAccount.objects.exists()})
+    return render(
+        request, "findings/trends.html", {"has_accounts": selectors.visible_accounts(request.user).exists()}
+    )
+
+
+# -- audit log -----------------------------------------------------------------------------------------
+
+
+def _audit_events(request: HttpRequest) -> tuple[Any, dict[str, str]]:
+    events = AuditEvent.objects.select_related("actor")
+    filters = {}
+    for name, lookup in (
+        ("action", "action__startswith"),
+        ("actor", "actor_name"),
+        ("account", "account_id"),
+        ("object", "object_id"),
+    ):
+        value = request.GET.get(name, "").strip()
+        if value:
+            events = events.filter(**{lookup: value})
+            filters[name] = value
+    visible = set(selectors.visible_accounts(request.user).values_list("account_id", flat=True))
+    if selectors.visible_accounts(request.user).count() != selectors.LinkedAccount.objects.count():
+        events = events.filter(account_id__in=visible)
+    return events, filters
 
 
 @role_required(Role.REVIEWER)
 def audit_list(request: HttpRequest) -> HttpResponse:
-    events = AuditEvent.objects.select_related("actor")
-    action = request.GET.get("action", "").strip()
-    if action:
-        events = events.filter(action__startswith=action)
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
-    context = {"page": page, "action": action}
+    events, filters = _audit_events(request)
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "action": filters.get("action", ""), "filters": filters}
     return _render(request, "findings/audit_list.html", "findings/htmx/audit_table.html", context)
+
+
+@role_required(Role.REVIEWER)
+def audit_export(request: HttpRequest) -> StreamingHttpResponse:
+    events, _ = _audit_events(request)
+    rows = (
+        [
+            e.created_at.isoformat(),
+            e.actor_name,
+            e.action,
+            e.object_type,
+            e.object_id,
+            e.account_id,
+            e.summary,
+            e.before,
+            e.after,
+        ]
+        for e in events.iterator(chunk_size=2000)
+    )
+    return _csv_response(
+        "audit-log.csv",
+        ["when", "who", "action", "object_type", "object_id", "account", "summary", "before", "after"],
+        rows,
+    )

@@ -9,3 +9,9 @@ document.addEventListener("htmx:responseError", function (event) {
     : "The server could not complete this request (" + status + "). Reload the page and try again.";
   box.prepend(p);
 });
+// "Select all" checkboxes in bulk tables.
+document.addEventListener("change", function (event) {
+  if (!event.target.classList.contains("select-all")) { return; }
+  const table = event.target.closest("table");
+  table.querySelectorAll('input[type="checkbox"][name="finding"]').forEach(function (box) { box.checked = event.target.checked; });
+});

@@ -1,0 +1,282 @@
+"""Reads for the review pages. Every selector starts from the accounts the user may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.http import QueryDict
+from django.utils import timezone
+
+from accounts.models import LinkedAccount, Profile, SyncRun
+from findings.models import (
+    LIVE_FINDING_STATUSES,
+    AccessKey,
+    CredentialReportRow,
+    Finding,
+    FindingStatus,
+    Principal,
+)
+
+RISK_BANDS = {
+    "critical": (80, 100),
+    "high": (60, 79),
+    "medium": (30, 59),
+    "low": (1, 29),
+    "none": (0, 0),
+}
+SEVERITIES = ["critical", "high", "medium", "low", "info"]
+
+
+def risk_band(score: int) -> str:
+    for band, (low, high) in RISK_BANDS.items():
+        if low <= score <= high:
+            return band
+    return "none"
+
+
+def profile_of(user: AbstractBaseUser | AnonymousUser) -> Profile | None:
+    if not user.is_authenticated:
+        return None
+    profile, _ = Profile.objects.get_or_create(user=user)  # type: ignore[misc]
+    return profile
+
+
+def visible_accounts(user: AbstractBaseUser | AnonymousUser) -> QuerySet[LinkedAccount]:
+    """All accounts, or only those on the user's profile when it names some."""
+    profile = profile_of(user)
+    if profile is not None and profile.accounts.exists():
+        return LinkedAccount.objects.filter(pk__in=profile.accounts.values("pk"))
+    return LinkedAccount.objects.all()
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class Listing:
+    queryset: QuerySet[Any]
+    filters: dict[str, str]
+    sort: str
+
+
+PRINCIPAL_SORTS = {
+    "-risk": ("-risk_score", "id"),
+    "risk": ("risk_score", "id"),
+    "name": ("name", "id"),
+    "-name": ("-name", "id"),
+    "-unused": ("-unused_count", "id"),
+    "-last_used": ("-last_used_at", "id"),
+    "last_used": ("last_used_at", "id"),
+}
+
+
+def principal_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -> Listing:
+    accounts = visible_accounts(user)
+    qs = Principal.objects.filter(account__in=accounts).select_related("account")
+    filters: dict[str, str] = {}
+    account = _int(params.get("account"))
+    if account is not None:
+        qs = qs.filter(account_id=account)
+        filters["account"] = str(account)
+    kind = params.get("type", "")
+    if kind in ("user", "role", "group"):
+        qs = qs.filter(kind=kind)
+        filters["type"] = kind
+    band = params.get("band", "")
+    if band in RISK_BANDS:
+        low, high = RISK_BANDS[band]
+        qs = qs.filter(risk_score__gte=low, risk_score__lte=high)
+        filters["band"] = band
+    finding_kind = params.get("finding", "")
+    if finding_kind:
+        qs = qs.filter(
+            Exists(
+                Finding.objects.filter(
+                    principal=OuterRef("pk"), kind=finding_kind, status__in=LIVE_FINDING_STATUSES
+                )
+            )
+        )
+        filters["finding"] = finding_kind
+    if params.get("admin") == "1":
+        qs = qs.filter(is_admin=True)
+        filters["admin"] = "1"
+    if params.get("unused") == "1":
+        qs = qs.filter(unused_count__gt=0)
+        filters["unused"] = "1"
+    if params.get("escalation") == "1":
+        qs = qs.exclude(escalation_paths=[])
+        filters["escalation"] = "1"
+    tag = params.get("tag", "").strip()
+    if tag:
+        key, _, value = tag.partition("=")
+        qs = qs.filter(tags__has_key=key) if not value else qs.filter(**{f"tags__{key}": value})
+        filters["tag"] = tag
+    q = params.get("q", "").strip()
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(arn__icontains=q))
+        filters["q"] = q
+    sort = params.get("sort", "-risk")
+    if sort not in PRINCIPAL_SORTS:
+        sort = "-risk"
+    return Listing(qs.order_by(*PRINCIPAL_SORTS[sort]), filters, sort)
+
+
+FINDING_SORTS = {
+    "severity": ("severity_rank", "-last_seen", "id"),
+    "-first_seen": ("-first_seen", "id"),
+    "first_seen": ("first_seen", "id"),
+    "-last_seen": ("-last_seen", "id"),
+    "principal": ("principal_arn", "id"),
+}
+
+
+def finding_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -> Listing:
+    from django.db.models import Case, IntegerField, Value, When
+
+    accounts = visible_accounts(user)
+    qs = Finding.objects.filter(account__in=accounts).select_related("account", "principal", "assignee")
+    filters: dict[str, str] = {}
+    account = _int(params.get("account"))
+    if account is not None:
+        qs = qs.filter(account_id=account)
+        filters["account"] = str(account)
+    status = params.get("status", "live")
+    if status == "live":
+        qs = qs.filter(status__in=[FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED])
+    elif status in FindingStatus.values:
+        qs = qs.filter(status=status)
+    elif status != "all":
+        status = "live"
+        qs = qs.filter(status__in=[FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED])
+    filters["status"] = status
+    severity = params.get("severity", "")
+    if severity in SEVERITIES:
+        qs = qs.filter(severity=severity)
+        filters["severity"] = severity
+    kind = params.get("kind", "")
+    if kind:
+        qs = qs.filter(kind=kind)
+        filters["kind"] = kind
+    assignee = params.get("assignee", "")
+    if assignee == "me" and user.is_authenticated:
+        qs = qs.filter(assignee=user)
+        filters["assignee"] = "me"
+    elif assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+        filters["assignee"] = "none"
+    since = params.get("since", "")
+    if since:
+        try:
+            when = datetime.fromisoformat(since)
+            qs = qs.filter(first_seen__gt=when if timezone.is_aware(when) else timezone.make_aware(when))
+            filters["since"] = since
+        except ValueError:
+            pass
+    principal = _int(params.get("principal"))
+    if principal is not None:
+        qs = qs.filter(principal_id=principal)
+        filters["principal"] = str(principal)
+    q = params.get("q", "").strip()
+    if q:
+        qs = qs.filter(Q(principal_arn__icontains=q) | Q(title__icontains=q) | Q(subject__icontains=q))
+        filters["q"] = q
+    qs = qs.annotate(
+        severity_rank=Case(
+            *[When(severity=s, then=Value(i)) for i, s in enumerate(SEVERITIES)],
+            default=Value(9),
+            output_field=IntegerField(),
+        )
+    )
+    sort = params.get("sort", "severity")
+    if sort not in FINDING_SORTS:
+        sort = "severity"
+    return Listing(qs.order_by(*FINDING_SORTS[sort]), filters, sort)
+
+
+def finding_kinds(user: AbstractBaseUser | AnonymousUser) -> list[str]:
+    return sorted(
+        Finding.objects.filter(account__in=visible_accounts(user)).values_list("kind", flat=True).distinct()
+    )
+
+
+def dashboard(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
+    accounts = list(visible_accounts(user))
+    ids = [a.pk for a in accounts]
+    principals = Principal.objects.filter(account_id__in=ids)
+    per_account = {
+        row["account_id"]: row
+        for row in principals.values("account_id").annotate(
+            principals=Count("id"),
+            admins=Count("id", filter=Q(is_admin=True)),
+            high_risk=Count("id", filter=Q(risk_score__gte=60)),
+            unused=Count("id", filter=Q(unused_count__gt=0)),
+            escalation=Count("id", filter=~Q(escalation_paths=[])),
+        )
+    }
+    live = Finding.objects.filter(
+        account_id__in=ids, status__in=[FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED]
+    )
+    by_severity_account: dict[int, dict[str, int]] = {}
+    for row in live.values("account_id", "severity").annotate(n=Count("id")):
+        by_severity_account.setdefault(row["account_id"], {})[row["severity"]] = row["n"]
+    old_keys = dict(
+        AccessKey.objects.filter(
+            principal__account_id__in=ids,
+            active=True,
+            created_at__lt=timezone.now() - timezone.timedelta(days=90),
+        )
+        .values("principal__account_id")
+        .annotate(n=Count("id"))
+        .values_list("principal__account_id", "n")
+    )
+    last_runs = {
+        r.account_id: r
+        for r in SyncRun.objects.filter(account_id__in=ids)
+        .order_by("account_id", "-created_at")
+        .distinct("account_id")
+    }
+    rows = []
+    for account in accounts:
+        figures = per_account.get(account.pk, {})
+        rows.append(
+            {
+                "account": account,
+                "principals": figures.get("principals", 0),
+                "admins": figures.get("admins", 0),
+                "high_risk": figures.get("high_risk", 0),
+                "with_unused": figures.get("unused", 0),
+                "escalation": figures.get("escalation", 0),
+                "by_severity": by_severity_account.get(account.pk, {}),
+                "old_keys": old_keys.get(account.pk, 0),
+                "last_run": last_runs.get(account.pk),
+            }
+        )
+    totals = {
+        k: sum(r[k] for r in rows)
+        for k in ("principals", "admins", "high_risk", "with_unused", "escalation", "old_keys")
+    }
+    totals["by_severity"] = {s: sum(r["by_severity"].get(s, 0) for r in rows) for s in SEVERITIES}
+    profile = profile_of(user)
+    since = profile.last_review_at if profile is not None else None
+    new = live.filter(first_seen__gt=since) if since else live
+    return {
+        "rows": rows,
+        "totals": totals,
+        "since": since,
+        "new_count": new.count(),
+        "new_findings": list(new.select_related("account").order_by("-first_seen")[:10]),
+        "unused_permissions": principals.aggregate(n=Sum("unused_count"))["n"] or 0,
+    }
+
+
+def credential_status(account_ids: list[int]) -> dict[str, dict[str, Any]]:
+    """Credential report values by user ARN (MFA, password use) for the keys page."""
+    return {row.arn: row.values for row in CredentialReportRow.objects.filter(account_id__in=account_ids)}

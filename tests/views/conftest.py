@@ -1,0 +1,65 @@
+"""Data for the view tests: two imported accounts, so account scoping can be checked too."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.models import LinkedAccount, Profile
+from findings.models import AccessKey, Principal
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "gaad" / "small-account.json"
+
+
+@pytest.fixture
+def imported(db: None) -> dict[str, LinkedAccount]:
+    call_command(
+        "import_gaad",
+        str(FIXTURE),
+        "--account",
+        "111122223333",
+        "--name",
+        "prod",
+        stdout=io.StringIO(),
+    )
+    call_command(
+        "import_gaad",
+        str(FIXTURE),
+        "--account",
+        "444455556666",
+        "--name",
+        "sandbox",
+        stdout=io.StringIO(),
+    )
+    prod = LinkedAccount.objects.get(account_id="111122223333")
+    sandbox = LinkedAccount.objects.get(account_id="444455556666")
+    bob = Principal.objects.get(account=prod, name="bob")
+    AccessKey.objects.create(
+        principal=bob,
+        key_id="AKIAOLDKEY0000000001",
+        active=True,
+        created_at=timezone.now() - timedelta(days=400),
+        last_used_at=None,
+    )
+    AccessKey.objects.create(
+        principal=bob,
+        key_id="AKIANEWKEY0000000002",
+        active=True,
+        created_at=timezone.now() - timedelta(days=5),
+        last_used_at=timezone.now(),
+    )
+    return {"prod": prod, "sandbox": sandbox}
+
+
+@pytest.fixture
+def scoped_client(client_as: Any, users: dict[str, Any], imported: dict[str, LinkedAccount]) -> Any:
+    """A reviewer who may only see the sandbox account."""
+    profile, _ = Profile.objects.get_or_create(user=users["reviewer"])
+    profile.accounts.set([imported["sandbox"]])
+    return client_as("reviewer")
