@@ -19,6 +19,7 @@ from findings.audit import audit_record
 from findings.detect import FindingSpec, credential_specs, engine_specs, merge_analyzer, unused_specs
 from findings.models import (
     LIVE_FINDING_STATUSES,
+    SEVERITY_RANK,
     AccessKey,
     DailyMetric,
     Finding,
@@ -151,6 +152,7 @@ def findings_refresh(
             continue
         finding.principal = principal
         finding.severity, finding.title, finding.detail = spec.severity, spec.title, spec.detail
+        finding.severity_rank = SEVERITY_RANK.get(spec.severity, 9)
         finding.data, finding.sources, finding.last_seen = spec.data, spec.sources, now
         if finding.status == FindingStatus.RESOLVED:
             finding.status = FindingStatus.OPEN

@@ -271,6 +271,7 @@ class FindingStatus(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 LIVE_FINDING_STATUSES = (FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED, FindingStatus.SUPPRESSED)
 
 
@@ -304,6 +305,8 @@ class Finding(models.Model):
     principal_arn = models.CharField(max_length=2048)
     kind = models.CharField(max_length=64)
     severity = models.CharField(max_length=16)
+    # 0 critical .. 4 info: lets the findings list sort by severity from an index.
+    severity_rank = models.PositiveSmallIntegerField(default=9)
     subject = models.CharField(max_length=512, blank=True)
     title = models.CharField(max_length=300)
     detail = models.TextField(blank=True)
@@ -327,6 +330,8 @@ class Finding(models.Model):
         indexes = [
             # The findings list: live findings of an account by severity, newest first.
             models.Index(fields=["account", "status", "severity"], name="finding_account_status_idx"),
+            # The findings list's default order: most severe first, most recently seen first.
+            models.Index(fields=["severity_rank", "-last_seen", "id"], name="finding_severity_order_idx"),
             # "New since" (dashboard, digest): findings first seen after a date.
             models.Index(fields=["first_seen"], name="finding_first_seen_idx"),
             # Expired suppressions to reopen.
@@ -335,6 +340,10 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.subject} on {self.principal_arn}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.severity_rank = SEVERITY_RANK.get(self.severity, 9)
+        super().save(*args, **kwargs)
 
 
 class DailyMetric(models.Model):

@@ -98,10 +98,12 @@ def policies_of(principal: Principal) -> list[PolicyView]:
                 error=error,
             )
         )
+    wanted = [*principal.attached_policy_arns, *([principal.boundary_arn] if principal.boundary_arn else [])]
     managed = {
         p.arn: p
-        for p in ManagedPolicy.objects.filter(account=principal.account).select_related("document")
-        if p.arn in set(principal.attached_policy_arns) | {principal.boundary_arn}
+        for p in ManagedPolicy.objects.filter(account=principal.account, arn__in=wanted).select_related(
+            "document"
+        )
     }
     for arn in principal.attached_policy_arns:
         policy = managed.get(arn)

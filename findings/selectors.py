@@ -139,8 +139,6 @@ FINDING_SORTS = {
 
 
 def finding_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -> Listing:
-    from django.db.models import Case, IntegerField, Value, When
-
     accounts = visible_accounts(user)
     qs = Finding.objects.filter(account__in=accounts).select_related("account", "principal", "assignee")
     filters: dict[str, str] = {}
@@ -188,13 +186,6 @@ def finding_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -
     if q:
         qs = qs.filter(Q(principal_arn__icontains=q) | Q(title__icontains=q) | Q(subject__icontains=q))
         filters["q"] = q
-    qs = qs.annotate(
-        severity_rank=Case(
-            *[When(severity=s, then=Value(i)) for i, s in enumerate(SEVERITIES)],
-            default=Value(9),
-            output_field=IntegerField(),
-        )
-    )
     sort = params.get("sort", "severity")
     if sort not in FINDING_SORTS:
         sort = "severity"

@@ -288,15 +288,7 @@ def finding_review(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(first_seen__gt=since)
     skipped = [int(i) for i in request.GET.getlist("skip") if i.isdigit()]
     remaining = qs.exclude(pk__in=skipped)
-    from django.db.models import Case, IntegerField, Value, When
-
-    remaining = remaining.annotate(
-        rank=Case(
-            *[When(severity=s, then=Value(i)) for i, s in enumerate(selectors.SEVERITIES)],
-            default=Value(9),
-            output_field=IntegerField(),
-        )
-    ).order_by("rank", "first_seen", "id")
+    remaining = remaining.order_by("severity_rank", "first_seen", "id")
     current = remaining.select_related("account", "principal").first()
     context = {
         "current": current,

@@ -1,0 +1,209 @@
+"""Server time of the review pages on a large dataset: 100,000 principals, 1,000,000 last-accessed rows.
+
+    .venv/bin/python benchmarks/ui.py [--principals 100000] [--requests 40]
+
+Seeds a dedicated PostgreSQL database (iamreview_uibench), then times each page through Django's test
+client (server time, no network) and counts its SQL queries at two page sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB = "iamreview_uibench"
+
+
+def seed(principals: int) -> None:
+    from django.db import connection
+    from django.utils import timezone
+
+    from accounts.models import LinkedAccount
+    from findings.models import Finding, Principal
+
+    rng = random.Random(1)
+    accounts = [
+        LinkedAccount.objects.create(account_id=f"{700000000000 + i}", name=f"acct-{i}") for i in range(5)
+    ]
+    now = timezone.now()
+    explanation = [{"kind": "admin", "severity": "critical", "points": 70.0, "reason": "Allows every action"}]
+    batch = []
+    for i in range(principals):
+        score = min(100, int(rng.expovariate(1 / 25)))
+        batch.append(
+            Principal(
+                account=accounts[i % 5],
+                arn=f"arn:aws:iam::{accounts[i % 5].account_id}:role/r{i:06d}",
+                kind="role" if i % 7 else "user",
+                name=f"r{i:06d}",
+                risk_score=score,
+                is_admin=score > 90,
+                score_explanation=explanation if score > 60 else [],
+                unused_count=rng.randint(0, 40),
+                last_used_at=now - timedelta(days=rng.randint(0, 300)),
+                analyzed_at=now,
+                tags={"team": rng.choice(["data", "web", "ops"])},
+            )
+        )
+        if len(batch) == 5000:
+            Principal.objects.bulk_create(batch)
+            batch = []
+    Principal.objects.bulk_create(batch)
+    ids = list(Principal.objects.values_list("id", "account_id", "arn"))
+    services = ["s3", "ec2", "iam", "sqs", "sns", "dynamodb", "lambda", "kms", "logs", "sts"]
+    with (
+        connection.cursor() as cursor,
+        cursor.connection.cursor().copy(
+            "COPY findings_lastaccessed (principal_id, service, service_name, action, last_accessed_at, region, entity, tracked, collected_at) FROM STDIN"
+        ) as copy,
+    ):
+        for pid, _, _ in ids:
+            for s in services:
+                copy.write_row(
+                    (
+                        pid,
+                        s,
+                        s.upper(),
+                        "",
+                        now - timedelta(days=rng.randint(0, 400)),
+                        "us-east-1",
+                        "",
+                        True,
+                        now,
+                    )
+                )
+    findings = []
+    for pid, account_id, arn in ids[: principals // 2]:
+        findings.append(
+            Finding(
+                fingerprint=f"{pid:064d}",
+                account_id=account_id,
+                principal_id=pid,
+                principal_arn=arn,
+                kind="unused-service",
+                severity=(sev := rng.choice(["critical", "high", "medium", "low"])),
+                severity_rank=["critical", "high", "medium", "low"].index(sev),
+                subject="s3",
+                title="s3 granted but not used",
+                detail="",
+                first_seen=now - timedelta(days=rng.randint(0, 60)),
+                last_seen=now,
+            )
+        )
+        if len(findings) == 5000:
+            Finding.objects.bulk_create(findings)
+            findings = []
+    Finding.objects.bulk_create(findings)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def measure(client, url: str, n: int) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    times = []
+    queries = 0
+    for _ in range(n):
+        with CaptureQueriesContext(connection) as ctx:
+            t = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - t) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+        queries = len(ctx.captured_queries)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1], queries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--principals", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {DB}"], check=True
+    )
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {DB}"], check=True)
+    os.environ.update(
+        DATABASE_URL=f"postgresql://postgres@127.0.0.1:5432/{DB}",
+        DJANGO_SETTINGS_MODULE="iamreview.settings",
+        ALLOWED_HOSTS="testserver",
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from accounts.roles import Role
+    from benchmarks.report import replace_section
+
+    setup_test_environment()
+    call_command("migrate", verbosity=0)
+    t = time.perf_counter()
+    seed(args.principals)
+    seeded = time.perf_counter() - t
+    from django.contrib.auth.models import Group, User
+
+    from findings.models import LastAccessed, Principal
+
+    user = User.objects.create_user("bench", password="x" * 16)
+    user.groups.add(Group.objects.get(name=Role.VIEWER.group_name))
+    client = Client()
+    client.force_login(user)
+    sample = Principal.objects.filter(risk_score__gte=60).first()
+    assert sample is not None
+    pages = [
+        ("dashboard", "/"),
+        ("principals, riskiest first", "/principals/"),
+        ("principals, filtered (role, high band, search)", "/principals/?type=role&band=high&q=r01"),
+        ("principals, sorted by name, page 200", "/principals/?sort=name&page=200"),
+        ("principal page", f"/principals/{sample.pk}/"),
+        ("findings, by severity", "/findings/"),
+    ]
+    rows = []
+    for label, url in pages:
+        measure(client, url, 3)  # warm caches (catalog, templates)
+        median, p95, queries = measure(client, url, args.requests)
+        rows.append(f"| {label} | `{url}` | {median:.0f} ms | {p95:.0f} ms | {queries} |")
+        print(rows[-1], flush=True)
+    from findings import views
+
+    views.PAGE_SIZE = 25
+    small = measure(client, "/principals/", 5)[2]
+    views.PAGE_SIZE = 100
+    large = measure(client, "/principals/", 5)[2]
+    table = "\n".join(
+        [
+            f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, PostgreSQL 15 on localhost; command: "
+            f"`.venv/bin/python benchmarks/ui.py --principals {args.principals} --requests {args.requests}`",
+            f"Dataset: {Principal.objects.count():,} principals in 5 accounts, {LastAccessed.objects.count():,} last-accessed rows, "
+            f"{args.principals // 2:,} findings (seeded in {seeded:.0f} s). Server time through Django's test client, "
+            f"{args.requests} requests per page after 3 warm-up requests.",
+            "",
+            "| page | URL | median | p95 | SQL queries |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+            f"SQL queries of the principals list with 25 rows per page: {small}; with 100 rows: {large} (it does not grow with rows shown).",
+        ]
+    )
+    print(table)
+    if not args.no_write:
+        replace_section(ROOT / "docs" / "benchmarks.md", "ui", table)
+
+
+if __name__ == "__main__":
+    main()
