@@ -124,6 +124,7 @@ def findings_refresh(
                 principal_arn=spec.principal_arn,
                 kind=spec.kind,
                 severity=spec.severity,
+                severity_rank=SEVERITY_RANK.get(spec.severity, 9),
                 subject=spec.subject,
                 title=spec.title,
                 detail=spec.detail,
