@@ -210,6 +210,10 @@ def sync_run_execute(*, run_id: int, session_factory: Any = None) -> SyncRun | N
             finished_at=timezone.now(),
             heartbeat_at=timezone.now(),
         )
+        if settings.IAMREVIEW_BUILD_SUGGESTIONS:
+            from findings.tasks import build_suggestions
+
+            transaction.on_commit(lambda: build_suggestions.delay(account.pk))
     except (AwsAccessError, GaadError) as exc:
         _fail(run, str(exc), counter, timings, warnings)
     except Exception as exc:

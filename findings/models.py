@@ -387,3 +387,106 @@ class ScoreHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.principal_id} {self.score} at {self.recorded_at:%Y-%m-%d}"
+
+
+class Suggestion(models.Model):
+    """A tightened policy set for one principal, from its observed use; regenerated when usage changes."""
+
+    principal = models.ForeignKey(Principal, on_delete=models.CASCADE, related_name="suggestions")
+    created_at = models.DateTimeField(auto_now_add=True)
+    basis_hash = models.CharField(max_length=64, help_text="documents and usage the suggestion was made from")
+    stale = models.BooleanField(default=False)
+    # [{"kind": "inline"|"managed"|"aws-managed", "name", "arn", "original", "proposed": [docs], "removed_actions",
+    #   "kept_actions", "size", "limit", "warnings", "validation": {...}}]
+    items = models.JSONField(default=list)
+    removed_count = models.PositiveIntegerField(default=0)
+    risk_before = models.PositiveSmallIntegerField(default=0)
+    risk_after = models.PositiveSmallIntegerField(default=0)
+    engine_problems = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        indexes = [
+            # The principal page shows the newest suggestion of a principal.
+            models.Index(fields=["principal", "-created_at"], name="suggestion_principal_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"suggestion {self.pk} for {self.principal_id}"
+
+
+class ChangeStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    EXPIRED = "expired", "Expired"
+    APPLYING = "applying", "Applying"
+    APPLIED = "applied", "Applied"
+    FAILED = "failed", "Apply failed"
+    ROLLING_BACK = "rolling_back", "Rolling back"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+
+
+class ChangeRequest(models.Model):
+    """A proposed change to AWS. Nothing reaches AWS without one approved by someone other than its requester."""
+
+    account = models.ForeignKey(LinkedAccount, on_delete=models.CASCADE, related_name="change_requests")
+    principal = models.ForeignKey(
+        Principal, null=True, on_delete=models.SET_NULL, related_name="change_requests"
+    )
+    principal_arn = models.CharField(max_length=2048)
+    principal_kind = models.CharField(max_length=8)
+    principal_name = models.CharField(max_length=128)
+    suggestion = models.ForeignKey(
+        Suggestion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    items = models.JSONField(default=list)
+    version = models.PositiveIntegerField(
+        default=1, help_text="bumped when the documents change; resets approvals"
+    )
+    required_approvals = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=ChangeStatus.choices, default=ChangeStatus.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    step = models.CharField(max_length=200, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    previous = models.JSONField(
+        default=list, blank=True, help_text="exact documents and attachments before apply"
+    )
+    log = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rolled_back_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The changes page lists requests by status, newest first.
+            models.Index(fields=["status", "-created_at"], name="change_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"change #{self.pk} on {self.principal_arn}: {self.status}"
+
+
+class Approval(models.Model):
+    change_request = models.ForeignKey(ChangeRequest, on_delete=models.CASCADE, related_name="approvals")
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approve = models.BooleanField()
+    comment = models.TextField(blank=True)
+    version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # One decision per approver per version of the documents.
+            models.UniqueConstraint(
+                fields=["change_request", "approver", "version"], name="one_decision_per_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'approve' if self.approve else 'reject'} #{self.change_request_id} v{self.version}"

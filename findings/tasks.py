@@ -10,3 +10,24 @@ def expire_suppressions() -> int:
     from findings.lifecycle import suppressions_expire
 
     return suppressions_expire()
+
+
+@shared_task(name="findings.tasks.apply_change", acks_late=True)
+def apply_change(change_id: int) -> str:
+    from findings.changes import change_request_apply
+
+    return change_request_apply(change_id=change_id).status
+
+
+@shared_task(name="findings.tasks.build_suggestions")
+def build_suggestions(account_id: int) -> int:
+    from findings.suggestions import suggestions_build_for_account
+
+    return suggestions_build_for_account(account_id=account_id)
+
+
+@shared_task(name="findings.tasks.expire_change_requests")
+def expire_change_requests() -> int:
+    from findings.changes import change_requests_expire
+
+    return change_requests_expire()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from findings import views
+from findings import change_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -12,7 +12,16 @@ urlpatterns = [
     path("findings/review/", views.finding_review, name="finding_review"),
     path("findings/review/done/", views.finding_review_done, name="finding_review_done"),
     path("keys/", views.key_list, name="key_list"),
-    path("changes/", views.change_list, name="change_list"),
+    path("changes/", change_views.change_list, name="change_list"),
+    path("changes/<int:pk>/", change_views.change_detail, name="change_detail"),
+    path("changes/<int:pk>/edit/", change_views.change_edit, name="change_edit"),
+    path("changes/<int:pk>/decide/", change_views.change_decide, name="change_decide"),
+    path("changes/<int:pk>/apply/", change_views.change_apply, name="change_apply"),
+    path("changes/<int:pk>/rollback/", change_views.change_rollback, name="change_rollback"),
+    path("changes/<int:pk>/export.<str:fmt>", change_views.change_export, name="change_export"),
+    path("suggestions/<int:pk>/", change_views.suggestion_detail, name="suggestion_detail"),
+    path("suggestions/<int:pk>/accept/", change_views.suggestion_accept, name="suggestion_accept"),
+    path("suggestions/<int:pk>/export.<str:fmt>", change_views.suggestion_export, name="suggestion_export"),
     path("trends/", views.trends, name="trends"),
     path("audit/", views.audit_list, name="audit_list"),
     path("audit/export.csv", views.audit_export, name="audit_export"),

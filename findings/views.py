@@ -17,7 +17,15 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, role_required
 from findings import lifecycle, selectors
-from findings.models import AccessKey, AuditEvent, Finding, FindingStatus, Principal, ScoreHistory
+from findings.models import (
+    AccessKey,
+    AuditEvent,
+    Finding,
+    FindingStatus,
+    Principal,
+    ScoreHistory,
+    Suggestion,
+)
 from findings.principal_page import permissions_of, policies_of, service_usage
 
 PAGE_SIZE = 50
@@ -153,11 +161,7 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _suggestions(principal: Principal) -> list[Any]:
-    try:
-        from findings.models import Suggestion  # type: ignore[attr-defined]
-    except ImportError:
-        return []
-    return list(Suggestion.objects.filter(principal=principal).order_by("-created_at")[:1])
+    return list(Suggestion.objects.filter(principal=principal, stale=False).order_by("-created_at")[:1])
 
 
 # -- findings ------------------------------------------------------------------------------------------
@@ -361,11 +365,6 @@ def key_list(request: HttpRequest) -> HttpResponse:
 
 
 # -- changes, trends (filled by their own modules when present) ---------------------------------------
-
-
-@role_required(Role.VIEWER)
-def change_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "findings/change_list.html", {})
 
 
 @role_required(Role.VIEWER)

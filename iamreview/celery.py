@@ -20,6 +20,10 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.sync_due_accounts",
         "schedule": 300.0,
     },
+    "expire-change-requests": {
+        "task": "findings.tasks.expire_change_requests",
+        "schedule": crontab(minute=17),
+    },
     "expire-suppressions": {
         "task": "findings.tasks.expire_suppressions",
         "schedule": crontab(minute=7),

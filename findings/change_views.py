@@ -1,0 +1,290 @@
+"""Pages for tightened policies and change requests: review, accept, approve, apply, roll back, export."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.roles import Role, role_required
+from findings import changes, selectors
+from findings.models import AuditEvent, ChangeRequest, ChangeStatus, Suggestion
+from policy.tighten import policy_diff
+
+HTMX_STOP_POLLING = 286
+
+
+def _suggestion(request: HttpRequest, pk: int) -> Suggestion:
+    return get_object_or_404(
+        Suggestion.objects.select_related("principal", "principal__account"),
+        pk=pk,
+        principal__account__in=selectors.visible_accounts(request.user),
+    )
+
+
+def _change(request: HttpRequest, pk: int) -> ChangeRequest:
+    return get_object_or_404(
+        ChangeRequest.objects.select_related("account", "principal", "requested_by", "applied_by"),
+        pk=pk,
+        account__in=selectors.visible_accounts(request.user),
+    )
+
+
+def _with_diffs(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for item in items:
+        proposed = item["proposed"][0] if len(item["proposed"]) == 1 else {"documents": item["proposed"]}
+        out.append({**item, "diff": policy_diff(item["original"], proposed if item["proposed"] else None)})
+    return out
+
+
+@role_required(Role.VIEWER)
+def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    suggestion = _suggestion(request, pk)
+    open_request = (
+        ChangeRequest.objects.filter(suggestion=suggestion)
+        .exclude(status__in=[ChangeStatus.REJECTED, ChangeStatus.EXPIRED])
+        .first()
+    )
+    return render(
+        request,
+        "findings/suggestion_detail.html",
+        {
+            "suggestion": suggestion,
+            "items": _with_diffs(suggestion.items),
+            "open_request": open_request,
+        },
+    )
+
+
+@role_required(Role.REVIEWER)
+@require_POST
+def suggestion_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    suggestion = _suggestion(request, pk)
+    try:
+        cr = changes.change_request_open(
+            actor=request.user, suggestion=suggestion, reason=request.POST.get("reason", "")
+        )
+    except changes.ChangeError as exc:
+        messages.error(request, str(exc))
+        return redirect("suggestion_detail", pk=pk)
+    messages.success(
+        request, f"Change request #{cr.pk} opened; an approver must sign it off before it is applied."
+    )
+    return redirect("change_detail", pk=cr.pk)
+
+
+@role_required(Role.VIEWER)
+def change_list(request: HttpRequest) -> HttpResponse:
+    qs = ChangeRequest.objects.filter(account__in=selectors.visible_accounts(request.user)).select_related(
+        "account", "requested_by"
+    )
+    status = request.GET.get("status", "")
+    if status in ChangeStatus.values:
+        qs = qs.filter(status=status)
+    page = Paginator(qs.order_by("-created_at"), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "findings/change_list.html",
+        {"page": page, "status": status, "statuses": ChangeStatus.choices},
+    )
+
+
+@role_required(Role.VIEWER)
+def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    cr = _change(request, pk)
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.boosted:
+        response = render(request, "findings/htmx/change_progress.html", {"change": cr})
+        if cr.status not in (ChangeStatus.APPLYING, ChangeStatus.ROLLING_BACK):
+            response.status_code = HTMX_STOP_POLLING
+        return response
+    approvals = cr.approvals.select_related("approver").order_by("created_at")
+    history = AuditEvent.objects.filter(object_type="ChangeRequest", object_id=str(cr.pk)).order_by(
+        "created_at", "id"
+    )
+    return render(
+        request,
+        "findings/change_detail.html",
+        {
+            "change": cr,
+            "items": _with_diffs(cr.items),
+            "approvals": approvals,
+            "history": history,
+            "approved_count": approvals.filter(version=cr.version, approve=True).count(),
+            "is_requester": cr.requested_by_id == request.user.pk,
+            "denied": changes.access_denied_since_apply(change=cr)
+            if cr.status == ChangeStatus.APPLIED
+            else [],
+        },
+    )
+
+
+@role_required(Role.REVIEWER)
+@require_http_methods(["GET", "POST"])
+def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    cr = _change(request, pk)
+    if request.method == "POST":
+        items = [dict(i) for i in cr.items]
+        try:
+            for n, item in enumerate(items):
+                raw = request.POST.get(f"item_{n}", "")
+                item["proposed"] = json.loads(raw) if raw.strip() else []
+                if isinstance(item["proposed"], dict):
+                    item["proposed"] = [item["proposed"]]
+            changes.change_request_edit(
+                actor=request.user, change=cr, items=items, reason=request.POST.get("reason", "")
+            )
+        except json.JSONDecodeError as exc:
+            messages.error(
+                request, f"That is not valid JSON ({exc.msg} at line {exc.lineno}); nothing was changed."
+            )
+            return redirect("change_edit", pk=pk)
+        except changes.ChangeError as exc:
+            messages.error(request, f"{exc} Nothing was changed.")
+            return redirect("change_edit", pk=pk)
+        messages.success(request, "Documents updated and checked; approvals start over.")
+        return redirect("change_detail", pk=pk)
+    docs = [
+        json.dumps(i["proposed"][0] if len(i["proposed"]) == 1 else i["proposed"], indent=2) for i in cr.items
+    ]
+    return render(
+        request, "findings/change_edit.html", {"change": cr, "pairs": list(zip(cr.items, docs, strict=True))}
+    )
+
+
+@role_required(Role.APPROVER)
+@require_POST
+def change_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    cr = _change(request, pk)
+    approve = request.POST.get("decision") == "approve"
+    try:
+        cr = changes.change_request_decide(
+            actor=request.user, change=cr, approve=approve, comment=request.POST.get("comment", "")
+        )
+    except changes.ChangeError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Change #{cr.pk} is now {cr.get_status_display().lower()}.")
+    return redirect("change_detail", pk=pk)
+
+
+@role_required(Role.APPROVER)
+@require_POST
+def change_apply(request: HttpRequest, pk: int) -> HttpResponse:
+    cr = _change(request, pk)
+    try:
+        changes.change_request_queue_apply(actor=request.user, change=cr)
+    except changes.ChangeError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Applying: the page follows the progress.")
+    return redirect("change_detail", pk=pk)
+
+
+@role_required(Role.APPROVER)
+@require_POST
+def change_rollback(request: HttpRequest, pk: int) -> HttpResponse:
+    cr = _change(request, pk)
+    try:
+        cr = changes.change_request_rollback(actor=request.user, change=cr)
+    except changes.ChangeError as exc:
+        messages.error(request, str(exc))
+    else:
+        if cr.status == ChangeStatus.ROLLED_BACK:
+            messages.success(request, "Rolled back: the previous documents and attachments are restored.")
+        else:
+            messages.error(request, cr.error)
+    return redirect("change_detail", pk=pk)
+
+
+def _terraform(items: list[dict[str, Any]], kind: str, name: str) -> str:
+    out = []
+    for n, item in enumerate(items):
+        for m, doc in enumerate(item["proposed"]):
+            res = f"{item['name']}_{m}".replace("-", "_").replace(".", "_")
+            if item["kind"] == "inline":
+                block = {
+                    "role": "aws_iam_role_policy",
+                    "user": "aws_iam_user_policy",
+                    "group": "aws_iam_group_policy",
+                }[kind]
+                out.append(
+                    f'resource "{block}" "{res}" {{\n  name   = "{item["name"]}"\n  {kind}   = "{name}"\n'
+                    f"  policy = jsonencode({json.dumps(doc, indent=2)})\n}}\n"
+                )
+            else:
+                policy_name = item.get("replacement_name") or item["name"]
+                out.append(
+                    f'resource "aws_iam_policy" "{res}" {{\n  name   = "{policy_name}{"" if m == 0 else f"-{m + 1}"}"\n'
+                    f"  policy = jsonencode({json.dumps(doc, indent=2)})\n}}\n"
+                )
+        del n
+    return "\n".join(out)
+
+
+def _cloudformation(items: list[dict[str, Any]], kind: str, name: str) -> str:
+    lines = [
+        "AWSTemplateFormatVersion: '2010-09-09'",
+        f"Description: Tightened policies for {kind} {name} (iamreview)",
+        "Resources:",
+    ]
+    for item in items:
+        for m, doc in enumerate(item["proposed"]):
+            logical = "".join(c for c in f"{item['name']}{m}".title() if c.isalnum())
+            body = json.dumps(doc)
+            if item["kind"] == "inline":
+                target = {"role": "Roles", "user": "Users", "group": "Groups"}[kind]
+                lines += [
+                    f"  {logical}:",
+                    "    Type: AWS::IAM::Policy",
+                    "    Properties:",
+                    f"      PolicyName: {item['name']}",
+                    f"      {target}: [{name}]",
+                    f"      PolicyDocument: {body}",
+                ]
+            else:
+                lines += [
+                    f"  {logical}:",
+                    "    Type: AWS::IAM::ManagedPolicy",
+                    "    Properties:",
+                    f"      ManagedPolicyName: {item.get('replacement_name') or item['name']}",
+                    f"      PolicyDocument: {body}",
+                ]
+    return "\n".join(lines) + "\n"
+
+
+def _export(items: list[dict[str, Any]], kind: str, name: str, fmt: str, stem: str) -> HttpResponse:
+    if fmt == "json":
+        body, content_type = (
+            json.dumps(
+                [{"name": i["name"], "kind": i["kind"], "documents": i["proposed"]} for i in items], indent=2
+            ),
+            "application/json",
+        )
+    elif fmt == "tf":
+        body, content_type = _terraform(items, kind, name), "text/plain"
+    elif fmt == "yaml":
+        body, content_type = _cloudformation(items, kind, name), "application/x-yaml"
+    else:
+        raise Http404("unknown format")
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    return response
+
+
+@role_required(Role.VIEWER)
+def suggestion_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    s = _suggestion(request, pk)
+    return _export(s.items, s.principal.kind, s.principal.name, fmt, f"suggestion-{s.pk}")
+
+
+@role_required(Role.VIEWER)
+def change_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    cr = _change(request, pk)
+    return _export(cr.items, cr.principal_kind, cr.principal_name, fmt, f"change-{cr.pk}")
