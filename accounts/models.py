@@ -141,3 +141,16 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"profile of {self.user_id}"
+
+
+def last_sync_runs(account_ids: list[int]) -> dict[int, SyncRun]:
+    """The newest run of each account, in one query on any database."""
+    newest = (
+        SyncRun.objects.filter(account=models.OuterRef("account"))
+        .order_by("-created_at", "-id")
+        .values("pk")[:1]
+    )
+    runs = SyncRun.objects.filter(account_id__in=account_ids, pk=models.Subquery(newest)).select_related(
+        "account", "requested_by"
+    )
+    return {r.account_id: r for r in runs}

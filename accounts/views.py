@@ -11,7 +11,7 @@ from accounts import onboarding, services
 from accounts.aws.client import AwsAccessError, AwsSession
 from accounts.aws.collect import list_organization_accounts, test_connection
 from accounts.forms import LinkedAccountForm
-from accounts.models import LinkedAccount, SyncRun
+from accounts.models import LinkedAccount, SyncRun, last_sync_runs
 from accounts.roles import Role, role_required
 from accounts.sync import aws_target, sync_run_request
 from findings.audit import audit_record
@@ -27,14 +27,7 @@ def _htmx(request: HttpRequest) -> bool:
 @role_required(Role.VIEWER)
 def account_list(request: HttpRequest) -> HttpResponse:
     accounts = list(LinkedAccount.objects.all())
-    last_runs = (
-        {
-            r.account_id: r
-            for r in SyncRun.objects.order_by("account_id", "-created_at").distinct("account_id")
-        }
-        if accounts
-        else {}
-    )
+    last_runs = last_sync_runs([a.pk for a in accounts])
     rows = [(a, last_runs.get(a.pk)) for a in accounts]
     return render(request, "accounts/account_list.html", {"rows": rows, "accounts": accounts})
 

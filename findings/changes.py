@@ -27,6 +27,7 @@ from findings.models import (
     Principal,
     Suggestion,
 )
+from findings.selectors import with_list_item
 from policy.analyze import AccountAnalysis
 from policy.catalog import default_catalog
 from policy.gaad import load_gaad
@@ -132,9 +133,11 @@ def suggestion_build(*, principal: Principal, analyzer: Any = None) -> Suggestio
         # A new version changes the policy for everyone it is attached to: only when this principal is the
         # only one. Otherwise (and always for AWS managed policies) a policy of its own replaces it.
         shared = (
-            Principal.objects.filter(
-                account=principal.account, attached_policy_arns__contains=[policy.arn]
-            ).count()
+            len(
+                with_list_item(
+                    Principal.objects.filter(account=principal.account), "attached_policy_arns", policy.arn
+                )
+            )
             > 1
         )
         replace = policy.aws_managed or shared

@@ -90,6 +90,9 @@ _ENGINE_TITLES = {
 }
 
 
+MAX_SERVICE_FINDINGS = 10
+
+
 @dataclass
 class UnusedState:
     """What the unused analysis concluded for one principal, for the principal page."""
@@ -183,19 +186,35 @@ def unused_specs(
             action_name=analysis.catalog.name,
         )
         states[arn] = state
-        for service, names in state.unused_services.items():
+        if len(state.unused_services) > MAX_SERVICE_FINDINGS:
+            # Broad grants (administrators) leave hundreds of services unused: one finding says it better.
+            total = sum(len(v) for v in state.unused_services.values())
             specs.append(
                 FindingSpec(
                     arn,
                     "unused-service",
-                    "medium" if len(names) > 20 else "low",
-                    service,
-                    f"{service} granted but not used in {window} days",
-                    f"{len(names)} {service} action(s) granted; the service was not used since "
-                    f"{cutoff:%Y-%m-%d}.",
-                    {"actions": names[:200], "action_count": len(names)},
+                    "medium",
+                    "*",
+                    f"{len(state.unused_services)} granted services not used in {window} days",
+                    f"{total} action(s) in {len(state.unused_services)} services were granted and not used "
+                    f"since {cutoff:%Y-%m-%d}.",
+                    {"services": sorted(state.unused_services)[:400], "action_count": total},
                 )
             )
+        else:
+            for service, names in state.unused_services.items():
+                specs.append(
+                    FindingSpec(
+                        arn,
+                        "unused-service",
+                        "medium" if len(names) > 20 else "low",
+                        service,
+                        f"{service} granted but not used in {window} days",
+                        f"{len(names)} {service} action(s) granted; the service was not used since "
+                        f"{cutoff:%Y-%m-%d}.",
+                        {"actions": names[:200], "action_count": len(names)},
+                    )
+                )
         for service, names in state.unused_actions.items():
             specs.append(
                 FindingSpec(

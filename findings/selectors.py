@@ -11,7 +11,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.http import QueryDict
 from django.utils import timezone
 
-from accounts.models import LinkedAccount, Profile, SyncRun
+from accounts.models import LinkedAccount, Profile, last_sync_runs
 from findings.models import (
     LIVE_FINDING_STATUSES,
     AccessKey,
@@ -228,12 +228,7 @@ def dashboard(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
         .annotate(n=Count("id"))
         .values_list("principal__account_id", "n")
     )
-    last_runs = {
-        r.account_id: r
-        for r in SyncRun.objects.filter(account_id__in=ids)
-        .order_by("account_id", "-created_at")
-        .distinct("account_id")
-    }
+    last_runs = last_sync_runs(ids)
     rows = []
     for account in accounts:
         figures = per_account.get(account.pk, {})
@@ -271,3 +266,12 @@ def dashboard(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
 def credential_status(account_ids: list[int]) -> dict[str, dict[str, Any]]:
     """Credential report values by user ARN (MFA, password use) for the keys page."""
     return {row.arn: row.values for row in CredentialReportRow.objects.filter(account_id__in=account_ids)}
+
+
+def with_list_item(qs: QuerySet[Principal], field: str, value: str) -> list[Principal]:
+    """Principals whose JSON list `field` holds `value` (a JSON containment query on PostgreSQL)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return list(qs.filter(**{f"{field}__contains": [value]}))
+    return [p for p in qs if value in getattr(p, field)]

@@ -150,8 +150,8 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "labels": [d.strftime("%Y-%m-%d %H:%M") for d, _ in history],
             "scores": [s for _, s in history],
         },
-        "members": Principal.objects.filter(
-            account=principal.account, kind="user", groups__contains=[principal.name]
+        "members": selectors.with_list_item(
+            Principal.objects.filter(account=principal.account, kind="user"), "groups", principal.name
         )
         if principal.kind == "group"
         else [],

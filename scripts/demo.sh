@@ -19,6 +19,13 @@ if [ -z "${CELERY_BROKER_URL:-}" ]; then
   fi
 fi
 
+FAKEAWS_PORT="${FAKEAWS_PORT:-5055}"
+export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:$FAKEAWS_PORT}"
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-fakeaws}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-fakeaws}"
+export IAMREVIEW_POLL_MS="${IAMREVIEW_POLL_MS:-100}"
+export EMAIL_URL="${EMAIL_URL:-filemail:///$PWD/var/mail}"
+mkdir -p var/mail
+
 echo "[demo] migrating the database (${DATABASE_URL:-SQLite at var/iamreview.sqlite3})"
 $PY manage.py migrate --no-input -v 0
 
@@ -32,11 +39,15 @@ for pair in admin:admin reviewer:reviewer approver:approver manager:viewer; do
   printf '%-9s %-9s %s\n' "$user" "$role" "$pw" >> var/demo-credentials.txt
 done
 
-if [ -x scripts/demo-data.sh ]; then scripts/demo-data.sh; fi
-
 pids=()
 cleanup() { echo "[demo] stopping"; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
+
+started=$(date +%s)
+echo "[demo] starting the local AWS (fakeaws) on port $FAKEAWS_PORT with the demo organisation"
+$PY -m fakeaws.server --port "$FAKEAWS_PORT" --scenario demo >var/log/fakeaws.log 2>&1 & pids+=($!)
+for _ in $(seq 1 240); do grep -q listening var/log/fakeaws.log 2>/dev/null && break; sleep 0.5; done
+grep -q listening var/log/fakeaws.log || { echo "[demo] fakeaws did not start; see var/log/fakeaws.log"; exit 1; }
 
 .venv/bin/celery -A iamreview worker -l INFO -c 2 >var/log/worker.log 2>&1 & pids+=($!)
 .venv/bin/celery -A iamreview beat -l INFO -s var/celerybeat-schedule >var/log/beat.log 2>&1 & pids+=($!)
@@ -48,6 +59,10 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "[demo] the web server did not start; see var/log/web.log"; exit 1; }
+
+echo "[demo] linking prod, staging and sandbox, and running their first sync"
+$PY manage.py demo_setup
+echo "[demo] ready in $(( $(date +%s) - started )) s"
 
 cat <<MSG
 

@@ -1,0 +1,347 @@
+"""The demo organisation: prod, staging and sandbox, about 150 principals that look like a real company's."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+PROD, STAGING, SANDBOX = "111111111111", "222222222222", "333333333333"
+MANAGEMENT = "999999999999"
+AWS = "arn:aws:iam::aws:policy/"
+
+
+def doc(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(actions: Any, resources: Any = "*", **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": actions, "Resource": resources, **extra}
+
+
+def service_trust(service: str) -> dict[str, Any]:
+    return doc({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
+
+
+def account_trust(account: str, external_id: str = "") -> dict[str, Any]:
+    st: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": "sts:AssumeRole",
+    }
+    if external_id:
+        st["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+    return doc(st)
+
+
+def github_trust(account: str, sub: str | None) -> dict[str, Any]:
+    condition: dict[str, Any] = {
+        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}
+    }
+    if sub:
+        condition["StringLike"] = {"token.actions.githubusercontent.com:sub": sub}
+    return doc(
+        {
+            "Effect": "Allow",
+            "Principal": {
+                "Federated": f"arn:aws:iam::{account}:oidc-provider/token.actions.githubusercontent.com"
+            },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": condition,
+        }
+    )
+
+
+SERVICES = [
+    "s3",
+    "dynamodb",
+    "sqs",
+    "sns",
+    "logs",
+    "kms",
+    "secretsmanager",
+    "lambda",
+    "ec2",
+    "ecr",
+    "cloudwatch",
+    "ssm",
+]
+
+
+def _usage(rng: random.Random, services: list[str], recent: bool = True) -> dict[str, Any]:
+    out = {}
+    for service in services:
+        days = rng.randint(0, 20) if recent else rng.randint(100, 119)
+        actions = {}
+        if service == "s3":
+            actions = {"GetObject": days, "PutObject": days + rng.randint(0, 5)}
+        elif service == "dynamodb":
+            actions = {"GetItem": days, "Query": days}
+        elif service == "lambda":
+            actions = {"InvokeFunction": days}
+        out[service] = {"days": days, "actions": actions}
+    return out
+
+
+def account_spec(account: str, env: str, rng: random.Random, size: int) -> dict[str, Any]:
+    roles: list[dict[str, Any]] = []
+    users: list[dict[str, Any]] = []
+    usage: dict[str, Any] = {}
+    policies = [
+        {
+            "name": "deploy-app",
+            "document": doc(
+                allow(
+                    [
+                        "s3:GetObject",
+                        "s3:PutObject",
+                        "s3:DeleteObject",
+                        "lambda:UpdateFunctionCode",
+                        "lambda:UpdateFunctionConfiguration",
+                        "lambda:GetFunction",
+                        "cloudformation:*",
+                    ]
+                )
+            ),
+        },
+        {
+            "name": "read-secrets",
+            "document": doc(
+                allow(
+                    ["secretsmanager:GetSecretValue", "kms:Decrypt"],
+                    f"arn:aws:secretsmanager:*:{account}:secret:{env}/*",
+                )
+            ),
+        },
+    ]
+    groups = [
+        {
+            "name": "developers",
+            "attached": [f"{AWS}ReadOnlyAccess"],
+            "inline": {"dev-extra": doc(allow(["sqs:*", "sns:Publish", "logs:*"]))},
+        },
+        {"name": "admins", "attached": [f"{AWS}AdministratorAccess"]},
+        {"name": "support", "attached": [f"{AWS}job-function/ViewOnlyAccess"]},
+    ]
+    # Humans
+    people = [
+        "alice",
+        "bob",
+        "carol",
+        "dave",
+        "erin",
+        "frank",
+        "grace",
+        "heidi",
+        "ivan",
+        "judy",
+        "mallory",
+        "oscar",
+    ]
+    for n, person in enumerate(people[: max(4, size // 10)]):
+        group = "admins" if n == 0 else ("support" if n % 4 == 3 else "developers")
+        users.append(
+            {
+                "name": person,
+                "groups": [group],
+                "created_days": rng.randint(200, 1500),
+                "mfa": n % 5 != 4,
+                "password": {"last_used_days": rng.choice([1, 3, 10, 150])},
+                "keys": [
+                    {"age_days": rng.choice([20, 200, 500]), "last_used_days": rng.choice([1, 40, None])}
+                ]
+                if n % 3 == 0
+                else [],
+            }
+        )
+        usage[person] = _usage(rng, rng.sample(["s3", "sqs", "logs", "ec2", "cloudwatch"], 2))
+    users.append(
+        {
+            "name": "old-admin",
+            "attached": [f"{AWS}AdministratorAccess"],
+            "created_days": 2000,
+            "password": {"last_used_days": 400},
+            "keys": [{"age_days": 900, "last_used_days": 300}, {"age_days": 450, "last_used_days": 200}],
+        }
+    )
+    users.append(
+        {
+            "name": "build-bot",
+            "attached": [f"{AWS}AmazonS3FullAccess", f"{AWS}IAMFullAccess"],
+            "created_days": 800,
+            "keys": [{"age_days": 420, "last_used_days": 0}],
+        }
+    )
+    usage["build-bot"] = _usage(rng, ["s3"])
+    users.append(
+        {
+            "name": "self-service",
+            "created_days": 300,
+            "inline": {
+                "own-keys": doc(
+                    allow(
+                        ["iam:CreateAccessKey", "iam:PutUserPolicy"],
+                        f"arn:aws:iam::{account}:user/${{aws:username}}",
+                    )
+                )
+            },
+        }
+    )
+    # Machines
+    roles.append(
+        {
+            "name": "break-glass",
+            "trust": account_trust(MANAGEMENT),
+            "attached": [f"{AWS}AdministratorAccess"],
+            "created_days": 900,
+            "last_used_days": 200,
+        }
+    )
+    roles.append(
+        {
+            "name": "OrganizationAccountAccessRole",
+            "trust": account_trust(MANAGEMENT),
+            "attached": [f"{AWS}AdministratorAccess"],
+            "created_days": 1200,
+            "last_used_days": 30,
+        }
+    )
+    roles.append(
+        {
+            "name": "github-deploy",
+            "trust": github_trust(account, "repo:acme/app:ref:refs/heads/main"),
+            "attached": ["deploy-app"],
+            "inline": {"pass": doc(allow("iam:PassRole", f"arn:aws:iam::{account}:role/lambda-*"))},
+            "created_days": 400,
+            "last_used_days": 0,
+        }
+    )
+    usage["github-deploy"] = {
+        "s3": {"days": 0, "actions": {"PutObject": 0, "GetObject": 2}},
+        "lambda": {"days": 1, "actions": {"UpdateFunctionCode": 1, "GetFunction": 1}},
+    }
+    roles.append(
+        {
+            "name": "github-any-repo",
+            "trust": github_trust(account, None),
+            "attached": [f"{AWS}PowerUserAccess"],
+            "created_days": 200,
+            "last_used_days": 5,
+        }
+    )
+    usage["github-any-repo"] = _usage(rng, ["s3", "ecr", "logs"])
+    roles.append(
+        {
+            "name": "vendor-monitoring",
+            "trust": account_trust("444455556666"),
+            "attached": [f"{AWS}ReadOnlyAccess"],
+            "created_days": 600,
+            "last_used_days": 1,
+        }
+    )
+    usage["vendor-monitoring"] = _usage(rng, ["cloudwatch", "ec2", "logs"])
+    roles.append(
+        {
+            "name": "vendor-backup",
+            "trust": account_trust("777788889999", "acme-backup-7f3a"),
+            "attached": [f"{AWS}AmazonS3ReadOnlyAccess"],
+            "created_days": 600,
+            "last_used_days": 2,
+        }
+    )
+    usage["vendor-backup"] = _usage(rng, ["s3"])
+    roles.append(
+        {
+            "name": "ci-runner",
+            "trust": service_trust("codebuild.amazonaws.com"),
+            "created_days": 500,
+            "last_used_days": 0,
+            "inline": {
+                "ci": doc(
+                    allow(["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction", "ecr:*", "s3:*"])
+                )
+            },
+        }
+    )
+    usage["ci-runner"] = {"s3": {"days": 0, "actions": {"GetObject": 0, "PutObject": 0}}, "ecr": {"days": 0}}
+    roles.append(
+        {
+            "name": "lambda-admin",
+            "trust": service_trust("lambda.amazonaws.com"),
+            "attached": [f"{AWS}AdministratorAccess"],
+            "created_days": 700,
+            "last_used_days": 90,
+        }
+    )
+    for n in range(size - len(roles) - len(users)):
+        kind = rng.choice(["lambda", "ecs", "ec2", "lambda", "ecs"])
+        trust = {
+            "lambda": "lambda.amazonaws.com",
+            "ecs": "ecs-tasks.amazonaws.com",
+            "ec2": "ec2.amazonaws.com",
+        }[kind]
+        name = f"{kind}-{rng.choice(['orders', 'billing', 'search', 'images', 'reports', 'auth', 'etl'])}-{n:02d}"
+        broad = rng.random() < 0.3
+        attached = (
+            [
+                f"{AWS}{rng.choice(['AmazonS3FullAccess', 'AmazonDynamoDBFullAccess', 'AmazonSQSFullAccess', 'PowerUserAccess'])}"
+            ]
+            if broad
+            else []
+        )
+        inline = (
+            {}
+            if broad
+            else {
+                "app": doc(
+                    allow(
+                        [f"{s}:*" if rng.random() < 0.3 else f"{s}:Get*" for s in rng.sample(SERVICES[:6], 3)]
+                    )
+                )
+            }
+        )
+        unused_role = rng.random() < 0.12
+        roles.append(
+            {
+                "name": name,
+                "trust": service_trust(trust),
+                "attached": attached,
+                "inline": inline,
+                "created_days": rng.randint(30, 900),
+                "last_used_days": None if unused_role else rng.randint(0, 10),
+            }
+        )
+        if not unused_role:
+            usage[name] = _usage(rng, rng.sample(["s3", "dynamodb", "sqs", "logs"], 2))
+    analyzers = [
+        {
+            "name": "unused-access",
+            "type": "ACCOUNT_UNUSED_ACCESS",
+            "findings": [
+                {
+                    "findingType": "UnusedIAMRole",
+                    "resource": "break-glass",
+                    "findingDetails": [{"unusedIamRoleDetails": {}}],
+                },
+            ],
+        }
+    ]
+    return {
+        "policies": policies,
+        "groups": groups,
+        "roles": roles,
+        "users": users,
+        "usage": usage,
+        "analyzers": analyzers,
+    }
+
+
+def demo_accounts() -> dict[str, dict[str, Any]]:
+    rng = random.Random(2026)
+    return {
+        PROD: account_spec(PROD, "prod", rng, 70),
+        STAGING: account_spec(STAGING, "staging", rng, 45),
+        SANDBOX: account_spec(SANDBOX, "sandbox", rng, 35),
+    }
+
+
+DEMO_ACCOUNTS = [(PROD, "prod"), (STAGING, "staging"), (SANDBOX, "sandbox")]
