@@ -102,6 +102,8 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if htmx and not htmx.boosted:
         response = render(request, "findings/htmx/change_progress.html", {"change": cr})
         if cr.status not in (ChangeStatus.APPLYING, ChangeStatus.ROLLING_BACK):
+            # Done: reload the whole page once, so that the actions now possible (roll back) appear.
+            response["HX-Refresh"] = "true"
             response.status_code = HTMX_STOP_POLLING
         return response
     approvals = cr.approvals.select_related("approver").order_by("created_at")

@@ -37,6 +37,10 @@ from policy.tighten import Usage, grants_nothing_new, tighten_policy
 logger = logging.getLogger(__name__)
 
 
+# Permission-only actions that never appear in last-accessed data: never removed as "unused".
+NOT_RECORDED_BY_ACCESS_ADVISOR = frozenset({"iam:passrole"})
+
+
 class ChangeError(Exception):
     """A change request action refused, with the reason in words."""
 
@@ -61,6 +65,8 @@ def _usage(principal: Principal) -> tuple[Usage, dict[str, str]]:
 
     class KeepUntracked(Usage):
         def is_used(self, action: str) -> bool:
+            if action in NOT_RECORDED_BY_ACCESS_ADVISOR:
+                return True
             service = action.split(":", 1)[0]
             if service not in tracked:
                 return True

@@ -139,6 +139,8 @@ def unused_for_principal(
     actions = {(r.service, r.action.lower()): r for r in rows if r.action}
     granted: dict[str, list[str]] = {}
     for a in allowed:
+        if a in ("iam:passrole",):
+            continue  # a permission check, not an API call: Access Advisor never records it
         granted.setdefault(a.split(":", 1)[0], []).append(a)
     state = UnusedState("analyzed")
     for service, service_actions in sorted(granted.items()):

@@ -94,7 +94,8 @@ def test_progress_fragment_stops_polling_when_done(
     )
     assert client_as("viewer").get(f"/changes/{cr.pk}/", **HX).status_code == 200
     ChangeRequest.objects.filter(pk=cr.pk).update(status=ChangeStatus.APPLIED)
-    assert client_as("viewer").get(f"/changes/{cr.pk}/", **HX).status_code == 286
+    done = client_as("viewer").get(f"/changes/{cr.pk}/", **HX)
+    assert done.status_code == 286 and done["HX-Refresh"] == "true"
 
 
 def test_exports(client_as: Any, suggestion: Suggestion) -> None:
