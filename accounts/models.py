@@ -138,6 +138,7 @@ class Profile(models.Model):
     digest_accounts = models.ManyToManyField(LinkedAccount, blank=True, related_name="+")
     digest_min_severity = models.CharField(max_length=16, default="high")
     digest_all_clear = models.BooleanField(default=False, help_text="Send a digest even when nothing is new")
+    last_digest_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"profile of {self.user_id}"
@@ -154,3 +155,21 @@ def last_sync_runs(account_ids: list[int]) -> dict[int, SyncRun]:
         "account", "requested_by"
     )
     return {r.account_id: r for r in runs}
+
+
+class DigestSent(models.Model):
+    """One digest per user per period: created before sending, so a retried task sends nothing twice."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=16, help_text="2026-11-24 (daily) or 2026-W48 (weekly)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    new_count = models.PositiveIntegerField(default=0)
+    resolved_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "period"], name="one_digest_per_period")]
+
+    def __str__(self) -> str:
+        return f"digest {self.period} for {self.user_id}"

@@ -31,3 +31,12 @@ def expire_change_requests() -> int:
     from findings.changes import change_requests_expire
 
     return change_requests_expire()
+
+
+@shared_task(
+    name="findings.tasks.send_digests", autoretry_for=(RuntimeError,), retry_backoff=60, max_retries=5
+)
+def send_digests() -> int:
+    from findings.digest import digests_send_due
+
+    return digests_send_due()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from findings import change_views, views
+from findings import change_views, trend_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -22,7 +22,10 @@ urlpatterns = [
     path("suggestions/<int:pk>/", change_views.suggestion_detail, name="suggestion_detail"),
     path("suggestions/<int:pk>/accept/", change_views.suggestion_accept, name="suggestion_accept"),
     path("suggestions/<int:pk>/export.<str:fmt>", change_views.suggestion_export, name="suggestion_export"),
-    path("trends/", views.trends, name="trends"),
+    path("trends/", trend_views.trends, name="trends"),
+    path("trends/data.csv", trend_views.trends_csv, name="trends_csv"),
+    path("drift/", trend_views.drift, name="drift"),
+    path("settings/", trend_views.profile_settings, name="profile_settings"),
     path("audit/", views.audit_list, name="audit_list"),
     path("audit/export.csv", views.audit_export, name="audit_export"),
 ]

@@ -367,13 +367,6 @@ def key_list(request: HttpRequest) -> HttpResponse:
 # -- changes, trends (filled by their own modules when present) ---------------------------------------
 
 
-@role_required(Role.VIEWER)
-def trends(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "findings/trends.html", {"has_accounts": selectors.visible_accounts(request.user).exists()}
-    )
-
-
 # -- audit log -----------------------------------------------------------------------------------------
 
 

@@ -20,6 +20,10 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.sync_due_accounts",
         "schedule": 300.0,
     },
+    "send-digests": {
+        "task": "findings.tasks.send_digests",
+        "schedule": crontab(hour=7, minute=0),
+    },
     "expire-change-requests": {
         "task": "findings.tasks.expire_change_requests",
         "schedule": crontab(minute=17),

@@ -52,3 +52,45 @@ class Command(BaseCommand):
             raise CommandError("; ".join(f"{r.account.name}: {r.error}" for r in failed))
         total = sum(int(SyncRun.objects.get(pk=r.pk).counts.get("principals", 0)) for r in runs)
         self.stdout.write(f"[demo] synced {len(runs)} accounts, {total} principals")
+        self._backfill_history([r.account for r in runs])
+
+    def _backfill_history(self, accounts: list[LinkedAccount]) -> None:
+        """Demo only: 120 days of daily figures leading to today's, so the trends page has a story to tell
+        (a slowly improving organisation with a bad week in the middle)."""
+        import random
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from findings.models import DailyMetric
+
+        rng = random.Random(7)
+        today = timezone.localdate()
+        for account in accounts:
+            current = DailyMetric.objects.filter(account=account, date=today).first()
+            if current is None:
+                continue
+            rows = []
+            for back in range(1, 121):
+                worse = 1 + back / 160 + (0.25 if 50 <= back <= 56 else 0) + rng.uniform(-0.03, 0.03)
+                rows.append(
+                    DailyMetric(
+                        account=account,
+                        date=today - timedelta(days=back),
+                        principals=current.principals,
+                        users=current.users,
+                        roles=current.roles,
+                        groups=current.groups,
+                        admins=max(1, round(current.admins * worse)),
+                        high_risk=round(current.high_risk * worse),
+                        score_mean=round(current.score_mean * worse, 1),
+                        score_p90=min(100.0, round(current.score_p90 * worse, 1)),
+                        score_histogram=current.score_histogram,
+                        open_by_severity={k: round(v * worse) for k, v in current.open_by_severity.items()},
+                        open_by_kind=current.open_by_kind,
+                        unused_permissions=round(current.unused_permissions * worse),
+                        old_keys=round(current.old_keys * worse),
+                    )
+                )
+            DailyMetric.objects.bulk_create(rows, ignore_conflicts=True)
+        self.stdout.write("[demo] recorded 120 days of trend history")

@@ -1,0 +1,209 @@
+"""Managers' pages: trends over time, drift between two dates; and each user's digest settings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import LinkedAccount, Profile
+from accounts.roles import Role, role_required
+from findings import selectors
+from findings.audit import audit_record
+from findings.models import ChangeRequest, DailyMetric, Finding, SnapshotChange
+from findings.views import _csv_response
+
+PERIODS = (30, 90, 365)
+CHARTS = {
+    "risk": ("Risk score (mean and 90th percentile)", ["score_mean", "score_p90"]),
+    "admins": ("Administrators", ["admins"]),
+    "findings": ("Open findings by severity", ["critical", "high", "medium", "low"]),
+    "unused": ("Unused permissions", ["unused_permissions"]),
+    "keys": ("Access keys older than 90 days", ["old_keys"]),
+    "changes": ("Tightened policies accepted and applied", ["accepted", "applied"]),
+}
+
+
+def _series(request: HttpRequest) -> tuple[list[str], dict[str, dict[str, list[float]]], int, str]:
+    days = int(request.GET.get("days", 90)) if request.GET.get("days", "90").isdigit() else 90
+    days = days if days in PERIODS else 90
+    accounts = selectors.visible_accounts(request.user)
+    account = request.GET.get("account", "")
+    if account.isdigit():
+        accounts = accounts.filter(pk=int(account))
+    start = timezone.localdate() - timedelta(days=days - 1)
+    labels = [(start + timedelta(days=n)).isoformat() for n in range(days)]
+    per_day: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    weights: dict[str, int] = defaultdict(int)
+    for m in DailyMetric.objects.filter(account__in=accounts, date__gte=start).order_by("date"):
+        day = per_day[m.date.isoformat()]
+        day["admins"] += m.admins
+        day["unused_permissions"] += m.unused_permissions
+        day["old_keys"] += m.old_keys
+        for sev in ("critical", "high", "medium", "low"):
+            day[sev] += m.open_by_severity.get(sev, 0)
+        # Means weighted by principals, so the org-wide line is not skewed by small accounts.
+        day["score_mean"] += m.score_mean * m.principals
+        day["score_p90"] = max(day["score_p90"], m.score_p90)
+        weights[m.date.isoformat()] += m.principals
+    for key, day in per_day.items():
+        if weights[key]:
+            day["score_mean"] = round(day["score_mean"] / weights[key], 1)
+    for field, kind in (("accepted", "created_at"), ("applied", "applied_at")):
+        rows = (
+            ChangeRequest.objects.filter(account__in=accounts, **{f"{kind}__date__gte": start})
+            .annotate(day=TruncDate(kind))
+            .values("day")
+            .annotate(n=Count("id"))
+        )
+        for row in rows:
+            if row["day"]:
+                per_day[row["day"].isoformat()][field] += row["n"]
+    series = {
+        chart: {f: [per_day[d].get(f, None) if d in per_day else None for d in labels] for f in fields}
+        for chart, (_, fields) in CHARTS.items()
+    }
+    for f in ("accepted", "applied"):
+        series["changes"][f] = [v or 0 for v in series["changes"][f]]
+    return labels, series, days, account
+
+
+@role_required(Role.VIEWER)
+def trends(request: HttpRequest) -> HttpResponse:
+    labels, series, days, account = _series(request)
+    charts = [
+        {
+            "key": key,
+            "title": title,
+            "data": {
+                "labels": labels,
+                "datasets": [
+                    {"label": f.replace("_", " "), "data": series[key][f], "spanGaps": True} for f in fields
+                ],
+            },
+        }
+        for key, (title, fields) in CHARTS.items()
+    ]
+    has_data = any(v is not None for c in series.values() for values in c.values() for v in values if v)
+    return render(
+        request,
+        "findings/trends.html",
+        {
+            "charts": charts,
+            "days": days,
+            "periods": PERIODS,
+            "account": account,
+            "has_data": has_data,
+            "accounts": selectors.visible_accounts(request.user),
+            "has_accounts": selectors.visible_accounts(request.user).exists(),
+        },
+    )
+
+
+@role_required(Role.VIEWER)
+def trends_csv(request: HttpRequest) -> StreamingHttpResponse:
+    labels, series, _, _ = _series(request)
+    chart = request.GET.get("chart", "risk")
+    chart = chart if chart in CHARTS else "risk"
+    fields = CHARTS[chart][1]
+
+    def cell(value: float | None) -> Any:
+        if value is None:
+            return ""
+        return int(value) if float(value).is_integer() else value
+
+    rows = ([label, *[cell(series[chart][f][n]) for f in fields]] for n, label in enumerate(labels))
+    return _csv_response(f"trend-{chart}.csv", ["date", *fields], rows)
+
+
+def _parse_day(value: str, default: date) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        return default
+
+
+@role_required(Role.VIEWER)
+def drift(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    start = _parse_day(request.GET.get("from", ""), today - timedelta(days=7))
+    end = _parse_day(request.GET.get("to", ""), today)
+    accounts = selectors.visible_accounts(request.user)
+    window = {"created_at__date__gte": start, "created_at__date__lte": end}
+    changes = (
+        SnapshotChange.objects.filter(account__in=accounts, **window)
+        .select_related("account")
+        .order_by("created_at")
+    )
+    grouped: dict[str, list[SnapshotChange]] = defaultdict(list)
+    for c in changes:
+        grouped[c.kind].append(c)
+    new = Finding.objects.filter(
+        account__in=accounts, first_seen__date__gte=start, first_seen__date__lte=end
+    ).select_related("account", "principal")
+    context: dict[str, Any] = {
+        "start": start,
+        "end": end,
+        "added": grouped.get(SnapshotChange.Kind.PRINCIPAL_ADDED, []),
+        "removed": grouped.get(SnapshotChange.Kind.PRINCIPAL_REMOVED, []),
+        "edited": grouped.get(SnapshotChange.Kind.POLICY_CHANGED, []),
+        "granted": grouped.get(SnapshotChange.Kind.PERMISSION_GRANTED, []),
+        "revoked": grouped.get(SnapshotChange.Kind.PERMISSION_REVOKED, []),
+        "new_admins": new.filter(kind="admin"),
+        "new_escalations": new.filter(kind="privilege-escalation"),
+        "applied_by_us": set(
+            ChangeRequest.objects.filter(
+                account__in=accounts, applied_at__date__gte=start, applied_at__date__lte=end
+            ).values_list("principal_arn", flat=True)
+        ),
+    }
+    return render(request, "findings/drift.html", context)
+
+
+class DigestSettingsForm(forms.ModelForm):
+    digest_min_severity = forms.ChoiceField(
+        choices=[(s, s) for s in ("critical", "high", "medium", "low", "info")]
+    )
+
+    class Meta:
+        model = Profile
+        fields = ["digest_frequency", "digest_accounts", "digest_min_severity", "digest_all_clear"]
+        widgets = {"digest_accounts": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["digest_accounts"].queryset = (
+            selectors.visible_accounts(user) if user else LinkedAccount.objects.none()
+        )
+        self.fields["digest_accounts"].help_text = "None selected: every account you can see."
+
+
+@role_required(Role.VIEWER)
+@require_http_methods(["GET", "POST"])
+def profile_settings(request: HttpRequest) -> HttpResponse:
+    profile = selectors.profile_of(request.user)
+    assert profile is not None
+    form = DigestSettingsForm(request.POST or None, instance=profile, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        before = {"frequency": profile.digest_frequency}
+        form.save()
+        audit_record(
+            actor=request.user,
+            action="profile.digest",
+            obj=profile,
+            summary=f"Digest settings: {profile.digest_frequency}, {profile.digest_min_severity} and above",
+            before=before,
+            after={"frequency": profile.digest_frequency},
+        )
+        messages.success(request, "Saved.")
+        return redirect("profile_settings")
+    return render(request, "findings/profile_settings.html", {"form": form, "email": request.user.email})
