@@ -153,12 +153,15 @@ def test_digest_through_a_real_smtp_server(users: dict[str, Any], account: Linke
 
 
 def test_failed_send_releases_the_claim(users: dict[str, Any], account: LinkedAccount) -> None:
-    with override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-        EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=1,
-        EMAIL_TIMEOUT=2,
-    ), pytest.raises(RuntimeError, match="could not send"):
+    with (
+        override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=1,
+            EMAIL_TIMEOUT=2,
+        ),
+        pytest.raises(RuntimeError, match="could not send"),
+    ):
         digest_send(profile=subscribe(users["reviewer"]))
     assert not DigestSent.objects.exists()  # a retry will send it
     assert smtplib  # the SMTP backend was really used

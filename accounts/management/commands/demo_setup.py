@@ -53,6 +53,28 @@ class Command(BaseCommand):
         total = sum(int(SyncRun.objects.get(pk=r.pk).counts.get("principals", 0)) for r in runs)
         self.stdout.write(f"[demo] synced {len(runs)} accounts, {total} principals")
         self._backfill_history([r.account for r in runs])
+        self._send_a_digest()
+
+    def _send_a_digest(self) -> None:
+        """Demo only: the manager subscribes to the weekly digest and gets this week's at once."""
+        from datetime import timedelta
+
+        from django.contrib.auth import get_user_model
+        from django.utils import timezone
+
+        from accounts.models import Profile
+        from findings.digest import digest_send
+
+        manager = get_user_model().objects.filter(username="manager").first()
+        if manager is None:
+            return
+        profile, _ = Profile.objects.get_or_create(user=manager)
+        profile.digest_frequency = Profile.DigestFrequency.WEEKLY
+        profile.digest_min_severity = "critical"
+        profile.last_digest_at = timezone.now() - timedelta(days=7)
+        profile.save()
+        if digest_send(profile=profile) is not None:
+            self.stdout.write("[demo] sent the manager's weekly digest (see var/mail/)")
 
     def _backfill_history(self, accounts: list[LinkedAccount]) -> None:
         """Demo only: 120 days of daily figures leading to today's, so the trends page has a story to tell
