@@ -112,6 +112,8 @@ def install() -> None:
                     "JobStatus": "IN_PROGRESS",
                     "JobType": job["granularity"],
                     "JobCreationDate": job["created"],
+                    # Required by the service model even while the job runs.
+                    "JobCompletionDate": job["created"],
                     "ServicesLastAccessed": [],
                 }
             )

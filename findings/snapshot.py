@@ -29,8 +29,11 @@ from findings.models import (
     Principal,
     SnapshotChange,
 )
-from policy.gaad import AccountDetails, load_gaad
-from policy.model import load_document_json, minified_length
+from policy.catalog import default_catalog
+from policy.evaluate import PrincipalContext, PrincipalPermissions
+from policy.gaad import AccountDetails, load_gaad, principal_documents
+from policy.model import PolicyDocument as ParsedPolicy
+from policy.model import PolicyError, load_document_json, minified_length, parse_policy
 
 
 @dataclass
@@ -108,6 +111,52 @@ _INLINE_KEY = {"user": "UserPolicyList", "group": "GroupPolicyList", "role": "Ro
 _NAME_KEY = {"user": "UserName", "group": "GroupName", "role": "RoleName"}
 
 
+class _PreviousState:
+    """The account's documents as stored before this snapshot: what a principal could do before."""
+
+    def __init__(self, account: LinkedAccount) -> None:
+        self.managed = {
+            p.arn: p.document.document
+            for p in ManagedPolicy.objects.filter(account=account).select_related("document")
+            if p.document is not None
+        }
+        self.inline: dict[int, list[tuple[str, Any]]] = {}
+        for row in InlinePolicy.objects.filter(principal__account=account).select_related("document"):
+            self.inline.setdefault(row.principal_id, []).append((row.name, row.document.document))
+        self.groups = {p.name: p for p in Principal.objects.filter(account=account, kind="group")}
+
+    def _documents(self, principal: Principal) -> list[ParsedPolicy]:
+        raw = list(self.inline.get(principal.pk, []))
+        raw += [(arn, self.managed[arn]) for arn in principal.attached_policy_arns if arn in self.managed]
+        for name in principal.groups:
+            group = self.groups.get(name)
+            if group is not None:
+                raw += list(self.inline.get(group.pk, []))
+                raw += [(arn, self.managed[arn]) for arn in group.attached_policy_arns if arn in self.managed]
+        docs = []
+        for name, document in raw:
+            try:
+                docs.append(parse_policy(document, name))
+            except PolicyError:
+                continue
+        return docs
+
+    def permission_diff(self, principal: Principal, details: AccountDetails) -> tuple[list[str], list[str]]:
+        """Actions granted and revoked by this snapshot (principal as stored, before its fields change)."""
+        record = details.principals.get(principal.arn)
+        if record is None:
+            return [], []
+        catalog = default_catalog()
+        ctx = PrincipalContext(principal.arn, principal.name, principal.kind, record.account_id)
+        before = PrincipalPermissions.build(ctx, self._documents(principal), catalog).allowed_actions()
+        after = PrincipalPermissions.build(
+            ctx, principal_documents(details, record), catalog
+        ).allowed_actions()
+        return sorted(catalog.name(a) for a in after - before), sorted(
+            catalog.name(a) for a in before - after
+        )
+
+
 @dataclass
 class StoreResult:
     account_details: AccountDetails
@@ -139,6 +188,8 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
         trust = docs.key(item.get("AssumeRolePolicyDocument")) if kind == "role" else None
         principal_rows.append((kind, item, inline, trust))
     by_hash = docs.save()
+
+    previous = _PreviousState(account)
 
     # Managed policies
     existing_policies = {p.arn: p for p in ManagedPolicy.objects.filter(account=account)}
@@ -195,15 +246,35 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
             principal = Principal(account=account, arn=arn, kind=kind)
         elif principal.documents_hash != documents_hash:
             changed.add(arn)
+            granted, revoked = previous.permission_diff(principal, details)
             changes.append(
                 SnapshotChange(
                     account=account,
                     sync_run=run,
                     kind=SnapshotChange.Kind.POLICY_CHANGED,
                     principal_arn=arn,
-                    detail={"before": principal.documents_hash, "after": documents_hash},
+                    detail={
+                        "before": principal.documents_hash,
+                        "after": documents_hash,
+                        "granted": granted[:50],
+                        "revoked": revoked[:50],
+                    },
                 )
             )
+            for change_kind, actions in (
+                (SnapshotChange.Kind.PERMISSION_GRANTED, granted),
+                (SnapshotChange.Kind.PERMISSION_REVOKED, revoked),
+            ):
+                if actions:
+                    changes.append(
+                        SnapshotChange(
+                            account=account,
+                            sync_run=run,
+                            kind=change_kind,
+                            principal_arn=arn,
+                            detail={"actions": actions[:500], "count": len(actions)},
+                        )
+                    )
         principal.name = item.get(_NAME_KEY[kind], arn.rsplit("/", 1)[-1])
         principal.path = item.get("Path", "/")
         principal.aws_created_at = _as_datetime(item.get("CreateDate"))

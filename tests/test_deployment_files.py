@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,3 +29,23 @@ def test_dockerfile_runs_as_non_root_and_collects_static() -> None:
     assert "USER iamreview" in text
     assert "collectstatic" in text
     assert "requirements.lock" in text
+
+
+def test_compose_file_passes_compose_config() -> None:
+    import os
+    import shutil
+    import subprocess
+
+    tool = shutil.which("docker-compose")
+    if tool is None:
+        pytest.skip("docker-compose is not installed here (the structure test above still runs)")
+    env = {**os.environ, "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "iam.example.com", "POSTGRES_PASSWORD": "x"}
+    result = subprocess.run(
+        [tool, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

@@ -45,7 +45,9 @@ def test_reimport_records_what_changed(tmp_path: Path) -> None:
     kinds = {
         (c.kind, c.principal_arn.rsplit("/", 1)[-1]) for c in SnapshotChange.objects.filter(sync_run=latest)
     }
-    assert kinds == {("principal_removed", "bob"), ("policy_changed", "ci")}
+    assert kinds == {("principal_removed", "bob"), ("policy_changed", "ci"), ("permission_revoked", "ci")}
+    revoked = SnapshotChange.objects.get(sync_run=latest, kind="permission_revoked").detail["actions"]
+    assert "iam:PassRole" in revoked and "s3:PutObject" in revoked and "s3:GetObject" not in revoked
     ci = Principal.objects.get(name="ci")
     assert ci.escalation_paths == []
     assert Finding.objects.get(principal_arn=ci.arn, kind="privilege-escalation").status == "resolved"

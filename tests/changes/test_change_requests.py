@@ -156,6 +156,10 @@ def test_apply_and_rollback_inline(world: Any) -> None:
     assert cr.status == ChangeStatus.APPLIED, cr.error
     assert live_inline(world, "app", "app") == cr.items[0]["proposed"][0]
     assert cr.previous[0]["document"] == before
+    assert changes.access_denied_since_apply(change=cr) == []
+    fakeaws.record_access_denied(ACCOUNT, cr.principal_arn, "s3:DeleteObject", timezone.now())
+    denied = changes.access_denied_since_apply(change=cr)
+    assert [d["action"] for d in denied] == ["s3:DeleteObject"]  # the watch after an apply sees it
     cr = changes.change_request_rollback(actor=world["approver"], change=cr)
     assert cr.status == ChangeStatus.ROLLED_BACK
     assert live_inline(world, "app", "app") == before

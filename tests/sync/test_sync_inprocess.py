@@ -190,4 +190,11 @@ def test_resync_records_changes(account: LinkedAccount) -> None:
     kinds = {
         (c.kind, c.principal_arn.rsplit("/", 1)[-1]) for c in SnapshotChange.objects.filter(sync_run=second)
     }
-    assert kinds == {("principal_added", "bob"), ("principal_removed", "new-role"), ("policy_changed", "app")}
+    assert kinds == {
+        ("principal_added", "bob"),
+        ("principal_removed", "new-role"),
+        ("policy_changed", "app"),
+        ("permission_granted", "app"),
+    }
+    granted = SnapshotChange.objects.get(sync_run=second, kind="permission_granted")
+    assert granted.detail["actions"] == ["kms:Decrypt"]

@@ -1,0 +1,182 @@
+"""Every response fakeaws adds to moto matches botocore's output shape, member types and enum values."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+import boto3
+import botocore.session
+import pytest
+from botocore.model import Shape
+
+import fakeaws
+from fakeaws.accessanalyzer import add_finding
+from fakeaws.scenario import account_clients, seed_account
+from tests.scenarios import ACCOUNT, small_company
+
+PY_TYPES = {
+    "string": str,
+    "integer": int,
+    "long": int,
+    "boolean": bool,
+    "timestamp": datetime.datetime,
+    "double": float,
+    "float": float,
+    "blob": bytes,
+}
+
+
+def conform(value: Any, shape: Shape, where: str) -> list[str]:
+    problems = []
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return [f"{where}: expected an object"]
+        for key, member in value.items():
+            if key == "ResponseMetadata":
+                continue
+            if key not in shape.members:
+                problems.append(f"{where}.{key}: not in the {shape.name} shape")
+            else:
+                problems += conform(member, shape.members[key], f"{where}.{key}")
+        problems += [f"{where}.{k}: required but missing" for k in shape.required_members if k not in value]
+    elif kind == "list":
+        if not isinstance(value, list):
+            return [f"{where}: expected a list"]
+        for n, item in enumerate(value):
+            problems += conform(item, shape.member, f"{where}[{n}]")
+    elif kind == "map":
+        for k, v in value.items():
+            problems += conform(v, shape.value, f"{where}[{k}]")
+    elif shape.name == "policyDocumentType" and isinstance(value, dict):
+        pass  # botocore's own customisation decodes IAM policy documents into objects on the client
+    else:
+        expected = PY_TYPES.get(kind)
+        if expected and not isinstance(value, expected):
+            problems.append(f"{where}: {type(value).__name__} where the model says {kind}")
+        enum = shape.enum if kind == "string" else []
+        if enum and value not in enum:
+            problems.append(f"{where}: {value!r} is not one of {enum}")
+    return problems
+
+
+@pytest.fixture
+def clients() -> Any:
+    with fakeaws.mock():
+        arns = seed_account(ACCOUNT, small_company())
+        yield account_clients(ACCOUNT), arns
+
+
+def check(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
+    method = getattr(client, botocore.xform_name(operation))
+    response = method(**kwargs)
+    model = client.meta.service_model.operation_model(operation)
+    problems = conform(response, model.output_shape, operation)
+    assert problems == [], problems
+    return response  # type: ignore[no-any-return]
+
+
+def test_access_advisor_responses(clients: Any) -> None:
+    (c, arns) = clients
+    for granularity in ("SERVICE_LEVEL", "ACTION_LEVEL"):
+        job = check(c["iam"], "GenerateServiceLastAccessedDetails", Arn=arns["app"], Granularity=granularity)[
+            "JobId"
+        ]
+        page = check(c["iam"], "GetServiceLastAccessedDetails", JobId=job, MaxItems=1)
+        assert page["JobStatus"] == "COMPLETED" and page["IsTruncated"] and page["Marker"]
+        check(c["iam"], "GetServiceLastAccessedDetails", JobId=job, Marker=page["Marker"])
+    fakeaws.faults().never_complete_jobs = True
+    job = check(c["iam"], "GenerateServiceLastAccessedDetails", Arn=arns["app"])["JobId"]
+    assert check(c["iam"], "GetServiceLastAccessedDetails", JobId=job)["JobStatus"] == "IN_PROGRESS"
+
+
+def test_paginated_authorization_details(clients: Any) -> None:
+    (c, _) = clients
+    first = check(c["iam"], "GetAccountAuthorizationDetails", MaxItems=3)
+    assert (
+        first["IsTruncated"]
+        and sum(len(first[k]) for k in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"))
+        == 3
+    )
+    check(c["iam"], "GetAccountAuthorizationDetails", Marker=first["Marker"])
+
+
+def test_access_analyzer_responses(clients: Any) -> None:
+    (c, arns) = clients
+    aa = c["accessanalyzer"]
+    analyzers = check(aa, "ListAnalyzers")["analyzers"]
+    arn = analyzers[0]["arn"]
+    add_finding(
+        arn,
+        {
+            "findingType": "UnusedPermission",
+            "resource": arns["app"],
+            "findingDetails": [
+                {
+                    "unusedPermissionDetails": {
+                        "serviceNamespace": "s3",
+                        "actions": [{"action": "s3:DeleteObject"}],
+                    }
+                }
+            ],
+        },
+    )
+    findings = check(aa, "ListFindingsV2", analyzerArn=arn)["findings"]
+    for f in findings:
+        check(aa, "GetFindingV2", analyzerArn=arn, id=f["id"])
+    doc = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:Nope", "Resource": "*"}]}
+    )
+    assert check(aa, "ValidatePolicy", policyDocument=doc, policyType="IDENTITY_POLICY")["findings"]
+    check(aa, "ValidatePolicy", policyDocument="{broken", policyType="IDENTITY_POLICY")
+    wide = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    )
+    narrow = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+        }
+    )
+    assert (
+        check(
+            aa,
+            "CheckNoNewAccess",
+            newPolicyDocument=wide,
+            existingPolicyDocument=narrow,
+            policyType="IDENTITY_POLICY",
+        )["result"]
+        == "FAIL"
+    )
+    assert (
+        check(
+            aa,
+            "CheckNoNewAccess",
+            newPolicyDocument=narrow,
+            existingPolicyDocument=wide,
+            policyType="IDENTITY_POLICY",
+        )["result"]
+        == "PASS"
+    )
+
+
+def test_cloudtrail_access_denied(clients: Any) -> None:
+    (c, arns) = clients
+    fakeaws.record_access_denied(
+        ACCOUNT, arns["app"], "s3:DeleteObject", datetime.datetime.now(tz=datetime.UTC)
+    )
+    session = c["iam"]._request_signer._credentials
+    creds = session.get_frozen_credentials()
+    trail = boto3.client(
+        "cloudtrail",
+        region_name="us-east-1",
+        aws_access_key_id=creds.access_key,
+        aws_secret_access_key=creds.secret_key,
+        aws_session_token=creds.token,
+    )
+    events = check(
+        trail, "LookupEvents", StartTime=datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(hours=1)
+    )["Events"]
+    assert events and json.loads(events[0]["CloudTrailEvent"])["errorCode"] == "AccessDenied"
