@@ -20,6 +20,7 @@ from findings import lifecycle, selectors
 from findings.models import (
     AccessKey,
     AuditEvent,
+    ChangeRequest,
     Finding,
     FindingStatus,
     Principal,
@@ -81,13 +82,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 def _pending_changes(user: Any) -> int:
-    try:
-        from findings.models import ChangeRequest  # type: ignore[attr-defined]
-    except ImportError:
-        return 0
-    return int(
-        ChangeRequest.objects.filter(account__in=selectors.visible_accounts(user), status="pending").count()
-    )
+    return ChangeRequest.objects.filter(
+        account__in=selectors.visible_accounts(user), status="pending"
+    ).count()
 
 
 # -- principals ----------------------------------------------------------------------------------------
@@ -156,8 +153,25 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if principal.kind == "group"
         else [],
         "suggestions": _suggestions(principal),
+        "watch": _watch(principal),
     }
     return render(request, "findings/principal_detail.html", context)
+
+
+def _watch(principal: Principal) -> dict[str, Any] | None:
+    """After a change is applied, AccessDenied events of the principal during the watch period."""
+    from findings.changes import access_denied_since_apply
+
+    change = (
+        ChangeRequest.objects.filter(principal=principal, status="applied")
+        .select_related("account")
+        .order_by("-applied_at")
+        .first()
+    )
+    if change is None:
+        return None
+    denied = access_denied_since_apply(change=change)
+    return {"change": change, "denied": denied}
 
 
 def _suggestions(principal: Principal) -> list[Any]:

@@ -160,6 +160,12 @@ def test_apply_and_rollback_inline(world: Any) -> None:
     fakeaws.record_access_denied(ACCOUNT, cr.principal_arn, "s3:DeleteObject", timezone.now())
     denied = changes.access_denied_since_apply(change=cr)
     assert [d["action"] for d in denied] == ["s3:DeleteObject"]  # the watch after an apply sees it
+    from django.test import Client
+
+    viewer = Client()
+    viewer.force_login(world["viewer"])
+    page = viewer.get(f"/principals/{cr.principal_id}/").content.decode()
+    assert "AWS refused 1 call(s)" in page and "roll it back" in page
     cr = changes.change_request_rollback(actor=world["approver"], change=cr)
     assert cr.status == ChangeStatus.ROLLED_BACK
     assert live_inline(world, "app", "app") == before
