@@ -115,15 +115,27 @@ class _PreviousState:
     """The account's documents as stored before this snapshot: what a principal could do before."""
 
     def __init__(self, account: LinkedAccount) -> None:
-        self.managed = {
-            p.arn: p.document.document
+        managed = [
+            p
             for p in ManagedPolicy.objects.filter(account=account).select_related("document")
             if p.document is not None
-        }
+        ]
+        self.managed = {p.arn: p.document.document for p in managed}  # type: ignore[union-attr]
+        self.managed_hash = {p.arn: p.document.sha256 for p in managed}  # type: ignore[union-attr]
         self.inline: dict[int, list[tuple[str, Any]]] = {}
+        self.inline_hash: dict[int, dict[str, str]] = {}
         for row in InlinePolicy.objects.filter(principal__account=account).select_related("document"):
             self.inline.setdefault(row.principal_id, []).append((row.name, row.document.document))
+            self.inline_hash.setdefault(row.principal_id, {})[row.name] = row.document.sha256
         self.groups = {p.name: p for p in Principal.objects.filter(account=account, kind="group")}
+
+    def policy_hashes(self, principal: Principal) -> dict[str, str]:
+        """Each policy of the principal (inline by name, managed by ARN) and its document's hash, as stored."""
+        out = {f"inline:{name}": digest for name, digest in self.inline_hash.get(principal.pk, {}).items()}
+        out.update(
+            {f"managed:{arn}": self.managed_hash.get(arn, "") for arn in principal.attached_policy_arns}
+        )
+        return out
 
     def _documents(self, principal: Principal) -> list[ParsedPolicy]:
         raw = list(self.inline.get(principal.pk, []))
@@ -247,6 +259,8 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
         elif principal.documents_hash != documents_hash:
             changed.add(arn)
             granted, revoked = previous.permission_diff(principal, details)
+            after_hashes = {f"inline:{n}": d or "" for n, d in inline}
+            after_hashes.update({f"managed:{a}": policy_hash.get(a, "") for a in attached})
             changes.append(
                 SnapshotChange(
                     account=account,
@@ -258,6 +272,7 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
                         "after": documents_hash,
                         "granted": granted[:50],
                         "revoked": revoked[:50],
+                        "policies": {"before": previous.policy_hashes(principal), "after": after_hashes},
                     },
                 )
             )

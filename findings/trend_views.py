@@ -19,8 +19,9 @@ from accounts.models import LinkedAccount, Profile
 from accounts.roles import Role, role_required
 from findings import selectors
 from findings.audit import audit_record
-from findings.models import ChangeRequest, DailyMetric, Finding, SnapshotChange
+from findings.models import ChangeRequest, DailyMetric, Finding, PolicyDocument, SnapshotChange
 from findings.views import _csv_response
+from policy.tighten import policy_diff
 
 PERIODS = (30, 90, 365)
 CHARTS = {
@@ -147,6 +148,22 @@ def drift(request: HttpRequest) -> HttpResponse:
     grouped: dict[str, list[SnapshotChange]] = defaultdict(list)
     for c in changes:
         grouped[c.kind].append(c)
+    edited = grouped.get(SnapshotChange.Kind.POLICY_CHANGED, [])
+    wanted = {
+        h for c in edited for side in (c.detail.get("policies") or {}).values() for h in side.values() if h
+    }
+    documents = dict(PolicyDocument.objects.filter(sha256__in=wanted).values_list("sha256", "document"))
+    for change in edited:
+        policies = change.detail.get("policies") or {}
+        before, after = policies.get("before", {}), policies.get("after", {})
+        change.diffs = [  # type: ignore[attr-defined]
+            {
+                "policy": key.split(":", 1)[1],
+                "lines": policy_diff(documents.get(before.get(key, "")), documents.get(after.get(key, ""))),
+            }
+            for key in sorted(set(before) | set(after))
+            if before.get(key) != after.get(key)
+        ]
     new = Finding.objects.filter(
         account__in=accounts, first_seen__date__gte=start, first_seen__date__lte=end
     ).select_related("account", "principal")
@@ -155,7 +172,7 @@ def drift(request: HttpRequest) -> HttpResponse:
         "end": end,
         "added": grouped.get(SnapshotChange.Kind.PRINCIPAL_ADDED, []),
         "removed": grouped.get(SnapshotChange.Kind.PRINCIPAL_REMOVED, []),
-        "edited": grouped.get(SnapshotChange.Kind.POLICY_CHANGED, []),
+        "edited": edited,
         "granted": grouped.get(SnapshotChange.Kind.PERMISSION_GRANTED, []),
         "revoked": grouped.get(SnapshotChange.Kind.PERMISSION_REVOKED, []),
         "new_admins": new.filter(kind="admin"),

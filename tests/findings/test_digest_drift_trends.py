@@ -203,6 +203,9 @@ def test_drift_between_two_snapshots_is_exact(client_as: Any, account: LinkedAcc
     assert "user/bob" in removed and "user/dora" not in removed
     assert "role/ci" in edited and "edited outside iamreview" in edited
     assert "revoked:" in edited and "iam:PassRole" in edited
+    assert (
+        "diff of deploy" in edited and '<span class="del">-' in edited and "lambda:CreateFunction" in edited
+    )
     admins = body.split("New administrators")[1].split("New privilege-escalation")[0]
     assert "user/dora" in admins
 
