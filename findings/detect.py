@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import LinkedAccount
@@ -423,7 +422,3 @@ def merge_analyzer(specs: list[FindingSpec], *, account: LinkedAccount) -> list[
         specs.append(spec)
         index[key] = spec
     return specs
-
-
-def now() -> datetime:
-    return timezone.now()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -265,53 +266,68 @@ def _snapshot(f: Finding) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
-def findings_acknowledge(*, actor: AbstractBaseUser, findings: list[Finding]) -> int:
+def _triage(
+    *,
+    actor: AbstractBaseUser | None,
+    findings: list[Finding],
+    action: str,
+    fields: list[str],
+    change: Callable[[Finding], None],
+    summary: Callable[[Finding], str],
+    statuses: list[str] | None = None,
+) -> int:
+    """Apply one change to each selected finding under a row lock, auditing before and after."""
+    qs = (
+        Finding.objects.select_for_update(of=("self",))
+        .filter(pk__in=[x.pk for x in findings])
+        .select_related("account", "assignee")
+    )
+    if statuses is not None:
+        qs = qs.filter(status__in=statuses)
     count = 0
-    for f in Finding.objects.select_for_update(of=("self",)).filter(
-        pk__in=[x.pk for x in findings], status=FindingStatus.OPEN
-    ):
+    for f in qs:
         before = _snapshot(f)
-        f.status = FindingStatus.ACKNOWLEDGED
-        f.save(update_fields=["status"])
+        change(f)
+        f.save(update_fields=fields)
         audit_record(
             actor=actor,
-            action="finding.acknowledge",
+            action=action,
             obj=f,
             account_id=f.account.account_id,
-            summary=f"Acknowledged {f.title} on {f.principal_arn}",
+            summary=summary(f),
             before=before,
             after=_snapshot(f),
         )
         count += 1
     return count
+
+
+@transaction.atomic
+def findings_acknowledge(*, actor: AbstractBaseUser, findings: list[Finding]) -> int:
+    return _triage(
+        actor=actor,
+        findings=findings,
+        action="finding.acknowledge",
+        fields=["status"],
+        change=lambda f: setattr(f, "status", FindingStatus.ACKNOWLEDGED),
+        summary=lambda f: f"Acknowledged {f.title} on {f.principal_arn}",
+        statuses=[FindingStatus.OPEN],
+    )
 
 
 @transaction.atomic
 def findings_assign(
     *, actor: AbstractBaseUser, findings: list[Finding], assignee: AbstractBaseUser | None
 ) -> int:
-    count = 0
-    for f in (
-        Finding.objects.select_for_update(of=("self",))
-        .filter(pk__in=[x.pk for x in findings])
-        .select_related("assignee")
-    ):
-        before = _snapshot(f)
-        f.assignee = assignee  # type: ignore[assignment]
-        f.save(update_fields=["assignee"])
-        who = assignee.get_username() if assignee is not None else "nobody"
-        audit_record(
-            actor=actor,
-            action="finding.assign",
-            obj=f,
-            account_id=f.account.account_id,
-            summary=f"Assigned {f.title} on {f.principal_arn} to {who}",
-            before=before,
-            after=_snapshot(f),
-        )
-        count += 1
-    return count
+    who = assignee.get_username() if assignee is not None else "nobody"
+    return _triage(
+        actor=actor,
+        findings=findings,
+        action="finding.assign",
+        fields=["assignee"],
+        change=lambda f: setattr(f, "assignee", assignee),
+        summary=lambda f: f"Assigned {f.title} on {f.principal_arn} to {who}",
+    )
 
 
 @transaction.atomic
@@ -322,52 +338,37 @@ def findings_suppress(
         raise ValueError("A suppression needs a reason.")
     if until <= timezone.now():
         raise ValueError("A suppression needs an expiry date in the future.")
-    count = 0
-    for f in (
-        Finding.objects.select_for_update(of=("self",))
-        .filter(pk__in=[x.pk for x in findings])
-        .exclude(status=FindingStatus.RESOLVED)
-    ):
-        before = _snapshot(f)
-        f.status = FindingStatus.SUPPRESSED
-        f.suppression_reason = reason.strip()
-        f.suppressed_until = until
-        f.save(update_fields=["status", "suppression_reason", "suppressed_until"])
-        audit_record(
-            actor=actor,
-            action="finding.suppress",
-            obj=f,
-            account_id=f.account.account_id,
-            summary=f"Suppressed {f.title} on {f.principal_arn} until {until:%Y-%m-%d}: {reason.strip()[:200]}",
-            before=before,
-            after=_snapshot(f),
-        )
-        count += 1
-    return count
+
+    def suppress(f: Finding) -> None:
+        f.status, f.suppression_reason, f.suppressed_until = FindingStatus.SUPPRESSED, reason.strip(), until
+
+    return _triage(
+        actor=actor,
+        findings=findings,
+        action="finding.suppress",
+        fields=["status", "suppression_reason", "suppressed_until"],
+        change=suppress,
+        summary=lambda f: (
+            f"Suppressed {f.title} on {f.principal_arn} until {until:%Y-%m-%d}: {reason.strip()[:200]}"
+        ),
+        statuses=[FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED, FindingStatus.SUPPRESSED],
+    )
 
 
 @transaction.atomic
 def findings_reopen(*, actor: AbstractBaseUser | None, findings: list[Finding], why: str) -> int:
-    count = 0
-    for f in Finding.objects.select_for_update(of=("self",)).filter(
-        pk__in=[x.pk for x in findings], status__in=[FindingStatus.SUPPRESSED, FindingStatus.ACKNOWLEDGED]
-    ):
-        before = _snapshot(f)
-        f.status = FindingStatus.OPEN
-        f.suppressed_until = None
-        f.suppression_rule = None
-        f.save(update_fields=["status", "suppressed_until", "suppression_rule"])
-        audit_record(
-            actor=actor,
-            action="finding.reopen",
-            obj=f,
-            account_id=f.account.account_id,
-            summary=f"Reopened {f.title} on {f.principal_arn}: {why}",
-            before=before,
-            after=_snapshot(f),
-        )
-        count += 1
-    return count
+    def reopen(f: Finding) -> None:
+        f.status, f.suppressed_until, f.suppression_rule = FindingStatus.OPEN, None, None
+
+    return _triage(
+        actor=actor,
+        findings=findings,
+        action="finding.reopen",
+        fields=["status", "suppressed_until", "suppression_rule"],
+        change=reopen,
+        summary=lambda f: f"Reopened {f.title} on {f.principal_arn}: {why}",
+        statuses=[FindingStatus.SUPPRESSED, FindingStatus.ACKNOWLEDGED],
+    )
 
 
 @transaction.atomic

@@ -8,14 +8,12 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from accounts.aws.client import AwsAccessError, AwsSession, explain
-
-Progress = Callable[[str, int], None]
 
 NO_VALUE = {"N/A", "no_information", "not_supported", ""}
 
@@ -263,7 +261,3 @@ def test_connection(session_factory: Callable[[], AwsSession]) -> tuple[bool, st
             exc, "the test call (iam:GetAccountSummary)"
         ) + " Deploy the read-only role from the template on this page."
     return True, f"Connected as {identity['Arn']} in account {identity['Account']}; IAM is readable."
-
-
-def now() -> datetime:
-    return datetime.now(tz=UTC)
