@@ -22,4 +22,5 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input -v 0
 
 USER iamreview
 EXPOSE 8000
-CMD ["gunicorn", "iamreview.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-"]
+# --keep-alive above any proxy's idle timeout: otherwise a reused connection can be closed under the client (measured in docs/reliability.md).
+CMD ["gunicorn", "iamreview.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "2", "--timeout", "60", "--keep-alive", "75", "--access-logfile", "-"]

@@ -173,3 +173,21 @@ class DigestSent(models.Model):
 
     def __str__(self) -> str:
         return f"digest {self.period} for {self.user_id}"
+
+
+class LoginFailure(models.Model):
+    """A failed sign-in: enough of them for one username (or from one address) locks it out for a while."""
+
+    username = models.CharField(max_length=150)  # lower-cased
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # "failures for this username in the last N minutes", and the same for an address.
+            models.Index(fields=["username", "created_at"], name="loginfailure_user_idx"),
+            models.Index(fields=["ip", "created_at"], name="loginfailure_ip_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"failed sign-in for {self.username} from {self.ip} at {self.created_at:%Y-%m-%d %H:%M}"

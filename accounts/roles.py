@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
 
 class Role(enum.IntEnum):
@@ -51,20 +51,31 @@ def has_role(user: AbstractBaseUser | AnonymousUser, role: Role) -> bool:
 V = TypeVar("V", bound=Callable[..., HttpResponse])
 
 
-def role_required(role: Role) -> Callable[[V], V]:
-    """Refuse (403) a logged-in user below `role`; login itself is enforced by LoginRequiredMiddleware.
+READ = ("GET", "HEAD")
+FORM = ("GET", "HEAD", "POST")
+ACTION = ("POST",)
 
-    The required role is recorded on the view so the access-control test can read it from the URL conf.
+
+def role_required(role: Role, methods: tuple[str, ...] = READ) -> Callable[[V], V]:
+    """Refuse (403) a logged-in user below `role`, then any method not in `methods` (405).
+
+    Login itself is enforced by LoginRequiredMiddleware. The role is checked first so that a user
+    without it learns nothing about the view. The role and the methods are recorded on the view so the
+    access-control matrix can be generated from the URL conf.
     """
+    allowed = tuple(m.upper() for m in methods)
 
     def decorator(view: V) -> V:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not has_role(request.user, role):
                 raise PermissionDenied(f"This needs the {role.group_name} role.")
+            if request.method not in allowed:
+                return HttpResponseNotAllowed(allowed)
             return view(request, *args, **kwargs)
 
         wrapper.required_role = role  # type: ignore[attr-defined]
+        wrapper.allowed_methods = allowed  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorator

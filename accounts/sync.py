@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.aws.client import AwsAccessError, AwsSession, AwsTarget, CallCounter
@@ -32,8 +33,14 @@ from policy.gaad import GaadError
 
 logger = logging.getLogger(__name__)
 
-# A running sync whose worker has not written progress for this long is taken to be dead.
-STALE_AFTER = timedelta(minutes=15)
+
+class RunReaped(Exception):
+    """The reaper failed this run while its worker was still going: roll the snapshot back."""
+
+
+def stale_after() -> timedelta:
+    """How long a sync or apply may go without reporting before its worker is taken for dead."""
+    return timedelta(seconds=settings.IAMREVIEW_STALE_SECONDS)
 
 
 def aws_target(account: LinkedAccount, *, apply: bool = False) -> AwsTarget:
@@ -46,6 +53,7 @@ def aws_target(account: LinkedAccount, *, apply: bool = False) -> AwsTarget:
         region=region,
         endpoint_url=settings.AWS_ENDPOINT_URL,
         max_attempts=settings.AWS_MAX_ATTEMPTS,
+        read_timeout=settings.AWS_READ_TIMEOUT,
     )
 
 
@@ -198,22 +206,33 @@ def sync_run_execute(*, run_id: int, session_factory: Any = None) -> SyncRun | N
             )
             lifecycle = findings_refresh(account=account, outcome=outcome, run=run)
             t = timed("analyze", t)
-        counts = {**stored.counts, **outcome.counts(), **lifecycle, "api_calls": counter.total}
-        SyncRun.objects.filter(pk=run.pk).update(
-            status=SyncStatus.SUCCEEDED,
-            step="Done",
-            progress=100,
-            counts=counts,
-            api_calls=counter.as_dict(),
-            timings={**timings, "total": round(time.monotonic() - started, 3)},
-            warnings=warnings,
-            finished_at=timezone.now(),
-            heartbeat_at=timezone.now(),
-        )
+            counts = {**stored.counts, **outcome.counts(), **lifecycle, "api_calls": counter.total}
+            # Success is recorded in the same transaction as the snapshot: a worker killed at any moment
+            # leaves either both or neither. A run the reaper already failed (its worker looked dead)
+            # stores nothing, so what it says ("nothing was stored") stays true.
+            recorded = SyncRun.objects.filter(pk=run.pk, status=SyncStatus.RUNNING).update(
+                status=SyncStatus.SUCCEEDED,
+                step="Done",
+                progress=100,
+                counts=counts,
+                api_calls=counter.as_dict(),
+                timings={**timings, "total": round(time.monotonic() - started, 3)},
+                warnings=warnings,
+                finished_at=timezone.now(),
+                heartbeat_at=timezone.now(),
+            )
+            if not recorded:
+                raise RunReaped
         if settings.IAMREVIEW_BUILD_SUGGESTIONS:
             from findings.tasks import build_suggestions
 
             transaction.on_commit(lambda: build_suggestions.delay(account.pk))
+    except RunReaped:
+        logger.warning(
+            "sync %s of %s was failed by the reaper while running; its snapshot was not stored",
+            run.pk,
+            account.account_id,
+        )
     except (AwsAccessError, GaadError) as exc:
         _fail(run, str(exc), counter, timings, warnings)
     except Exception as exc:
@@ -246,18 +265,37 @@ def _fail(
 
 
 def sync_runs_reap_stale(*, now: Any = None) -> int:
-    """Mark runs whose worker stopped writing progress as failed, so the account can sync again."""
+    """Fail runs whose worker stopped writing progress, and runs no worker ever started, so the account
+    can sync again. Each is audited like any failed sync."""
     now = now or timezone.now()
-    stale = SyncRun.objects.filter(status=SyncStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+    lost_worker = (
+        "The worker stopped during this sync (killed or restarted). Nothing was stored; the previous "
+        "snapshot is still current. The next scheduled sync will run normally."
+    )
+    never_started = (
+        "No worker started this sync (the worker holding it was lost, or none is running). Nothing was "
+        "stored; the previous snapshot is still current. Check that a worker runs; the next sync will start."
+    )
+    queued_max = timedelta(seconds=settings.IAMREVIEW_QUEUED_MAX_SECONDS)
+    candidates = [
+        (SyncStatus.RUNNING, Q(heartbeat_at__lt=now - stale_after()), lost_worker),
+        # A task the broker lost, or a worker died holding unacked, would block the account for good.
+        (SyncStatus.QUEUED, Q(created_at__lt=now - queued_max), never_started),
+    ]
     count = 0
-    for run in stale.select_related("account"):
-        updated = SyncRun.objects.filter(pk=run.pk, status=SyncStatus.RUNNING).update(
-            status=SyncStatus.FAILED,
-            finished_at=now,
-            error="The worker stopped during this sync (killed or restarted). Nothing was stored; the previous "
-            "snapshot is still current. The next scheduled sync will run normally.",
-        )
-        count += updated
+    for status, stale, message in candidates:
+        for run in SyncRun.objects.filter(stale, status=status).select_related("account"):
+            if SyncRun.objects.filter(pk=run.pk, status=status).update(
+                status=SyncStatus.FAILED, finished_at=now, error=message
+            ):
+                audit_record(
+                    actor=None,
+                    action="sync.fail",
+                    obj=run,
+                    account_id=run.account.account_id,
+                    summary=message[:500],
+                )
+                count += 1
     return count
 
 

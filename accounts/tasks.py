@@ -15,10 +15,14 @@ def sync_account(run_id: int) -> str:
 
 @shared_task(name="accounts.tasks.sync_due_accounts")
 def sync_due_accounts() -> int:
-    """Beat: fail runs whose worker died, then queue a sync for every account that is due."""
+    """Beat: fail syncs and applies whose worker died, then queue a sync for every account that is due."""
+    from accounts.login import login_failures_forget
     from accounts.sync import accounts_due, sync_run_request, sync_runs_reap_stale
+    from findings.changes import change_requests_reap_stale
 
     sync_runs_reap_stale()
+    change_requests_reap_stale()
+    login_failures_forget()
     queued = 0
     for account in accounts_due():
         _, created = sync_run_request(account=account, trigger="schedule")

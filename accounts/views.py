@@ -5,18 +5,24 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import onboarding, services
 from accounts.aws.client import AwsAccessError, AwsSession
 from accounts.aws.collect import list_organization_accounts, test_connection
 from accounts.forms import LinkedAccountForm
 from accounts.models import LinkedAccount, SyncRun, last_sync_runs
-from accounts.roles import Role, role_required
+from accounts.roles import ACTION, FORM, Role, role_required
 from accounts.sync import aws_target, sync_run_request
 from findings.audit import audit_record
+from findings.selectors import visible_accounts
+from iamreview.params import db_id
 
 HTMX_STOP_POLLING = 286
+
+
+def _account(request: HttpRequest, pk: int) -> LinkedAccount:
+    """The account, if this user may see it: a user limited to some accounts gets 404 for the others."""
+    return get_object_or_404(visible_accounts(request.user), pk=pk)
 
 
 def _htmx(request: HttpRequest) -> bool:
@@ -26,7 +32,7 @@ def _htmx(request: HttpRequest) -> bool:
 
 @role_required(Role.VIEWER)
 def account_list(request: HttpRequest) -> HttpResponse:
-    accounts = list(LinkedAccount.objects.all())
+    accounts = list(visible_accounts(request.user))
     last_runs = last_sync_runs([a.pk for a in accounts])
     rows = [(a, last_runs.get(a.pk)) for a in accounts]
     return render(request, "accounts/account_list.html", {"rows": rows, "accounts": accounts})
@@ -34,7 +40,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    account = get_object_or_404(LinkedAccount, pk=pk)
+    account = _account(request, pk)
     runs = list(account.sync_runs.all()[:10])
     context = {
         "account": account,
@@ -49,10 +55,9 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "accounts/account_detail.html", context)
 
 
-@role_required(Role.ADMIN)
-@require_http_methods(["GET", "POST"])
+@role_required(Role.ADMIN, FORM)
 def account_link(request: HttpRequest) -> HttpResponse:
-    form = LinkedAccountForm(request.POST or None)
+    form = LinkedAccountForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         account = services.account_link(actor=request.user, **form.cleaned_data)
         messages.success(
@@ -62,11 +67,10 @@ def account_link(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/account_form.html", {"form": form, "account": None})
 
 
-@role_required(Role.ADMIN)
-@require_http_methods(["GET", "POST"])
+@role_required(Role.ADMIN, FORM)
 def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    account = get_object_or_404(LinkedAccount, pk=pk)
-    form = LinkedAccountForm(request.POST or None, instance=account)
+    account = _account(request, pk)
+    form = LinkedAccountForm(request.POST if request.method == "POST" else None, instance=account)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "account_id"}
         services.account_update(actor=request.user, account=account, **data)
@@ -75,10 +79,9 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "accounts/account_form.html", {"form": form, "account": account})
 
 
-@role_required(Role.REVIEWER)
-@require_POST
+@role_required(Role.REVIEWER, ACTION)
 def account_sync(request: HttpRequest, pk: int) -> HttpResponse:
-    account = get_object_or_404(LinkedAccount, pk=pk)
+    account = _account(request, pk)
     run, created = sync_run_request(account=account, trigger="manual", actor=request.user)
     if _htmx(request):
         return render(request, "accounts/htmx/sync_run_status.html", {"run": run})
@@ -91,7 +94,9 @@ def account_sync(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 def sync_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(SyncRun.objects.select_related("account"), pk=pk)
+    run = get_object_or_404(
+        SyncRun.objects.select_related("account").filter(account__in=visible_accounts(request.user)), pk=pk
+    )
     if _htmx(request):
         response = render(request, "accounts/htmx/sync_run_status.html", {"run": run})
         if not run.is_active:
@@ -100,10 +105,9 @@ def sync_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "accounts/sync_run_detail.html", {"run": run})
 
 
-@role_required(Role.REVIEWER)
-@require_POST
+@role_required(Role.REVIEWER, ACTION)
 def account_test_connection(request: HttpRequest, pk: int) -> HttpResponse:
-    account = get_object_or_404(LinkedAccount, pk=pk)
+    account = _account(request, pk)
     ok, message = test_connection(lambda: AwsSession(aws_target(account)))
     audit_record(
         actor=request.user,
@@ -119,7 +123,7 @@ def account_test_connection(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 def account_cloudformation(request: HttpRequest, pk: int) -> HttpResponse:
-    account = get_object_or_404(LinkedAccount, pk=pk)
+    account = _account(request, pk)
     body = onboarding.cloudformation_template(account, with_apply=request.GET.get("apply") == "1")
     response = HttpResponse(body, content_type="application/x-yaml")
     response["Content-Disposition"] = f'attachment; filename="iamreview-{account.account_id}.yaml"'
@@ -128,20 +132,19 @@ def account_cloudformation(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 def account_terraform(request: HttpRequest, pk: int) -> HttpResponse:
-    account = get_object_or_404(LinkedAccount, pk=pk)
+    account = _account(request, pk)
     body = onboarding.terraform_snippet(account, with_apply=request.GET.get("apply") == "1")
     response = HttpResponse(body, content_type="text/plain")
     response["Content-Disposition"] = f'attachment; filename="iamreview-{account.account_id}.tf"'
     return response
 
 
-@role_required(Role.ADMIN)
-@require_http_methods(["GET", "POST"])
+@role_required(Role.ADMIN, FORM)
 def organization_discover(request: HttpRequest) -> HttpResponse:
     """From a linked management account, list the organization's accounts and offer to link them."""
-    management = LinkedAccount.objects.filter(
-        pk=request.POST.get("management") or request.GET.get("management")
-    ).first()
+    chosen = request.POST.get("management") or request.GET.get("management") or ""
+    visible = visible_accounts(request.user)
+    management = visible.filter(pk=db_id(chosen)).first() if db_id(chosen) else None
     found: list[dict[str, object]] = []
     error = ""
     if management is not None and request.method == "POST":
@@ -152,7 +155,7 @@ def organization_discover(request: HttpRequest) -> HttpResponse:
             error = str(exc)
     linked = set(LinkedAccount.objects.values_list("account_id", flat=True))
     context = {
-        "accounts": LinkedAccount.objects.all(),
+        "accounts": visible,
         "management": management,
         "found": [{**a, "linked": a.get("Id") in linked} for a in found],
         "error": error,
@@ -161,10 +164,9 @@ def organization_discover(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/organization_discover.html", context)
 
 
-@role_required(Role.ADMIN)
-@require_POST
+@role_required(Role.ADMIN, ACTION)
 def organization_link(request: HttpRequest) -> HttpResponse:
-    ids = [i for i in request.POST.getlist("account_id") if i.isdigit() and len(i) == 12]
+    ids = [i for i in request.POST.getlist("account_id") if i.isascii() and i.isdigit() and len(i) == 12]
     names = {i: request.POST.get(f"name_{i}", "") or i for i in ids}
     created = 0
     for account_id in ids:

@@ -336,7 +336,8 @@ def account_spec(account: str, env: str, rng: random.Random, size: int) -> dict[
 
 
 def demo_accounts() -> dict[str, dict[str, Any]]:
-    rng = random.Random(2026)
+    # Reproducible synthetic demo data, not security.
+    rng = random.Random(2026)  # nosec B311
     return {
         PROD: account_spec(PROD, "prod", rng, 70),
         STAGING: account_spec(STAGING, "staging", rng, 45),

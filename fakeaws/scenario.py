@@ -130,7 +130,8 @@ def seed_account(
         model = backend.get_user(user["name"])
         model.create_date = _naive(_ago(user.get("created_days", 400), now))
         if user.get("password") is not None:
-            iam.create_login_profile(UserName=user["name"], Password="Seeded-Passw0rd!")  # noqa: S106 - fake account
+            # The emulated account's login profile: the password never leaves fakeaws.
+            iam.create_login_profile(UserName=user["name"], Password="Seeded-Passw0rd!")  # noqa: S106  # nosec B106
             days = user["password"].get("last_used_days")
             model.password_last_used = _naive(_ago(days, now)) if days is not None else None
         if user.get("mfa"):

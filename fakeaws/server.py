@@ -38,6 +38,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    os.environ["FAKEAWS_SERVER"] = "1"
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "fakeaws")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "fakeaws")

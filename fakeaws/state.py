@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,32 @@ class Faults:
     never_complete_jobs: bool = False  # Access Advisor jobs stay IN_PROGRESS
     job_polls_before_complete: int = 0
     malformed_credential_report: bool = False
+    # Random faults: each call fails with this probability, with one of these kinds, from a seeded RNG.
+    chaos_rate: float = 0.0
+    chaos_kinds: list[str] = field(default_factory=lambda: list(CHAOS_KINDS))
+    chaos_seed: int = 0
+    chaos_timeout_seconds: float = 3.0  # server mode: how long a "timeout" call hangs
+    _rng: random.Random | None = None
+
+    def chaos(self) -> str | None:
+        """The fault to inject into this call, if any."""
+        if self.chaos_rate <= 0:
+            return None
+        if self._rng is None:
+            self._rng = random.Random(self.chaos_seed)  # nosec B311 - test fault injection
+        if self._rng.random() >= self.chaos_rate:
+            return None
+        kind = self._rng.choice(self.chaos_kinds)
+        CHAOS_COUNTS[kind] = CHAOS_COUNTS.get(kind, 0) + 1
+        path = os.environ.get("FAKEAWS_CHAOS_COUNTS")
+        if path:  # for a campaign in another process: what was injected so far, over the server's life
+            with open(path, "w") as fh:
+                json.dump(CHAOS_COUNTS, fh)
+        return kind
+
+
+CHAOS_KINDS = ("throttle", "server_error", "access_denied", "timeout")
+CHAOS_COUNTS: dict[str, int] = {}  # what chaos mode injected, by kind, since the process started
 
 
 @dataclass
@@ -80,6 +107,10 @@ def faults() -> Faults:
                 server_error_next=dict(data.get("server_error_next", {})),
                 never_complete_jobs=bool(data.get("never_complete_jobs", False)),
                 job_polls_before_complete=int(data.get("job_polls_before_complete", 0)),
+                chaos_rate=float(data.get("chaos_rate", 0.0)),
+                chaos_kinds=list(data.get("chaos_kinds", CHAOS_KINDS)),
+                chaos_seed=int(data.get("chaos_seed", 0)),
+                chaos_timeout_seconds=float(data.get("chaos_timeout_seconds", 3.0)),
             )
     return STATE.faults
 

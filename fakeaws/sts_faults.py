@@ -1,9 +1,13 @@
-"""Injected faults: throttling and 5xx on any operation, AccessDenied on AssumeRole for chosen roles."""
+"""Injected faults: throttling and 5xx on any operation, AccessDenied on AssumeRole for chosen roles, and
+random faults (throttling, 5xx, AccessDenied, timeouts) at a chosen rate."""
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
+from botocore.exceptions import ReadTimeoutError
 from moto.core.responses import BaseResponse
 from moto.sts.responses import TokenResponse
 
@@ -30,6 +34,25 @@ def install() -> None:
             return _error(self, 400, "Throttling", str(error.message))
         if take_fault(faults().server_error_next, operation):
             return _error(self, 500, "InternalFailure", "We encountered an internal error. Please try again.")
+        kind = faults().chaos()
+        if kind == "throttle":
+            return _error(self, 400, "Throttling", "Rate exceeded")
+        if kind == "server_error":
+            return _error(self, 503, "ServiceUnavailable", "Service is unable to handle request.")
+        if kind == "access_denied":
+            service = getattr(getattr(self, "service_model", None), "endpoint_prefix", None) or "iam"
+            return _error(
+                self,
+                403,
+                "AccessDenied",
+                f"User: arn:aws:sts::{self.current_account}:assumed-role/iamreview-read/iamreview is not "
+                f"authorized to perform: {service}:{operation}",
+            )
+        if kind == "timeout":
+            if os.environ.get("FAKEAWS_SERVER") == "1":
+                time.sleep(faults().chaos_timeout_seconds)  # longer than the client's read timeout
+            else:
+                raise ReadTimeoutError(endpoint_url=f"fakeaws {operation}")
         return original_call(self)
 
     BaseResponse.call_action = call_action  # type: ignore[method-assign]

@@ -9,9 +9,8 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.roles import Role, role_required
+from accounts.roles import ACTION, FORM, Role, role_required
 from findings import changes, selectors
 from findings.models import AuditEvent, ChangeRequest, ChangeStatus, Suggestion
 from policy.tighten import policy_diff
@@ -62,8 +61,7 @@ def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@role_required(Role.REVIEWER)
-@require_POST
+@role_required(Role.REVIEWER, ACTION)
 def suggestion_accept(request: HttpRequest, pk: int) -> HttpResponse:
     suggestion = _suggestion(request, pk)
     try:
@@ -127,8 +125,7 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@role_required(Role.REVIEWER)
-@require_http_methods(["GET", "POST"])
+@role_required(Role.REVIEWER, FORM)
 def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
     cr = _change(request, pk)
     if request.method == "POST":
@@ -147,6 +144,9 @@ def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 request, f"That is not valid JSON ({exc.msg} at line {exc.lineno}); nothing was changed."
             )
             return redirect("change_edit", pk=pk)
+        except RecursionError:
+            messages.error(request, "That JSON is nested too deeply to be a policy; nothing was changed.")
+            return redirect("change_edit", pk=pk)
         except changes.ChangeError as exc:
             messages.error(request, f"{exc} Nothing was changed.")
             return redirect("change_edit", pk=pk)
@@ -160,8 +160,7 @@ def change_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@role_required(Role.APPROVER)
-@require_POST
+@role_required(Role.APPROVER, ACTION)
 def change_decide(request: HttpRequest, pk: int) -> HttpResponse:
     cr = _change(request, pk)
     approve = request.POST.get("decision") == "approve"
@@ -176,8 +175,7 @@ def change_decide(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("change_detail", pk=pk)
 
 
-@role_required(Role.APPROVER)
-@require_POST
+@role_required(Role.APPROVER, ACTION)
 def change_apply(request: HttpRequest, pk: int) -> HttpResponse:
     cr = _change(request, pk)
     try:
@@ -189,8 +187,7 @@ def change_apply(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("change_detail", pk=pk)
 
 
-@role_required(Role.APPROVER)
-@require_POST
+@role_required(Role.APPROVER, ACTION)
 def change_rollback(request: HttpRequest, pk: int) -> HttpResponse:
     cr = _change(request, pk)
     try:

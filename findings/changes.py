@@ -239,9 +239,27 @@ def _risk_after(principal: Principal, items: list[dict[str, Any]]) -> int:
 # -- change requests ---------------------------------------------------------------------------------
 
 
+def _holds_nul(value: Any) -> bool:
+    """PostgreSQL's jsonb cannot store a NUL character anywhere in a document."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 def _validate_items(items: list[dict[str, Any]]) -> None:
     catalog = default_catalog()
     for item in items:
+        documents = item["proposed"]
+        if not isinstance(documents, list) or not all(isinstance(d, dict) for d in documents):
+            raise ChangeError(
+                f"The proposed document for {item['name']} must be a JSON policy object (or a list of them)."
+            )
+        if _holds_nul(documents):
+            raise ChangeError(f"The proposed document for {item['name']} holds a NUL character (\\u0000).")
         originals = [parse_policy(item["original"], item["name"])]
         try:
             proposed = [parse_policy(d, item["name"]) for d in item["proposed"]]
@@ -417,7 +435,11 @@ def change_request_queue_apply(*, actor: AbstractBaseUser, change: ChangeRequest
     with transaction.atomic():
         cr = ChangeRequest.objects.select_for_update().get(pk=change.pk)
         claimed = ChangeRequest.objects.filter(pk=cr.pk, status=ChangeStatus.APPROVED).update(
-            status=ChangeStatus.APPLYING, step="Queued", progress=0, applied_by=actor
+            status=ChangeStatus.APPLYING,
+            step="Queued",
+            progress=0,
+            applied_by=actor,
+            heartbeat_at=timezone.now(),
         )
         if claimed != 1:
             raise ChangeError(
@@ -439,7 +461,15 @@ def _progress(cr: ChangeRequest, step: str, progress: int, log: str | None = Non
     if log:
         cr.log = [*cr.log, {"at": timezone.now().isoformat(), "step": log}]
     cr.step, cr.progress = step, progress
-    ChangeRequest.objects.filter(pk=cr.pk).update(step=step, progress=progress, log=cr.log)
+    ChangeRequest.objects.filter(pk=cr.pk).update(
+        step=step, progress=progress, log=cr.log, heartbeat_at=timezone.now()
+    )
+
+
+def _record_done(cr: ChangeRequest, previous: list[Any], done: list[dict[str, Any]]) -> None:
+    """Write down each step as soon as AWS accepted it, so a failed or interrupted apply can be rolled back."""
+    cr.previous = [*previous, {"done": list(done)}]
+    ChangeRequest.objects.filter(pk=cr.pk).update(previous=cr.previous, heartbeat_at=timezone.now())
 
 
 def _session(cr: ChangeRequest, session_factory: Any) -> Any:
@@ -453,6 +483,19 @@ def change_request_apply(*, change_id: int, session_factory: Any = None) -> Chan
     cr = ChangeRequest.objects.select_related("account").get(pk=change_id)
     if cr.status != ChangeStatus.APPLYING:
         return cr
+    if cr.previous:
+        # A redelivered task: a worker began writing and died. Never write twice; say how to recover.
+        wrote = any(p.get("done") for p in cr.previous)
+        return _apply_failed(
+            cr,
+            "The apply was interrupted (its worker stopped) "
+            + (
+                "after it began writing to AWS. What it wrote is recorded: roll back to restore the previous "
+                "policies, then open a new request."
+                if wrote
+                else "before it wrote anything to AWS. Nothing changed; approve a new request to try again."
+            ),
+        )
     # Defence in depth: the request must carry enough approvals by people other than its requester.
     approvers = set(
         Approval.objects.filter(change_request=cr, version=cr.version, approve=True)
@@ -489,9 +532,8 @@ def change_request_apply(*, change_id: int, session_factory: Any = None) -> Chan
                     "was made (drift). Sync the account and review the new suggestion.",
                     previous=[],
                 )
-        cr.previous = previous
-        ChangeRequest.objects.filter(pk=cr.pk).update(previous=previous)
         done: list[dict[str, Any]] = []
+        _record_done(cr, previous, done)
         total = len(cr.items)
         for n, item in enumerate(cr.items, start=1):
             pct = 20 + int(70 * n / total)
@@ -501,20 +543,24 @@ def change_request_apply(*, change_id: int, session_factory: Any = None) -> Chan
                     for extra_n, extra in enumerate(item["proposed"][1:], start=2):
                         aws.put_inline(iam, kind, name, f"{item['name']}-{extra_n}", extra)
                         done.append({"kind": "inline-extra", "name": f"{item['name']}-{extra_n}"})
+                        _record_done(cr, previous, done)
                 else:
                     aws.delete_inline(iam, kind, name, item["name"])
                 done.append({"kind": "inline", "name": item["name"]})
+                _record_done(cr, previous, done)
                 _progress(cr, f"Wrote inline policy {item['name']}", pct, f"put inline policy {item['name']}")
             elif item["kind"] == "managed":
                 if not item["proposed"]:
                     aws.detach(iam, kind, name, item["arn"])
                     done.append({"kind": "detached", "arn": item["arn"]})
+                    _record_done(cr, previous, done)
                     _progress(
                         cr, f"Detached {item['name']} (nothing in it is used)", pct, f"detached {item['arn']}"
                     )
                     continue
                 result = aws.create_default_version(iam, item["arn"], item["proposed"][0])
                 done.append({"kind": "managed", "arn": item["arn"], **result})
+                _record_done(cr, previous, done)
                 _progress(
                     cr,
                     f"New default version {result['version']} of {item['name']}",
@@ -532,10 +578,13 @@ def change_request_apply(*, change_id: int, session_factory: Any = None) -> Chan
                         document,
                         f"Tightened from {item['name']} by iamreview change #{cr.pk}",
                     )
-                    aws.attach(iam, kind, name, arn)
                     created.append(arn)
+                    step = {"kind": "replace", "arn": item["arn"], "created": created, "detached": False}
+                    _record_done(cr, previous, [*done, step])
+                    aws.attach(iam, kind, name, arn)
                 aws.detach(iam, kind, name, item["arn"])
-                done.append({"kind": "replace", "arn": item["arn"], "created": created})
+                done.append({"kind": "replace", "arn": item["arn"], "created": created, "detached": True})
+                _record_done(cr, previous, done)
                 _progress(
                     cr,
                     f"Replaced {item['name']}",
@@ -606,9 +655,11 @@ def change_request_rollback(
                 aws.set_default_version(iam, step["arn"], before["version"])
                 aws.delete_version(iam, step["arn"], step["version"])
             elif step["kind"] == "replace":
-                aws.attach(iam, kind, name, step["arn"])
+                if step.get("detached", True):
+                    aws.attach(iam, kind, name, step["arn"])
                 for arn in step["created"]:
-                    aws.detach(iam, kind, name, arn)
+                    if arn in aws.attached(iam, kind, name):
+                        aws.detach(iam, kind, name, arn)
                     aws.delete_policy(iam, arn)
         for p in previous:
             if p["kind"] == "inline":
@@ -642,6 +693,28 @@ def change_request_rollback(
         after={"restored": previous},
     )
     return cr
+
+
+def change_requests_reap_stale(*, now: Any = None) -> int:
+    """Fail applies whose worker died (no heartbeat for IAMREVIEW_STALE_SECONDS); what they wrote stays recorded."""
+    now = now or timezone.now()
+    stale_after = timedelta(seconds=settings.IAMREVIEW_STALE_SECONDS)
+    count = 0
+    for cr in ChangeRequest.objects.filter(
+        status=ChangeStatus.APPLYING, heartbeat_at__lt=now - stale_after
+    ).select_related("account"):
+        wrote = any(p.get("done") for p in cr.previous)
+        _apply_failed(
+            cr,
+            "The apply stopped (its worker was lost) "
+            + (
+                "after writing to AWS. Roll back to restore the previous policies, then open a new request."
+                if wrote
+                else "before writing anything to AWS. Nothing changed; approve a new request to try again."
+            ),
+        )
+        count += 1
+    return count
 
 
 def change_requests_expire() -> int:

@@ -31,7 +31,10 @@ def digest_content(profile: Profile, now: datetime) -> dict[str, Any]:
     since = profile.last_digest_at or now - (
         timedelta(days=7) if profile.digest_frequency == "weekly" else timedelta(days=1)
     )
-    accounts = profile.digest_accounts.all() or (profile.accounts.all() or LinkedAccount.objects.all())
+    # Chosen digest accounts never widen what the user may see.
+    visible = profile.accounts.all() if profile.accounts.exists() else LinkedAccount.objects.all()
+    chosen = profile.digest_accounts.all()
+    accounts = visible.filter(pk__in=chosen.values("pk")) if chosen.exists() else visible
     threshold = SEVERITY_RANK.get(profile.digest_min_severity, 4)
     new = (
         Finding.objects.filter(

@@ -18,6 +18,7 @@ from accounts.models import LinkedAccount, SyncRun
 from findings.analysis import AnalysisOutcome
 from findings.audit import audit_record
 from findings.detect import FindingSpec, credential_specs, engine_specs, merge_analyzer, unused_specs
+from findings.figures_cache import figures_changed_on_commit
 from findings.models import (
     LIVE_FINDING_STATUSES,
     SEVERITY_RANK,
@@ -210,6 +211,7 @@ def findings_refresh(
             account=account, kind__in=carry_kinds, status__in=LIVE_FINDING_STATUSES
         ).update(last_seen=now)
     daily_metric_record(account=account, unused_total=unused_total)
+    figures_changed_on_commit()  # the snapshot and its findings changed: dashboards recount
     return {"findings_created": created, "findings_reopened": reopened, "findings_resolved": resolved}
 
 
@@ -299,6 +301,8 @@ def _triage(
             after=_snapshot(f),
         )
         count += 1
+    if count:
+        figures_changed_on_commit()
     return count
 
 
@@ -397,6 +401,7 @@ def suppression_rule_create(*, actor: AbstractBaseUser, **fields: Any) -> tuple[
     ]
     count = findings_suppress(actor=actor, findings=matching, reason=rule.reason, until=rule.expires_at)
     Finding.objects.filter(pk__in=[f.pk for f in matching]).update(suppression_rule=rule)
+    figures_changed_on_commit()
     return rule, count
 
 

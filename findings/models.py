@@ -451,6 +451,7 @@ class ChangeRequest(models.Model):
     expires_at = models.DateTimeField()
     step = models.CharField(max_length=200, blank=True)
     progress = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # an apply that stops beating is reaped
     previous = models.JSONField(
         default=list, blank=True, help_text="exact documents and attachments before apply"
     )

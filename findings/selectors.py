@@ -12,6 +12,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from accounts.models import LinkedAccount, Profile, last_sync_runs
+from findings.figures_cache import cached_figures
 from findings.models import (
     LIVE_FINDING_STATUSES,
     AccessKey,
@@ -20,6 +21,7 @@ from findings.models import (
     FindingStatus,
     Principal,
 )
+from iamreview.params import db_id
 
 RISK_BANDS = {
     "critical": (80, 100),
@@ -54,10 +56,7 @@ def visible_accounts(user: AbstractBaseUser | AnonymousUser) -> QuerySet[LinkedA
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
+    return db_id(value)
 
 
 @dataclass
@@ -193,8 +192,11 @@ def finding_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -
 
 
 def finding_kinds(user: AbstractBaseUser | AnonymousUser) -> list[str]:
-    return sorted(
-        Finding.objects.filter(account__in=visible_accounts(user)).values_list("kind", flat=True).distinct()
+    ids = sorted(visible_accounts(user).values_list("pk", flat=True))
+    return cached_figures(
+        "kinds",
+        ids,
+        lambda: sorted(Finding.objects.filter(account_id__in=ids).values_list("kind", flat=True).distinct()),
     )
 
 
@@ -202,31 +204,40 @@ def dashboard(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
     accounts = list(visible_accounts(user))
     ids = [a.pk for a in accounts]
     principals = Principal.objects.filter(account_id__in=ids)
-    per_account = {
-        row["account_id"]: row
-        for row in principals.values("account_id").annotate(
-            principals=Count("id"),
-            admins=Count("id", filter=Q(is_admin=True)),
-            high_risk=Count("id", filter=Q(risk_score__gte=60)),
-            unused=Count("id", filter=Q(unused_count__gt=0)),
-            escalation=Count("id", filter=~Q(escalation_paths=[])),
-        )
-    }
     live = Finding.objects.filter(
         account_id__in=ids, status__in=[FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED]
     )
-    by_severity_account: dict[int, dict[str, int]] = {}
-    for row in live.values("account_id", "severity").annotate(n=Count("id")):
-        by_severity_account.setdefault(row["account_id"], {})[row["severity"]] = row["n"]
-    old_keys = dict(
-        AccessKey.objects.filter(
-            principal__account_id__in=ids,
-            active=True,
-            created_at__lt=timezone.now() - timezone.timedelta(days=90),
+
+    def account_figures() -> tuple[dict[int, Any], dict[int, dict[str, int]], dict[int, int], int]:
+        per_account = {
+            row["account_id"]: row
+            for row in principals.values("account_id").annotate(
+                principals=Count("id"),
+                admins=Count("id", filter=Q(is_admin=True)),
+                high_risk=Count("id", filter=Q(risk_score__gte=60)),
+                unused=Count("id", filter=Q(unused_count__gt=0)),
+                escalation=Count("id", filter=~Q(escalation_paths=[])),
+                unused_permissions=Sum("unused_count"),
+            )
+        }
+        by_severity_account: dict[int, dict[str, int]] = {}
+        for row in live.values("account_id", "severity").annotate(n=Count("id")):
+            by_severity_account.setdefault(row["account_id"], {})[row["severity"]] = row["n"]
+        old_keys = dict(
+            AccessKey.objects.filter(
+                principal__account_id__in=ids,
+                active=True,
+                created_at__lt=timezone.now() - timezone.timedelta(days=90),
+            )
+            .values("principal__account_id")
+            .annotate(n=Count("id"))
+            .values_list("principal__account_id", "n")
         )
-        .values("principal__account_id")
-        .annotate(n=Count("id"))
-        .values_list("principal__account_id", "n")
+        unused_total = sum(row["unused_permissions"] or 0 for row in per_account.values())
+        return per_account, by_severity_account, old_keys, unused_total
+
+    per_account, by_severity_account, old_keys, unused_total = cached_figures(
+        "dashboard", ids, account_figures
     )
     last_runs = last_sync_runs(ids)
     rows = []
@@ -257,9 +268,9 @@ def dashboard(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
         "rows": rows,
         "totals": totals,
         "since": since,
-        "new_count": new.count(),
+        "new_count": cached_figures("new", [ids, since], new.count),
         "new_findings": list(new.select_related("account").order_by("-first_seen")[:10]),
-        "unused_permissions": principals.aggregate(n=Sum("unused_count"))["n"] or 0,
+        "unused_permissions": unused_total,
     }
 
 

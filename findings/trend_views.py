@@ -8,19 +8,20 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
 
 from accounts.models import LinkedAccount, Profile
-from accounts.roles import Role, role_required
+from accounts.roles import FORM, Role, role_required
 from findings import selectors
 from findings.audit import audit_record
 from findings.models import ChangeRequest, DailyMetric, Finding, PolicyDocument, SnapshotChange
 from findings.views import _csv_response
+from iamreview.params import db_id
 from policy.tighten import policy_diff
 
 PERIODS = (30, 90, 365)
@@ -35,12 +36,12 @@ CHARTS = {
 
 
 def _series(request: HttpRequest) -> tuple[list[str], dict[str, dict[str, list[float]]], int, str]:
-    days = int(request.GET.get("days", 90)) if request.GET.get("days", "90").isdigit() else 90
+    days = db_id(request.GET.get("days", "90")) or 90
     days = days if days in PERIODS else 90
     accounts = selectors.visible_accounts(request.user)
     account = request.GET.get("account", "")
-    if account.isdigit():
-        accounts = accounts.filter(pk=int(account))
+    if db_id(account):
+        accounts = accounts.filter(pk=db_id(account))
     start = timezone.localdate() - timedelta(days=days - 1)
     labels = [(start + timedelta(days=n)).isoformat() for n in range(days)]
     per_day: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -204,12 +205,14 @@ class DigestSettingsForm(forms.ModelForm):
         self.fields["digest_accounts"].help_text = "None selected: every account you can see."
 
 
-@role_required(Role.VIEWER)
-@require_http_methods(["GET", "POST"])
+@role_required(Role.VIEWER, FORM)
 def profile_settings(request: HttpRequest) -> HttpResponse:
     profile = selectors.profile_of(request.user)
-    assert profile is not None
-    form = DigestSettingsForm(request.POST or None, instance=profile, user=request.user)
+    if profile is None:  # only anonymous users have none, and they never get here
+        raise PermissionDenied
+    form = DigestSettingsForm(
+        request.POST if request.method == "POST" else None, instance=profile, user=request.user
+    )
     if request.method == "POST" and form.is_valid():
         before = {"frequency": profile.digest_frequency}
         form.save()

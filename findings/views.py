@@ -8,15 +8,16 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
-from accounts.roles import Role, role_required
+from accounts.roles import ACTION, Role, role_required
 from findings import lifecycle, selectors
+from findings.figures_cache import CachedCountPaginator
 from findings.models import (
     AccessKey,
     AuditEvent,
@@ -28,6 +29,7 @@ from findings.models import (
     Suggestion,
 )
 from findings.principal_page import permissions_of, policies_of, service_usage
+from iamreview.params import db_ids
 
 PAGE_SIZE = 50
 
@@ -93,7 +95,7 @@ def _pending_changes(user: Any) -> int:
 @role_required(Role.VIEWER)
 def principal_list(request: HttpRequest) -> HttpResponse:
     listing = selectors.principal_listing(request.user, request.GET)
-    page = Paginator(listing.queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CachedCountPaginator(listing.queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "filters": listing.filters,
@@ -184,7 +186,7 @@ def _suggestions(principal: Principal) -> list[Any]:
 @role_required(Role.VIEWER)
 def finding_list(request: HttpRequest) -> HttpResponse:
     listing = selectors.finding_listing(request.user, request.GET)
-    page = Paginator(listing.queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CachedCountPaginator(listing.queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "filters": listing.filters,
@@ -203,18 +205,23 @@ def finding_list(request: HttpRequest) -> HttpResponse:
 
 
 def _selected_findings(request: HttpRequest) -> list[Finding]:
-    ids = [int(i) for i in request.POST.getlist("finding") if i.isdigit()]
+    ids = db_ids(request.POST.getlist("finding"))
     return list(Finding.objects.filter(pk__in=ids, account__in=selectors.visible_accounts(request.user)))
 
 
-@role_required(Role.REVIEWER)
-@require_POST
+def _findings_url(query: str) -> str:
+    """Back to the findings list with the filters the user had: the query is re-encoded, never trusted."""
+    params = QueryDict(query[:2000]).copy()
+    clean = params.urlencode()
+    return f"/findings/?{clean}" if clean and len(clean) <= 2000 else "/findings/"
+
+
+@role_required(Role.REVIEWER, ACTION)
 def finding_bulk(request: HttpRequest) -> HttpResponse:
     """Acknowledge, assign, suppress (reason and expiry) or reopen the selected findings."""
     selected = _selected_findings(request)
     action = request.POST.get("action", "")
-    back = request.POST.get("next", "")
-    target = f"/findings/?{back}" if back and "//" not in back else "/findings/"
+    target = _findings_url(request.POST.get("next", ""))
     if not selected:
         messages.error(request, "Select at least one finding first.")
         return redirect(target)
@@ -304,7 +311,7 @@ def finding_review(request: HttpRequest) -> HttpResponse:
     )
     if since:
         qs = qs.filter(first_seen__gt=since)
-    skipped = [int(i) for i in request.GET.getlist("skip") if i.isdigit()]
+    skipped = db_ids(request.GET.getlist("skip"))
     remaining = qs.exclude(pk__in=skipped)
     remaining = remaining.order_by("severity_rank", "first_seen", "id")
     current = remaining.select_related("account", "principal").first()
@@ -318,11 +325,11 @@ def finding_review(request: HttpRequest) -> HttpResponse:
     return _render(request, "findings/finding_review.html", "findings/htmx/finding_review_card.html", context)
 
 
-@role_required(Role.VIEWER)
-@require_POST
+@role_required(Role.VIEWER, ACTION)
 def finding_review_done(request: HttpRequest) -> HttpResponse:
     profile = selectors.profile_of(request.user)
-    assert profile is not None
+    if profile is None:  # only anonymous users have none, and they never get here
+        raise PermissionDenied
     profile.last_review_at = timezone.now()
     profile.save(update_fields=["last_review_at"])
     messages.success(request, "Review finished: the dashboard now shows what is new since now.")

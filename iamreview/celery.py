@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iamreview.settings")
@@ -12,6 +12,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "iamreview.settings")
 app = Celery("iamreview")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.setup_logging.connect
+def _use_django_logging(**_: object) -> None:
+    """Workers and beat log through Django's LOGGING (with its secret-redacting filter), not Celery's own."""
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
 
 # The schedule lives here; django-celery-beat's DatabaseScheduler copies it into the database when beat
 # starts, where admins can pause an entry or change its timing.

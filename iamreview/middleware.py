@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 # Only our own static assets: no CDN, no inline script. Inline styles are allowed for chart sizing and
 # htmx's indicator styles.
@@ -24,3 +24,28 @@ class ContentSecurityPolicyMiddleware:
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
+
+
+class RejectNulCharactersMiddleware:
+    """Refuse (400) parameters holding NUL characters, which PostgreSQL text columns cannot store.
+
+    A view's process_view hook, placed after login and CSRF, so those answer first.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, *args: object) -> HttpResponse | None:
+        for params in (request.GET, request.POST if request.method == "POST" else None):
+            if params is None:
+                continue
+            for key, values in params.lists():
+                if "\x00" in key or any("\x00" in v for v in values):
+                    return HttpResponseBadRequest(
+                        "A parameter holds a NUL character, which cannot be stored; remove it and try again.",
+                        content_type="text/plain",
+                    )
+        return None

@@ -12,6 +12,7 @@ from iamreview.env import (
     env_list,
     env_str,
 )
+from iamreview.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("IAMREVIEW_VAR_DIR", str(BASE_DIR / "var")))
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "iamreview.middleware.RejectNulCharactersMiddleware",
     "iamreview.middleware.ContentSecurityPolicyMiddleware",
 ]
 
@@ -131,6 +133,9 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Brute-force protection: this many failed sign-ins for one username within the lockout time lock it out.
+IAMREVIEW_LOGIN_MAX_FAILURES = env_int("IAMREVIEW_LOGIN_MAX_FAILURES", 10, minimum=1)
+IAMREVIEW_LOGIN_LOCKOUT_SECONDS = env_int("IAMREVIEW_LOGIN_LOCKOUT_SECONDS", 900, minimum=60)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -138,6 +143,23 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Celery: Redis by default; the demo falls back to kombu's filesystem transport when no Redis runs.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+# Shared by every web process when Redis is the broker (the normal deployment), else per process.
+# Give the cache its own Redis database (CACHE_URL): a cache flush must never wipe the broker's queues.
+CACHE_URL = env_str("CACHE_URL", REDIS_URL)
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "iamreview",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+        if CELERY_BROKER_URL.startswith("redis")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Seconds the dashboard's account-wide figures may be served from the cache (0: never cached).
+IAMREVIEW_FIGURES_CACHE_SECONDS = env_int("IAMREVIEW_FIGURES_CACHE_SECONDS", 60, minimum=0)
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "broker"
@@ -172,6 +194,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL", "")
 AWS_DEFAULT_REGION = env_str("AWS_DEFAULT_REGION", "us-east-1")
 AWS_MAX_ATTEMPTS = env_int("AWS_MAX_ATTEMPTS", 8, minimum=1)
+AWS_READ_TIMEOUT = env_int("AWS_READ_TIMEOUT", 60, minimum=1)
+# A sync or apply whose worker has not reported for this long is failed (its worker died).
+IAMREVIEW_STALE_SECONDS = env_int("IAMREVIEW_STALE_SECONDS", 900, minimum=10)
+# A sync still queued after this long was lost by the queue and is failed so the account can sync again.
+IAMREVIEW_QUEUED_MAX_SECONDS = env_int("IAMREVIEW_QUEUED_MAX_SECONDS", 3 * 3600, minimum=10)
 # The AWS principal iamreview runs as (its instance/task role); member accounts' roles trust it.
 IAMREVIEW_AWS_PRINCIPAL = env_str("IAMREVIEW_AWS_PRINCIPAL", "arn:aws:iam::123456789012:role/iamreview")
 IAMREVIEW_UNUSED_DAYS = env_int("IAMREVIEW_UNUSED_DAYS", 90, minimum=1)
@@ -186,14 +213,4 @@ IAMREVIEW_WATCH_DAYS = env_int("IAMREVIEW_WATCH_DAYS", 7, minimum=1)
 # First wait between polls of asynchronous AWS jobs (credential report, Access Advisor); doubles up to 10 s.
 IAMREVIEW_POLL_MS = env_int("IAMREVIEW_POLL_MS", 2000, minimum=10)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "botocore": {"level": "WARNING"},
-        "urllib3": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_config(env_str("LOG_LEVEL", "INFO"))

@@ -347,13 +347,11 @@ class AccountAnalysis:
                 Finding("admin", "critical", ["*"], ["*"], f"{detail}; from {', '.join(sources)}.")
             )
         else:
+            # One pass over the grants: which of them give a whole sensitive service on every resource.
+            wide = [g for g in perms.identity.allows if g.all_resources]
             for service in SENSITIVE_SERVICES:
-                grants = [
-                    g
-                    for g in perms.identity.allows
-                    if g.all_resources
-                    and (f"{service}:*" in g.statement.actions or "*" in g.statement.actions)
-                ]
+                whole = f"{service}:*"
+                grants = [g for g in wide if whole in g.statement.actions or "*" in g.statement.actions]
                 if grants and perms.allows(next(iter(cat.by_service.get(service, ("",)))), "*"):
                     sources = sorted({g.source for g in grants})
                     report.findings.append(
@@ -500,10 +498,20 @@ class AccountAnalysis:
         if holds_assume:
             candidates += self._trust_delegates
         out: dict[str, tuple[bool, bool]] = {}
+        # Common case: sts:AssumeRole allowed on every resource, with no Deny for it anywhere. Then the
+        # identity policy allows every candidate and the per-role decision can be skipped.
+        everywhere = False
+        if holds_assume and perms.boundary is None and not perms.scps:
+            allows = perms.identity.grants_on_action("sts:assumerole")
+            everywhere = not perms.identity.denies_on_action("sts:assumerole") and any(
+                g.all_resources for g in allows
+            )
         for role in candidates:
             if role.arn == record.arn or role.arn in out:
                 continue
-            identity = perms.decide("sts:assumerole", role.arn).allowed if holds_assume else False
+            identity = (
+                (everywhere or perms.decide("sts:assumerole", role.arn).allowed) if holds_assume else False
+            )
             ok, cond = trust_allows(role.trust, record.arn, record.account_id, identity)
             if ok:
                 out[role.arn] = (ok, cond)

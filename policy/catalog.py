@@ -66,13 +66,13 @@ class Catalog:
         cache = (cache_dir or _cache_dir()) / f"catalog-{stat.st_size}-{int(stat.st_mtime)}.marshal"
         try:
             # Our own cache file, written below from the definition; not input from anyone else.
-            parts = marshal.loads(cache.read_bytes())  # noqa: S302
+            parts = marshal.loads(cache.read_bytes())  # noqa: S302  # nosec B302
             return cls(*parts)
         except (OSError, EOFError, ValueError, TypeError):
             pass
         catalog = cls._parse_definition(path)
         try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             tmp = cache.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_bytes(
                 marshal.dumps(
@@ -151,15 +151,18 @@ class Catalog:
             hit = self._subsets[key] = frozenset(a for a in self.canonical if predicate(a))
         return hit
 
+    def _bits(self) -> dict[str, int]:
+        if self._bit is None:
+            self._bit = {a: 1 << i for i, a in enumerate(sorted(self.canonical))}
+        return self._bit
+
     def mask(self, actions: frozenset[str]) -> int:
         """The set as a bitmask over the catalog (one bit per action): unions and subset tests on masks
         are a few machine words per action set, where set objects would cost memory per principal."""
         hit = self._masks.get(id(actions))
         if hit is not None and hit[0] is actions:
             return hit[1]
-        if self._bit is None:
-            self._bit = {a: 1 << i for i, a in enumerate(sorted(self.canonical))}
-        bit = self._bit
+        bit = self._bits()
         value = 0
         for a in actions:
             value |= bit.get(a, 0)
@@ -186,6 +189,9 @@ class Catalog:
                 actions = self.by_service.get(prefix, ())
                 if name == "*":
                     result = frozenset(actions)
+                elif "?" not in name and name.endswith("*") and name.count("*") == 1:
+                    stem = key[:-1]  # the usual `service:Prefix*`: a prefix test, no regex to compile
+                    result = frozenset(a for a in actions if a.startswith(stem))
                 elif "*" in name or "?" in name:
                     rx = pattern_regex(key)
                     result = frozenset(a for a in actions if rx.fullmatch(a))
@@ -205,6 +211,18 @@ class Catalog:
         )
         result = self.all_actions - matched if negated else matched
         self._statement_cache[key] = result
+        # Its bitmask now, from what the patterns matched, rather than later by walking a set that can
+        # hold most of the catalog (a NotAction statement, `*`).
+        if "*" in patterns:
+            value = self.mask(self.all_actions)
+        else:
+            bit = self._bits()
+            value = 0
+            for a in matched:
+                value |= bit.get(a, 0)
+        if negated:
+            value = self.mask(self.all_actions) & ~value
+        self._masks[id(result)] = (result, value)
         return result
 
     def unknown_patterns(self, patterns: tuple[str, ...]) -> list[str]:

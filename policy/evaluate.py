@@ -173,8 +173,7 @@ def grants_from(
             if statement_never_applies(st, now):
                 continue
             negated = st.not_actions is not None
-            patterns = st.not_actions if negated else st.actions
-            assert patterns is not None
+            patterns = (st.not_actions if negated else st.actions) or ()  # the parser sets one of the two
             for problem in catalog.unknown_patterns(patterns):
                 warnings.append(f"{doc.name}: {problem}")
             grant = Grant(
@@ -209,6 +208,12 @@ class PolicySet:
             allows = self._allows_for[action] = [g for g in self.allows if action in g.actions]
             self._denies_for[action] = [d for d in self.denies if action in d.actions]
         return allows, self._denies_for[action]
+
+    def grants_on_action(self, action: str) -> list[Grant]:
+        return self._index(action.lower())[0]
+
+    def denies_on_action(self, action: str) -> list[Grant]:
+        return self._index(action.lower())[1]
 
     def decide(self, action: str, resource: str = "*") -> Decision:
         action = action.lower()

@@ -116,8 +116,7 @@ def _tighten_statement(
     st: Statement, catalog: Catalog, usage: Usage
 ) -> tuple[Statement | None, set[str], set[str]]:
     negated = st.not_actions is not None
-    patterns = st.not_actions if negated else st.actions
-    assert patterns is not None
+    patterns = (st.not_actions if negated else st.actions) or ()  # the parser sets one of the two
     expanded = catalog.expand_statement(patterns, negated)
     kept = frozenset(a for a in expanded if usage.is_used(a))
     removed = set(expanded - kept)
@@ -267,8 +266,7 @@ def grants_nothing_new(
             if not st.is_allow:
                 continue
             negated = st.not_actions is not None
-            patterns = st.not_actions if negated else st.actions
-            assert patterns is not None
+            patterns = (st.not_actions if negated else st.actions) or ()  # the parser sets one of the two
             wanted = set(catalog.expand_statement(patterns, negated))
             conds = set(st.conditions)
             for old in old_allows:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -34,6 +36,39 @@ def make_user(username: str, role: Role | None) -> object:
 def _fast_password_hashing(settings: object) -> None:
     # PBKDF2's deliberate slowness costs seconds per test user; what is tested here is not the hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _figures_uncached(settings: object) -> None:
+    # Tests read their own writes at once; tests/views/test_figures_cache.py covers the cache itself.
+    settings.IAMREVIEW_FIGURES_CACHE_SECONDS = 0  # type: ignore[attr-defined]
+
+
+_previous_test: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _tasks_not_left_patched(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that leaves a Celery task's `delay` patched silently breaks later tests in its process.
+
+    Checked when the next test starts, once every fixture of the previous one (monkeypatch included)
+    has been torn down; the message names the test that leaked.
+    """
+    from iamreview.celery import app
+
+    leaked = sorted(
+        f"{name}.{attr}"
+        for name, task in app.tasks.items()
+        for attr in ("delay", "apply_async")
+        if attr in vars(task)
+    )
+    for item in leaked:
+        name, attr = item.rsplit(".", 1)
+        delattr(app.tasks[name], attr)
+    culprit = _previous_test[-1] if _previous_test else "an earlier test"
+    _previous_test[:] = [request.node.nodeid]
+    assert not leaked, f"{culprit} left {leaked} patched"
+    yield
 
 
 @pytest.fixture

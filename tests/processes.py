@@ -62,8 +62,10 @@ class FakeAwsServer:
 @contextmanager
 def celery_worker(queue: str, extra_env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     env = {**os.environ, **extra_env, "CELERY_QUEUE": queue}
+    nice = ["nice", "-n", env["CELERY_WORKER_NICE"]] if env.get("CELERY_WORKER_NICE") else []
     proc = subprocess.Popen(
         [
+            *nice,
             sys.executable,
             "-m",
             "celery",

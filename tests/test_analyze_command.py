@@ -99,3 +99,41 @@ def test_runs_without_any_database() -> None:
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)["principals"]) == 6
     assert connection.vendor == "postgresql"
+
+
+def test_manage_py_analyze_never_starts_django(tmp_path: Path) -> None:
+    """The offline analysis skips Django's start-up: broken settings cannot stop it, and it imports no Django."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import runpy, sys\n"
+        f"sys.argv = ['manage.py', 'analyze', {str(FIXTURE)!r}, '--format', 'json']\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "try:\n"
+        f"    runpy.run_path({str(ROOT / 'manage.py')!r}, run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        "print('DJANGO-LOADED' if 'django' in sys.modules else 'NO-DJANGO', file=sys.stderr)\n"
+    )
+    env = {"DJANGO_SETTINGS_MODULE": "no.such.settings", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, str(probe)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["principals"]) == 6
+    assert result.stderr.strip().endswith("NO-DJANGO")
+    bad = subprocess.run(
+        [sys.executable, "manage.py", "analyze", str(tmp_path / "missing.json")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert bad.returncode == 1 and "cannot read" in bad.stderr

@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
 SESSION_SECONDS = 900  # the shortest session STS allows: a sync re-assumes when it needs longer
 
@@ -52,6 +52,7 @@ class AwsTarget:
     region: str = "us-east-1"
     endpoint_url: str = ""
     max_attempts: int = 8
+    read_timeout: int = 60
 
 
 def _config(target: AwsTarget, pool: int = 10) -> Config:
@@ -60,7 +61,7 @@ def _config(target: AwsTarget, pool: int = 10) -> Config:
         retries={"mode": "adaptive", "max_attempts": target.max_attempts},
         max_pool_connections=pool,
         connect_timeout=10,
-        read_timeout=60,
+        read_timeout=target.read_timeout,
     )
 
 
@@ -73,7 +74,11 @@ def explain(exc: Exception, doing: str) -> str:
             return f"AWS refused {doing} (AccessDenied): {message}"
         if code in ("Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"):
             return f"AWS kept throttling {doing} past every retry; the next sync will try again."
+        if code in ("ServiceUnavailable", "InternalFailure", "InternalError") or code.startswith("5"):
+            return f"AWS had an internal error ({code}) on {doing} past every retry; the next sync will try again."
         return f"AWS answered {code} to {doing}: {message}"
+    if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
+        return f"AWS did not answer {doing} in time, past every retry ({exc}); the next sync will try again."
     if isinstance(exc, BotoCoreError):
         return f"Could not reach AWS for {doing}: {exc}"
     return f"{doing} failed: {exc}"

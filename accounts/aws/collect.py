@@ -55,25 +55,34 @@ def parse_credential_report(content: bytes | str) -> list[dict[str, Any]]:
 
     A row with the wrong number of cells raises CredentialReportError naming the line.
     """
-    text = content.decode("utf-8") if isinstance(content, bytes) else content
-    reader = csv.reader(io.StringIO(text))
     try:
-        header = next(reader)
-    except StopIteration as exc:
-        raise CredentialReportError("the credential report is empty") from exc
-    if not header or header[0] != "user" or "arn" not in header:
-        raise CredentialReportError(
-            f"the credential report has an unexpected header: {','.join(header)[:200]}"
-        )
-    rows = []
-    for line_number, cells in enumerate(reader, start=2):
-        if not cells:
-            continue
-        if len(cells) != len(header):
+        text = content.decode("utf-8") if isinstance(content, bytes) else content
+    except UnicodeDecodeError as exc:
+        raise CredentialReportError(f"the credential report is not UTF-8 text (byte {exc.start})") from exc
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        try:
+            header = next(reader)
+        except StopIteration as exc:
+            raise CredentialReportError("the credential report is empty") from exc
+        if not header or header[0] != "user" or "arn" not in header or len(set(header)) != len(header):
             raise CredentialReportError(
-                f"credential report line {line_number} has {len(cells)} cells where the header has {len(header)}"
+                f"the credential report has an unexpected header: {','.join(header)[:200]!r}"
             )
-        rows.append({name: _value(cell) for name, cell in zip(header, cells, strict=True)})
+        rows = []
+        for cells in reader:
+            if not cells:
+                continue
+            if len(cells) != len(header):
+                raise CredentialReportError(
+                    f"credential report line {reader.line_num} has {len(cells)} cells"
+                    f" where the header has {len(header)}"
+                )
+            rows.append({name: _value(cell) for name, cell in zip(header, cells, strict=True)})
+    except csv.Error as exc:
+        raise CredentialReportError(
+            f"credential report line {reader.line_num} is not valid CSV: {exc}"
+        ) from exc
     return rows
 
 

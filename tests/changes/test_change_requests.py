@@ -274,20 +274,76 @@ def test_two_approvers_and_two_applies_at_once(world: Any) -> None:
     assert outcomes.count("ok") == 1, outcomes
 
     queued: list[str] = []
+    sent: list[int] = []
 
     def queue() -> None:
         try:
-            with pytest.MonkeyPatch.context() as mp:
-                mp.setattr("findings.tasks.apply_change.delay", lambda pk: None)
-                changes.change_request_queue_apply(actor=world["approver"], change=cr)
+            changes.change_request_queue_apply(actor=world["approver"], change=cr)
             queued.append("ok")
         except ChangeError as exc:
             queued.append(str(exc))
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=queue) for _ in range(2)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
+    # Patched once, outside the threads: two threads patching the same attribute each save the other's
+    # patch as "the original", and one of them would stay in place for the rest of the process.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("findings.tasks.apply_change.delay", sent.append)
+        threads = [threading.Thread(target=queue) for _ in range(2)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+    assert sent == [cr.pk], "exactly one apply task is sent"
     assert queued.count("ok") == 1, queued
     assert AuditEvent.objects.filter(action="change.apply_start", object_id=str(cr.pk)).count() == 1
+
+
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL: nothing after it runs, no except clause catches it."""
+
+
+def test_worker_killed_mid_apply_is_recovered_by_rollback(world: Any) -> None:
+    iam = world["iam"]
+    cr = approved(world, "admin")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("findings.tasks.apply_change.delay", lambda pk: None)
+        changes.change_request_queue_apply(actor=world["approver"], change=cr)
+
+        def killed(*args: Any, **kwargs: Any) -> None:
+            raise WorkerKilled
+
+        mp.setattr("findings.changes.aws.detach", killed)
+        with pytest.raises(WorkerKilled):
+            changes.change_request_apply(change_id=cr.pk)
+    cr.refresh_from_db()
+    assert cr.status == ChangeStatus.APPLYING
+    done = next(p["done"] for p in cr.previous if "done" in p)
+    assert done and done[0]["kind"] == "replace" and done[0]["created"], "the half-done step is on record"
+    attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="admin")["AttachedPolicies"]]
+    assert len(attached) == 2, "killed between attaching ours and detaching theirs"
+
+    # Celery redelivers the task (acks_late): it must not write again.
+    cr = changes.change_request_apply(change_id=cr.pk)
+    assert cr.status == ChangeStatus.FAILED and "interrupted" in cr.error and "roll back" in cr.error
+    assert AuditEvent.objects.filter(action="change.apply_fail", object_id=str(cr.pk)).exists()
+
+    cr = changes.change_request_rollback(actor=world["approver"], change=cr)
+    assert cr.status == ChangeStatus.ROLLED_BACK, cr.error
+    attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="admin")["AttachedPolicies"]]
+    assert attached == ["arn:aws:iam::aws:policy/AdministratorAccess"]
+    ours = [
+        p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"] if "iamreview-admin" in p["PolicyName"]
+    ]
+    assert ours == [], "the policy the killed apply created is deleted"
+
+
+def test_applies_whose_worker_died_are_reaped(world: Any) -> None:
+    cr = approved(world, "app")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("findings.tasks.apply_change.delay", lambda pk: None)
+        changes.change_request_queue_apply(actor=world["approver"], change=cr)
+    assert changes.change_requests_reap_stale() == 0, "a live apply is left alone"
+    ChangeRequest.objects.filter(pk=cr.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=20))
+    assert changes.change_requests_reap_stale() == 1
+    cr.refresh_from_db()
+    assert cr.status == ChangeStatus.FAILED and "before writing anything" in cr.error
+    assert AuditEvent.objects.filter(action="change.apply_fail", object_id=str(cr.pk)).exists()

@@ -198,3 +198,44 @@ def test_resync_records_changes(account: LinkedAccount) -> None:
     }
     granted = SnapshotChange.objects.get(sync_run=second, kind="permission_granted")
     assert granted.detail["actions"] == ["kms:Decrypt"]
+
+
+def test_a_run_the_reaper_failed_stores_nothing(
+    account: LinkedAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reaper took the worker for dead, but it was only slow: its snapshot must not land."""
+    from accounts import sync as sync_module
+    from accounts.sync import sync_runs_reap_stale
+    from findings import lifecycle
+
+    run = SyncRun.objects.create(account=account, trigger="manual")
+    real_refresh = lifecycle.findings_refresh
+
+    def reaped_meanwhile(**kwargs: Any) -> Any:
+        import threading
+
+        from django.db import connection
+        from django.utils import timezone
+
+        reaped: list[int] = []
+
+        def reaper() -> None:  # beat's reaper: another process, another connection, its own commit
+            try:
+                stale = timezone.now() - sync_module.stale_after() * 2
+                SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=stale)
+                reaped.append(sync_runs_reap_stale())
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=reaper)
+        thread.start()
+        thread.join()
+        assert reaped == [1]
+        return real_refresh(**kwargs)
+
+    monkeypatch.setattr(lifecycle, "findings_refresh", reaped_meanwhile)
+    with override_settings(AWS_ENDPOINT_URL="", IAMREVIEW_POLL_MS=20):
+        finished = sync_run_execute(run_id=run.pk)
+    assert finished is not None and finished.status == SyncStatus.FAILED
+    assert "worker stopped" in finished.error
+    assert not Principal.objects.filter(account=account).exists(), "nothing of the reaped run was stored"

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 
 from accounts.models import LinkedAccount, SyncRun, SyncStatus
-from accounts.sync import STALE_AFTER, sync_run_request, sync_runs_reap_stale
+from accounts.sync import stale_after, sync_run_request, sync_runs_reap_stale
 from findings.models import Principal
 from iamreview.celery import app
 from tests.processes import FakeAwsServer, celery_worker
@@ -96,7 +96,7 @@ def test_worker_killed_mid_sync_keeps_the_previous_snapshot(
     assert second.status == SyncStatus.RUNNING  # nobody finished it
     assert set(Principal.objects.filter(account=account).values_list("arn", "risk_score")) == snapshot
     assert second.heartbeat_at is not None
-    assert sync_runs_reap_stale(now=second.heartbeat_at + STALE_AFTER * 2) == 1
+    assert sync_runs_reap_stale(now=second.heartbeat_at + stale_after() * 2) == 1
     second.refresh_from_db()
     assert second.status == SyncStatus.FAILED and "previous snapshot is still current" in second.error
 

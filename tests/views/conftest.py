@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import LinkedAccount, Profile
-from findings.models import AccessKey, Principal
+from findings.models import AccessKey, Principal, Suggestion
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "gaad" / "small-account.json"
 
@@ -23,7 +23,7 @@ def imported(db: None) -> dict[str, LinkedAccount]:
         "import_gaad",
         str(FIXTURE),
         "--account",
-        "111122223333",
+        "210987654321",
         "--name",
         "prod",
         stdout=io.StringIO(),
@@ -37,7 +37,7 @@ def imported(db: None) -> dict[str, LinkedAccount]:
         "sandbox",
         stdout=io.StringIO(),
     )
-    prod = LinkedAccount.objects.get(account_id="111122223333")
+    prod = LinkedAccount.objects.get(account_id="210987654321")
     sandbox = LinkedAccount.objects.get(account_id="444455556666")
     bob = Principal.objects.get(account=prod, name="bob")
     AccessKey.objects.create(
@@ -63,3 +63,40 @@ def scoped_client(client_as: Any, users: dict[str, Any], imported: dict[str, Lin
     profile, _ = Profile.objects.get_or_create(user=users["reviewer"])
     profile.accounts.set([imported["sandbox"]])
     return client_as("reviewer")
+
+
+ORIGINAL = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:DeleteObject"], "Resource": "*"}],
+}
+PROPOSED = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+}
+
+
+@pytest.fixture
+def suggestion(imported: Any) -> Suggestion:
+    principal = Principal.objects.get(account=imported["prod"], name="ci")
+    return Suggestion.objects.create(
+        principal=principal,
+        basis_hash="x",
+        removed_count=1,
+        risk_before=80,
+        risk_after=20,
+        items=[
+            {
+                "kind": "inline",
+                "name": "deploy",
+                "arn": "",
+                "original": ORIGINAL,
+                "proposed": [PROPOSED],
+                "removed_actions": ["s3:DeleteObject"],
+                "kept_actions": 1,
+                "size": 80,
+                "limit": 10240,
+                "warnings": [],
+                "last_used": {"s3": "2026-01-01"},
+            }
+        ],
+    )

@@ -8,45 +8,11 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from findings.models import ChangeRequest, ChangeStatus, Principal, Suggestion
+from findings.models import ChangeRequest, ChangeStatus, Suggestion
+from tests.views.conftest import PROPOSED
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
-ORIGINAL = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:DeleteObject"], "Resource": "*"}],
-}
-PROPOSED = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
-}
-
-
-@pytest.fixture
-def suggestion(imported: Any) -> Suggestion:
-    principal = Principal.objects.get(account=imported["prod"], name="ci")
-    return Suggestion.objects.create(
-        principal=principal,
-        basis_hash="x",
-        removed_count=1,
-        risk_before=80,
-        risk_after=20,
-        items=[
-            {
-                "kind": "inline",
-                "name": "deploy",
-                "arn": "",
-                "original": ORIGINAL,
-                "proposed": [PROPOSED],
-                "removed_actions": ["s3:DeleteObject"],
-                "kept_actions": 1,
-                "size": 80,
-                "limit": 10240,
-                "warnings": [],
-                "last_used": {"s3": "2026-01-01"},
-            }
-        ],
-    )
 
 
 def test_suggestion_page_shows_the_diff_and_accept(client_as: Any, suggestion: Suggestion) -> None:

@@ -86,7 +86,8 @@ class Command(BaseCommand):
 
         from findings.models import DailyMetric
 
-        rng = random.Random(7)
+        # Synthetic demo trend history, not security.
+        rng = random.Random(7)  # nosec B311
         today = timezone.localdate()
         for account in accounts:
             current = DailyMetric.objects.filter(account=account, date=today).first()

@@ -1,0 +1,79 @@
+"""`analyze PATH`: report on a get-account-authorization-details file; no Django, no database, no AWS.
+
+`manage.py analyze` runs this directly, before Django starts, so the offline analysis pays only for
+what it uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from policy.analyze import AccountReport, analyze_account
+from policy.catalog import default_catalog
+from policy.gaad import GaadError, load_gaad
+
+
+class AnalyzeError(Exception):
+    """The input could not be analyzed; the message says why."""
+
+
+def render_table(report: AccountReport) -> str:
+    rows = [("score", "admin", "type", "principal", "escalation paths", "findings")]
+    for p in report.principals:
+        paths = ",".join(sorted({e.path_id for e in p.privilege_escalation})) or "-"
+        kinds = ",".join(sorted({f.kind for f in p.findings})) or "-"
+        rows.append((str(p.risk_score), "yes" if p.is_admin else "", p.kind, p.arn, paths, kinds))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r[:-1])) + "  " + r[-1] for r in rows]
+    stats = report.stats()
+    lines.append("")
+    lines.append(
+        f"{stats['principals']} principals, {stats['admins']} admins, "
+        f"{stats['with_privilege_escalation']} with privilege escalation, {stats['high_risk']} high risk"
+    )
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="manage.py analyze",
+        description="Analyze a get-account-authorization-details JSON file (no database, no AWS calls).",
+    )
+    p.add_argument("path", help="JSON from `aws iam get-account-authorization-details`, or - for stdin")
+    p.add_argument("--format", choices=["json", "table"], default="table")
+    p.add_argument("--indent", type=int, default=None, help="pretty-print JSON (slower on big accounts)")
+    p.add_argument("--account", default="", help="account id, when the file's ARNs do not say")
+    return p
+
+
+def run(path: str, *, fmt: str = "table", indent: int | None = None, account: str = "", out: TextIO) -> None:
+    try:
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise AnalyzeError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f"{exc.msg} at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        raise AnalyzeError(f"{path} is not JSON: {where}") from exc
+    try:
+        details = load_gaad(data, account)
+    except GaadError as exc:
+        raise AnalyzeError(str(exc)) from exc
+    report = analyze_account(details, default_catalog())
+    out.write(json.dumps(report.to_json(), indent=indent) if fmt == "json" else render_table(report))
+    out.write("\n")
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    try:
+        run(args.path, fmt=args.format, indent=args.indent, account=args.account, out=sys.stdout)
+    except AnalyzeError as exc:
+        print(f"CommandError: {exc}", file=sys.stderr)
+        return 1
+    return 0
