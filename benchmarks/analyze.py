@@ -16,6 +16,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -32,15 +33,35 @@ from policy.gaad import load_gaad  # noqa: E402
 BIN = Path(sys.executable).parent
 
 
+# Peak memory is read by a small launcher process that forks the command. Measured straight from this
+# (large) process, Linux would charge the command with this process's own peak: a spawned child inherits
+# the parent's high-water mark through exec.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(cmd: list[str], stdout: Any = subprocess.DEVNULL) -> tuple[float, int]:
-    """Wall seconds and peak resident memory (MiB) of a child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=stdout, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{cmd[0]} failed: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
-    return wall, usage.ru_maxrss // 1024
+    """Wall seconds and peak resident memory (MiB) of a command."""
+    with tempfile.NamedTemporaryFile("r", suffix=".maxrss") as peak:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, peak.name, *cmd],
+            cwd=ROOT,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+        )
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"{cmd[0]} failed: {proc.stderr.decode()[-2000:]}")
+        return wall, int(peak.read()) // 1024
 
 
 def cloudsplaining_flagged(results: dict[str, Any]) -> dict[str, dict[str, list[str]]]:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import heapq
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from policy.catalog import Catalog
-from policy.evaluate import Grant, PrincipalContext, PrincipalPermissions, arn_matches
+from policy.evaluate import (
+    Decision,
+    Grant,
+    GrantCache,
+    PrincipalContext,
+    PrincipalPermissions,
+    arn_matches,
+)
 from policy.gaad import (
     AccountDetails,
     PrincipalRecord,
@@ -155,34 +161,23 @@ class AccountReport:
 
 
 class _Classifier:
-    """Splits an expanded action set into the categories rules look at; cached per shared frozenset."""
+    """The catalog bitmask of each category the rules look at: a grant's share of a category is one AND."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self._cache: dict[int, tuple[frozenset[str], dict[str, frozenset[str]]]] = {}
-        self.watch = {
-            "data-exfiltration": frozenset(a.lower() for a in DATA_EXFILTRATION_ACTIONS),
-            "credentials-exposure": frozenset(a.lower() for a in CREDENTIALS_EXPOSURE_ACTIONS),
-        }
-
-    def classify(self, actions: frozenset[str]) -> dict[str, frozenset[str]]:
-        hit = self._cache.get(id(actions))
-        if hit is not None and hit[0] is actions:
-            return hit[1]
-        cat = self.catalog
-        level = cat.access_level
-        rtypes = cat.resource_types
+        level = catalog.access_level
+        rtypes = catalog.resource_types
 
         def service(a: str) -> str:
             return a.split(":", 1)[0]
 
-        permissions = cat.actions_where(
+        permissions = catalog.actions_where(
             "permissions-management", lambda a: level[a] == "Permissions management"
         )
-        infra = cat.actions_where(
+        infra = catalog.actions_where(
             "infrastructure-write", lambda a: level[a] == "Write" and service(a) in INFRASTRUCTURE_SERVICES
         )
-        scoped_writes = cat.actions_where(
+        scoped_writes = catalog.actions_where(
             "scopable-write",
             lambda a: (
                 level[a] in ("Write", "Tagging")
@@ -190,20 +185,25 @@ class _Classifier:
                 and service(a) not in INFRASTRUCTURE_SERVICES
             ),
         )
-        out = {
-            "data-exfiltration": actions & self.watch["data-exfiltration"],
-            "credentials-exposure": actions & self.watch["credentials-exposure"],
-            "resource-exposure": actions & permissions,
-            "infrastructure-modification": actions & infra,
-            "write-on-all-resources": actions & scoped_writes,
+        known = catalog.all_actions
+        self.masks = {
+            "data-exfiltration": catalog.mask(known & {a.lower() for a in DATA_EXFILTRATION_ACTIONS}),
+            "credentials-exposure": catalog.mask(known & {a.lower() for a in CREDENTIALS_EXPOSURE_ACTIONS}),
+            "resource-exposure": catalog.mask(permissions),
+            "infrastructure-modification": catalog.mask(infra),
+            "write-on-all-resources": catalog.mask(scoped_writes),
         }
-        self._cache[id(actions)] = (actions, out)
-        return out
 
 
-def _first_names(catalog: Catalog, actions: Iterable[str], limit: int) -> list[str]:
-    """The first `limit` actions in order, spelled canonically (sorting thousands to show forty is waste)."""
-    return [catalog.name(a) for a in heapq.nsmallest(limit, actions)]
+def _first_names(catalog: Catalog, mask: int, limit: int) -> list[str]:
+    """The first `limit` actions of a mask in sorted order (bits follow the sorted catalog), canonically
+    spelled: the lowest set bits, without building the set."""
+    out: list[str] = []
+    while mask and len(out) < limit:
+        low = mask & -mask
+        out.append(catalog.name(catalog.action_at(low.bit_length() - 1)))
+        mask ^= low
+    return out
 
 
 class AccountAnalysis:
@@ -226,6 +226,7 @@ class AccountAnalysis:
         self.now = now or datetime.now(tz=UTC)
         self.key_counts = access_key_counts or {}
         self.classifier = _Classifier(catalog)
+        self.grant_cache = GrantCache()
         self.records = [r for r in account.principals.values() if not self.exclusions.excludes_principal(r)]
         self.perms: dict[str, PrincipalPermissions] = {}
         self.reports: dict[str, PrincipalReport] = {}
@@ -244,7 +245,15 @@ class AccountAnalysis:
         self._trust_names: dict[str, list[PrincipalRecord]] = {}
         self._trust_delegates: list[PrincipalRecord] = []
         self._roles_by_service: dict[str, list[PrincipalRecord]] = {}
+        self._trust_exact: dict[str, frozenset[str]] = {}  # role -> the AWS principals its trust names
+        self._trust_memo: dict[tuple[str, str, bool], tuple[bool, bool]] = {}
         for role in self._roles:
+            self._trust_exact[role.arn] = frozenset(
+                a
+                for st in (role.trust.statements if role.trust is not None else ())
+                if st.principal
+                for a in st.principal.aws
+            )
             for service in trusted_services(role.trust):
                 self._roles_by_service.setdefault(service, []).append(role)
             for st in role.trust.statements if role.trust is not None else ():
@@ -266,7 +275,7 @@ class AccountAnalysis:
         docs = principal_documents(self.account, record)
         ctx = PrincipalContext(record.arn, record.name, record.kind, record.account_id)
         perms = PrincipalPermissions.build(
-            ctx, docs, self.catalog, boundary=boundary, scps=self.scps, now=self.now
+            ctx, docs, self.catalog, boundary=boundary, scps=self.scps, now=self.now, cache=self.grant_cache
         )
         if self.exclusions.actions:
             excluded = frozenset().union(*(self.catalog.expand(p) for p in self.exclusions.actions))
@@ -277,28 +286,30 @@ class AccountAnalysis:
                 ]
         return perms
 
-    def _allowed_on_all(self, perms: PrincipalPermissions, category: str) -> tuple[set[str], bool]:
-        """Actions of a category allowed on every resource, and whether all of them are conditional."""
-        found: set[str] = set()
-        unconditional: set[str] = set()
+    def _allowed_on_all(self, perms: PrincipalPermissions, category: str) -> tuple[int, bool]:
+        """Actions of a category allowed on every resource (a catalog mask), and whether all of them are
+        conditional."""
+        cat = self.catalog
+        wanted = self.classifier.masks[category]
+        found = unconditional = 0
         for g in perms.identity.allows:
             if not g.all_resources:
                 continue
-            subset = self.classifier.classify(g.actions)[category]
+            subset = cat.mask(g.actions) & wanted
             found |= subset
             if not g.conditional:
                 unconditional |= subset
         if not found:
-            return found, False
+            return 0, False
         for d in perms.identity.denies:
             if d.all_resources and not d.conditional:
-                found -= d.actions
+                found &= ~cat.mask(d.actions)
         for layer in [perms.boundary, *perms.scps]:
             if layer is None:
                 continue
-            capped: set[str] = set()
+            capped = 0
             for g in layer.allows:
-                capped |= g.actions & found
+                capped |= cat.mask(g.actions)
             found &= capped
         return found, not (found & unconditional)
 
@@ -348,12 +359,19 @@ class AccountAnalysis:
             )
         else:
             # One pass over the grants: which of them give a whole sensitive service on every resource.
-            wide = [g for g in perms.identity.allows if g.all_resources]
+            whole: dict[str, set[str]] = {}  # sensitive service -> sources granting all of it on `*`
+            for g in perms.identity.allows:
+                if not g.all_resources or g.statement.actions is None:
+                    continue
+                for pattern in g.statement.actions:
+                    if pattern == "*":
+                        for service in SENSITIVE_SERVICES:
+                            whole.setdefault(service, set()).add(g.source)
+                    elif pattern.endswith(":*") and pattern[:-2] in SENSITIVE_SERVICES:
+                        whole.setdefault(pattern[:-2], set()).add(g.source)
             for service in SENSITIVE_SERVICES:
-                whole = f"{service}:*"
-                grants = [g for g in wide if whole in g.statement.actions or "*" in g.statement.actions]
-                if grants and perms.allows(next(iter(cat.by_service.get(service, ("",)))), "*"):
-                    sources = sorted({g.source for g in grants})
+                if service in whole and perms.allows(next(iter(cat.by_service.get(service, ("",)))), "*"):
+                    sources = sorted(whole[service])
                     report.findings.append(
                         Finding(
                             "service-admin",
@@ -375,13 +393,14 @@ class AccountAnalysis:
             actions, conditional = self._allowed_on_all(perms, kind)
             if not actions:
                 continue
+            count = actions.bit_count()
             names = _first_names(cat, actions, MAX_LISTED_ACTIONS)
             rule = RULES[kind]
-            more = f", the first {MAX_LISTED_ACTIONS} listed" if len(actions) > MAX_LISTED_ACTIONS else ""
-            detail = f"{rule.description} {len(actions)} action(s){more}" + (
+            more = f", the first {MAX_LISTED_ACTIONS} listed" if count > MAX_LISTED_ACTIONS else ""
+            detail = f"{rule.description} {count} action(s){more}" + (
                 " under conditions." if conditional else "."
             )
-            report.findings.append(Finding(kind, rule.severity, names, ["*"], detail, len(actions)))
+            report.findings.append(Finding(kind, rule.severity, names, ["*"], detail, count))
         if record.kind == "role":
             self._trust_findings(record, report)
 
@@ -449,10 +468,13 @@ class AccountAnalysis:
 
     def _self_escalations(self, record: PrincipalRecord, perms: PrincipalPermissions) -> list[Escalation]:
         found = []
+        mask = perms.allowed_mask(self.catalog)  # an action outside it is allowed on no resource
         for path in PRIVESC_PATHS:
             if path.category != "self-escalation":
                 continue
             action = path.actions[0].lower()
+            if not mask & self._path_action_bits[action]:
+                continue
             for resource in self._self_targets(record, action):
                 decision = perms.decide(action, resource)
                 if decision.allowed:
@@ -476,6 +498,7 @@ class AccountAnalysis:
         bits = self._path_action_bits
         held = {a for a, bit in bits.items() if mask & bit}
         assume_ok = self._assumable(record, perms, "sts:assumerole" in held)
+        somewhere: dict[str, Decision] = {}  # allows_somewhere per action, shared by this principal's paths
         for path in PRIVESC_PATHS:
             acts = _PATH_ACTIONS_OF[path.id]
             if path.id == "sts-001":
@@ -487,7 +510,7 @@ class AccountAnalysis:
             if path.category == "principal-access":
                 self._principal_access_edges(record, perms, path, acts, assume_ok)
             else:
-                self._passrole_edges(record, perms, path, acts)
+                self._passrole_edges(record, perms, path, acts, somewhere)
 
     def _assumable(
         self, record: PrincipalRecord, perms: PrincipalPermissions, holds_assume: bool
@@ -506,13 +529,22 @@ class AccountAnalysis:
             everywhere = not perms.identity.denies_on_action("sts:assumerole") and any(
                 g.all_resources for g in allows
             )
+        memo = self._trust_memo
         for role in candidates:
             if role.arn == record.arn or role.arn in out:
                 continue
             identity = (
                 (everywhere or perms.decide("sts:assumerole", role.arn).allowed) if holds_assume else False
             )
-            ok, cond = trust_allows(role.trust, record.arn, record.account_id, identity)
+            if record.arn in self._trust_exact[role.arn]:
+                ok, cond = trust_allows(role.trust, record.arn, record.account_id, identity)
+            else:
+                # A trust that does not name the caller answers the same for its whole account.
+                key = (role.arn, record.account_id, identity)
+                hit = memo.get(key)
+                if hit is None:
+                    hit = memo[key] = trust_allows(role.trust, record.arn, record.account_id, identity)
+                ok, cond = hit
             if ok:
                 out[role.arn] = (ok, cond)
         return out
@@ -566,11 +598,17 @@ class AccountAnalysis:
         perms: PrincipalPermissions,
         path: PrivescPath,
         acts: tuple[str, ...],
+        somewhere: dict[str, Decision],
     ) -> None:
         """PassRole paths reach the roles a service may assume. When nothing narrows which role can be
         passed, one edge to the service's hub stands for all of them (keeps the graph linear in size)."""
         service_acts = [a for a in acts if a != "iam:passrole"]
-        decisions = [perms.allows_somewhere(a, self.catalog) for a in service_acts]
+        decisions = []
+        for a in service_acts:
+            hit = somewhere.get(a)
+            if hit is None:
+                hit = somewhere[a] = perms.allows_somewhere(a, self.catalog)
+            decisions.append(hit)
         if not all(decisions):
             return
         conditional = any(d.conditional for d in decisions)
@@ -592,14 +630,41 @@ class AccountAnalysis:
             return
         if not _passed_to_service_ok(perms, "*", path.service, any_resource=True):
             return
+        # When every PassRole grant names all resources and nothing denies it anywhere, the decision and
+        # the PassedToService check are the same for each role as for `*`: worked out once above.
+        plain = anywhere.allowed and perms.plain_on_action("iam:passrole")
+        ranked = self._hub_ranked[_hub(path.service)]
+        # Without a Deny, boundary or SCP on PassRole, a role can be passed here exactly when a grant that
+        # covers it does not limit PassedToService to other services; the sets of roles each grant
+        # covers are shared between principals, so no ARN is matched again.
+        simple = not plain and perms.boundary is None and not perms.scps
+        simple = simple and not perms.identity.denies_on_action("iam:passrole")
+        coverage: list[tuple[Grant, frozenset[str]]] = []
+        eligible: set[str] = set()
+        if simple:
+            for g in perms.grants_for("iam:passrole"):
+                covered = self._coverage_of(g, ranked)
+                coverage.append((g, covered))
+                if _grant_passes_to(g, path.service):
+                    eligible |= covered
+            candidates = [a for a in ranked if a in eligible]
+        else:
+            candidates = self._covered(perms, "iam:passrole", ranked)
         added = 0
-        for arn in self._covered(perms, "iam:passrole", self._hub_ranked[_hub(path.service)]):
+        for arn in candidates:
             if added >= MAX_TARGETS_PER_PATH:
                 break
             if arn == record.arn or not self.more_privileged(arn, record.arn):
                 continue
-            decision = perms.decide("iam:passrole", arn)
-            if decision.allowed and _passed_to_service_ok(perms, arn, path.service):
+            if plain:
+                decision = anywhere
+            elif simple:
+                decision = Decision(True, all(g.conditional for g, covered in coverage if arn in covered))
+            else:
+                decision = perms.decide("iam:passrole", arn)
+                if not (decision.allowed and _passed_to_service_ok(perms, arn, path.service)):
+                    continue
+            if decision.allowed:
                 self.graph.add(
                     Edge(record.arn, arn, path.id, path.actions, conditional or decision.conditional)
                 )
@@ -610,12 +675,15 @@ class AccountAnalysis:
         resource list covers is worked out once per distinct list: managed policies repeat them."""
         covered: set[str] = set()
         for g in perms.grants_for(action):
-            key = (g.resources, g.not_resources, id(ranked))
-            hit = self._coverage.get(key)
-            if hit is None:
-                hit = self._coverage[key] = frozenset(a for a in ranked if g.covers(a))
-            covered |= hit
+            covered |= self._coverage_of(g, ranked)
         return [a for a in ranked if a in covered]
+
+    def _coverage_of(self, g: Grant, ranked: list[str]) -> frozenset[str]:
+        key = (g.resources, g.not_resources, id(ranked))
+        hit = self._coverage.get(key)
+        if hit is None:
+            hit = self._coverage[key] = frozenset(a for a in ranked if g.covers(a))
+        return hit
 
     def _rank(self, arn: str) -> tuple[bool, int]:
         return (self.reports[arn].is_admin, self._power_of(arn).bit_count())
@@ -635,6 +703,9 @@ class AccountAnalysis:
         found: list[Escalation] = []
         reached_admin = False
         seen: set[tuple[str, str]] = set()
+        # more_privileged(target, record) for a non-admin source, with the source's side worked out once.
+        lacks = ~self._power_of(record.arn)
+        reports, power_of = self.reports, self._power_of
         for edge in self.graph.out(record.arn):
             shown = 0
             for target in self._targets_of(edge):
@@ -642,7 +713,11 @@ class AccountAnalysis:
                     break
                 if target == record.arn or (edge.path_id, target) in seen:
                     continue
-                if edge.path_id in _MODIFY_THEN_BECOME or self.more_privileged(target, record.arn):
+                if (
+                    edge.path_id in _MODIFY_THEN_BECOME
+                    or reports[target].is_admin
+                    or power_of(target) & lacks
+                ):
                     seen.add((edge.path_id, target))
                     shown += 1
                     reached_admin = reached_admin or self.reports[target].is_admin
@@ -769,6 +844,12 @@ def _has_subject_condition(provider: str, conditions: tuple[Condition, ...]) -> 
     return False
 
 
+def _grant_passes_to(g: Grant, service: str) -> bool:
+    """Does this PassRole grant allow passing to `service` (no iam:PassedToService, or one naming it)?"""
+    limits = [c for c in g.statement.conditions if c.key == "iam:passedtoservice"]
+    return not limits or any(arn_matches(v, service) for c in limits for v in c.values)
+
+
 def _passed_to_service_ok(
     perms: PrincipalPermissions, role_arn: str, service: str, *, any_resource: bool = False
 ) -> bool:
@@ -776,10 +857,7 @@ def _passed_to_service_ok(
     for g in perms.grants_for("iam:passrole"):
         if not any_resource and not g.covers(role_arn):
             continue
-        limits = [c for c in g.statement.conditions if c.key == "iam:passedtoservice"]
-        if not limits:
-            return True
-        if any(arn_matches(v, service) for c in limits for v in c.values):
+        if _grant_passes_to(g, service):
             return True
     return False
 

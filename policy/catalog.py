@@ -54,6 +54,7 @@ class Catalog:
     _subsets: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
     _masks: dict[int, tuple[frozenset[str], int]] = field(default_factory=dict, repr=False)
     _bit: dict[str, int] | None = field(default=None, repr=False)
+    _order: list[str] = field(default_factory=list, repr=False)
     _unknown_cache: dict[tuple[str, ...], list[str]] = field(default_factory=dict, repr=False)
     _all: frozenset[str] | None = field(default=None, repr=False)
 
@@ -153,8 +154,14 @@ class Catalog:
 
     def _bits(self) -> dict[str, int]:
         if self._bit is None:
-            self._bit = {a: 1 << i for i, a in enumerate(sorted(self.canonical))}
+            self._order = sorted(self.canonical)
+            self._bit = {a: 1 << i for i, a in enumerate(self._order)}
         return self._bit
+
+    def action_at(self, index: int) -> str:
+        """The action a mask's bit `index` stands for (bits follow the sorted catalog)."""
+        self._bits()
+        return self._order[index]
 
     def mask(self, actions: frozenset[str]) -> int:
         """The set as a bitmask over the catalog (one bit per action): unions and subset tests on masks

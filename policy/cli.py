@@ -14,7 +14,7 @@ from typing import TextIO
 
 from policy.analyze import AccountReport, analyze_account
 from policy.catalog import default_catalog
-from policy.gaad import GaadError, load_gaad
+from policy.gaad import AccountDetails, GaadError, load_gaad
 
 
 class AnalyzeError(Exception):
@@ -50,7 +50,8 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(path: str, *, fmt: str = "table", indent: int | None = None, account: str = "", out: TextIO) -> None:
+def _load(path: str, account: str) -> AccountDetails:
+    """The parsed account; the file's bytes and JSON tree are freed on return, before the analysis."""
     try:
         raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
@@ -61,11 +62,33 @@ def run(path: str, *, fmt: str = "table", indent: int | None = None, account: st
         where = f"{exc.msg} at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
         raise AnalyzeError(f"{path} is not JSON: {where}") from exc
     try:
-        details = load_gaad(data, account)
+        return load_gaad(data, account)
     except GaadError as exc:
         raise AnalyzeError(str(exc)) from exc
-    report = analyze_account(details, default_catalog())
-    out.write(json.dumps(report.to_json(), indent=indent) if fmt == "json" else render_table(report))
+
+
+def write_json(report: AccountReport, out: TextIO, indent: int | None = None) -> None:
+    """The same text as `json.dumps(report.to_json())`, written a principal at a time so the whole
+    document never sits in memory twice (as objects and as one string)."""
+    if indent is not None:
+        out.write(json.dumps(report.to_json(), indent=indent))
+        return
+    out.write('{"principals": [')
+    for n, principal in enumerate(report.principals):
+        if n:
+            out.write(", ")
+        out.write(json.dumps(principal.to_json()))
+    out.write('], "stats": ')
+    out.write(json.dumps(report.stats()))
+    out.write("}")
+
+
+def run(path: str, *, fmt: str = "table", indent: int | None = None, account: str = "", out: TextIO) -> None:
+    report = analyze_account(_load(path, account), default_catalog())
+    if fmt == "json":
+        write_json(report, out, indent)
+    else:
+        out.write(render_table(report))
     out.write("\n")
 
 

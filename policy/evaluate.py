@@ -159,35 +159,81 @@ class Decision:
 DENIED = Decision(False)
 
 
+def _document_grants(
+    doc: PolicyDocument, catalog: Catalog, ctx: PrincipalContext | None, now: datetime
+) -> tuple[list[Grant], list[Grant], list[str]]:
+    allows: list[Grant] = []
+    denies: list[Grant] = []
+    warnings: list[str] = []
+    for st in doc.statements:
+        if st.principal is not None or st.not_principal is not None:
+            continue  # resource-policy statements say nothing about identity permissions
+        if statement_never_applies(st, now):
+            continue
+        negated = st.not_actions is not None
+        patterns = (st.not_actions if negated else st.actions) or ()  # the parser sets one of the two
+        for problem in catalog.unknown_patterns(patterns):
+            warnings.append(f"{doc.name}: {problem}")
+        grant = Grant(
+            statement=st,
+            source=doc.name,
+            actions=catalog.expand_statement(patterns, negated),
+            resources=tuple(_resolve_variables(r, ctx) for r in st.resources),
+            not_resources=(
+                tuple(_resolve_variables(r, ctx) for r in st.not_resources)
+                if st.not_resources is not None
+                else None
+            ),
+        )
+        (allows if st.is_allow else denies).append(grant)
+    return allows, denies, warnings
+
+
+def _uses_variables(doc: PolicyDocument) -> bool:
+    return any("${" in r for st in doc.statements for r in (*st.resources, *(st.not_resources or ())))
+
+
+class GrantCache:
+    """Grants of documents that read no policy variable are the same for every principal: managed policies
+    attached to many principals are expanded once per analysis instead of once per principal."""
+
+    def __init__(self) -> None:
+        self._by_doc: dict[
+            int, tuple[PolicyDocument, datetime, tuple[list[Grant], list[Grant], list[str]]]
+        ] = {}
+
+    def grants(
+        self, doc: PolicyDocument, catalog: Catalog, ctx: PrincipalContext | None, now: datetime
+    ) -> tuple[list[Grant], list[Grant], list[str]]:
+        hit = self._by_doc.get(id(doc))
+        if hit is not None and hit[0] is doc and hit[1] == now:
+            return hit[2]
+        result = _document_grants(doc, catalog, ctx, now)
+        if not _uses_variables(doc):
+            self._by_doc[id(doc)] = (doc, now, result)
+        return result
+
+
 def grants_from(
-    documents: Iterable[PolicyDocument], catalog: Catalog, ctx: PrincipalContext | None, now: datetime
+    documents: Iterable[PolicyDocument],
+    catalog: Catalog,
+    ctx: PrincipalContext | None,
+    now: datetime,
+    cache: GrantCache | None = None,
 ) -> tuple[list[Grant], list[Grant], list[str]]:
     """Allow and Deny grants of some documents, plus unknown-action warnings."""
     allows: list[Grant] = []
     denies: list[Grant] = []
     warnings: list[str] = []
     for doc in documents:
-        for st in doc.statements:
-            if st.principal is not None or st.not_principal is not None:
-                continue  # resource-policy statements say nothing about identity permissions
-            if statement_never_applies(st, now):
-                continue
-            negated = st.not_actions is not None
-            patterns = (st.not_actions if negated else st.actions) or ()  # the parser sets one of the two
-            for problem in catalog.unknown_patterns(patterns):
-                warnings.append(f"{doc.name}: {problem}")
-            grant = Grant(
-                statement=st,
-                source=doc.name,
-                actions=catalog.expand_statement(patterns, negated),
-                resources=tuple(_resolve_variables(r, ctx) for r in st.resources),
-                not_resources=(
-                    tuple(_resolve_variables(r, ctx) for r in st.not_resources)
-                    if st.not_resources is not None
-                    else None
-                ),
-            )
-            (allows if st.is_allow else denies).append(grant)
+        a, d, w = (
+            cache.grants(doc, catalog, ctx, now)
+            if cache is not None
+            else _document_grants(doc, catalog, ctx, now)
+        )
+        allows += a
+        denies += d
+        warnings += w
     return allows, denies, warnings
 
 
@@ -249,6 +295,7 @@ class PrincipalPermissions:
     scps: Sequence[PolicySet] = ()
     warnings: list[str] = field(default_factory=list)
     _allowed_cache: frozenset[str] | None = field(default=None, repr=False)
+    _mask_cache: tuple[Catalog, int] | None = field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -260,14 +307,15 @@ class PrincipalPermissions:
         boundary: PolicyDocument | None = None,
         scps: Sequence[Sequence[PolicyDocument]] = (),
         now: datetime | None = None,
+        cache: GrantCache | None = None,
     ) -> PrincipalPermissions:
         now = now or datetime.now(tz=UTC)
-        allows, denies, warnings = grants_from(documents, catalog, context, now)
+        allows, denies, warnings = grants_from(documents, catalog, context, now, cache)
         perms = cls(context, PolicySet(allows, denies), warnings=warnings)
         if boundary is not None:
-            b_allows, b_denies, _ = grants_from([boundary], catalog, context, now)
+            b_allows, b_denies, _ = grants_from([boundary], catalog, context, now, cache)
             perms.boundary = PolicySet(b_allows, b_denies)
-        perms.scps = [PolicySet(*grants_from(level, catalog, context, now)[:2]) for level in scps]
+        perms.scps = [PolicySet(*grants_from(level, catalog, context, now, cache)[:2]) for level in scps]
         return perms
 
     def decide(self, action: str, resource: str = "*") -> Decision:
@@ -342,6 +390,8 @@ class PrincipalPermissions:
 
     def allowed_mask(self, catalog: Catalog) -> int:
         """`allowed_actions()` as a catalog bitmask, computed without building a set per principal."""
+        if self._mask_cache is not None and self._mask_cache[0] is catalog:
+            return self._mask_cache[1]
         value = 0
         for g in self.identity.allows:
             value |= catalog.mask(g.actions)
@@ -358,8 +408,17 @@ class PrincipalPermissions:
             for d in layer.denies:
                 if d.all_resources and not d.conditional:
                     value &= ~catalog.mask(d.actions)
+        self._mask_cache = (catalog, value)
         return value
 
     def grants_for(self, action: str) -> list[Grant]:
-        action = action.lower()
-        return [g for g in self.identity.allows if action in g.actions]
+        """The identity Allow grants of an action (indexed on first use)."""
+        return self.identity.grants_on_action(action)
+
+    def plain_on_action(self, action: str) -> bool:
+        """True when this action's decision is the same for every resource: every Allow of it names all
+        resources, and no Deny, boundary or SCP could say otherwise for some resource."""
+        if self.boundary is not None or self.scps:
+            return False
+        allows = self.identity.grants_on_action(action)
+        return not self.identity.denies_on_action(action) and all(g.all_resources for g in allows)

@@ -137,3 +137,19 @@ def test_manage_py_analyze_never_starts_django(tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 1 and "cannot read" in bad.stderr
+
+
+def test_streamed_json_is_the_report_byte_for_byte() -> None:
+    import io
+
+    from policy.analyze import analyze_account
+    from policy.catalog import default_catalog
+    from policy.cli import write_json
+    from policy.gaad import load_gaad
+
+    report = analyze_account(load_gaad(json.loads(FIXTURE.read_text())), default_catalog())
+    assert len(report.principals) > 1
+    for indent in (None, 2):
+        out = io.StringIO()
+        write_json(report, out, indent)
+        assert out.getvalue() == json.dumps(report.to_json(), indent=indent)

@@ -211,3 +211,79 @@ def test_multi_hop_escalation_reports_the_chain() -> None:
     attacker = g.user("dev", inline={"a": doc(allow("sts:AssumeRole", middle))})
     chains = [e for e in g.analyze()[attacker].privilege_escalation if e.target == top]
     assert chains and chains[0].via == [middle, top]
+
+
+LAMBDA = ["lambda:CreateFunction", "lambda:InvokeFunction"]
+
+
+def _lambda_account() -> Gaad:
+    g = Gaad()
+    g.role("fn-admin", trust=trust_service("lambda.amazonaws.com"), attached=[ADMIN_ARN])
+    g.role(
+        "fn-small",
+        trust=trust_service("lambda.amazonaws.com"),
+        inline={"l": doc(allow("s3:ListAllMyBuckets"))},
+    )
+    return g
+
+
+def test_passrole_named_on_one_role_reaches_that_role_only() -> None:
+    g = _lambda_account()
+    to_admin = g.user("a", inline={"p": doc(allow("iam:PassRole", arn("role", "fn-admin")), allow(LAMBDA))})
+    to_small = g.user("b", inline={"p": doc(allow("iam:PassRole", arn("role", "fn-small")), allow(LAMBDA))})
+    reports = g.analyze()
+    found = _found(reports, to_admin, "lambda-001")
+    assert [e.target for e in found] == [arn("role", "fn-admin")] and not found[0].conditional
+    assert not _found(reports, to_small, "lambda-001")
+
+
+def test_passrole_grant_limited_to_another_service_does_not_count_for_its_roles() -> None:
+    g = _lambda_account()
+    attacker = g.user(
+        "dev",
+        inline={
+            "p": doc(
+                allow(
+                    "iam:PassRole",
+                    arn("role", "fn-admin"),
+                    Condition={"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+                ),
+                allow("iam:PassRole", arn("role", "fn-small")),
+                allow(LAMBDA),
+            )
+        },
+    )
+    assert not _found(g.analyze(), attacker, "lambda-001")
+
+
+def test_passrole_under_a_condition_is_a_conditional_path() -> None:
+    g = _lambda_account()
+    conditional = allow(
+        "iam:PassRole", arn("role", "fn-*"), Condition={"StringEquals": {"aws:RequestTag/team": "x"}}
+    )
+    attacker = g.user("dev", inline={"p": doc(conditional, allow(LAMBDA))})
+    found = _found(g.analyze(), attacker, "lambda-001")
+    assert [e.target for e in found] == [arn("role", "fn-admin")] and found[0].conditional
+
+
+def test_passrole_denied_on_the_admin_role_in_another_policy() -> None:
+    g = _lambda_account()
+    attacker = g.user(
+        "dev",
+        inline={
+            "p": doc(allow("iam:PassRole", arn("role", "fn-*")), allow(LAMBDA)),
+            "guard": doc(deny("iam:PassRole", arn("role", "fn-admin"))),
+        },
+    )
+    assert not _found(g.analyze(), attacker, "lambda-001")
+
+
+def test_shared_managed_policy_with_a_variable_resolves_per_principal() -> None:
+    # One managed document attached to two users: each must get its own ${aws:username}, even though
+    # documents without variables are expanded once and shared.
+    g = Gaad()
+    own = g.policy("self-service", doc(allow("iam:PutUserPolicy", arn("user", "${aws:username}"))))
+    alice = g.user("alice", attached=[own])
+    bob = g.user("bob", attached=[own])
+    reports = g.analyze()
+    assert _found(reports, alice, "iam-007") and _found(reports, bob, "iam-007")
