@@ -137,6 +137,18 @@ def classify(error: str) -> str:
     return "other: " + error[:80]
 
 
+# What the campaign's workers run with: fakeaws credentials, few retries, short timeouts, fast polling,
+# and no suggestion building (applies use suggestions built once, in-process).
+WORKER_ENV = {
+    "AWS_ACCESS_KEY_ID": "fakeaws",
+    "AWS_SECRET_ACCESS_KEY": "fakeaws",
+    "AWS_MAX_ATTEMPTS": "4",
+    "AWS_READ_TIMEOUT": "2",
+    "IAMREVIEW_POLL_MS": "50",
+    "IAMREVIEW_BUILD_SUGGESTIONS": "false",
+}
+
+
 class Campaign:
     """Drives the runs; `start_worker()` returns a running worker process, `faults(**f)` sets fakeaws faults."""
 
@@ -460,12 +472,7 @@ def main() -> None:
             "DJANGO_SETTINGS_MODULE": "iamreview.settings",
             "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{db_name}",
             "REDIS_URL": "redis://127.0.0.1:6379/13",
-            "AWS_ACCESS_KEY_ID": "fakeaws",
-            "AWS_SECRET_ACCESS_KEY": "fakeaws",
-            "AWS_MAX_ATTEMPTS": "4",
-            "AWS_READ_TIMEOUT": "2",
-            "IAMREVIEW_POLL_MS": "50",
-            "IAMREVIEW_BUILD_SUGGESTIONS": "false",
+            **WORKER_ENV,
             "IAMREVIEW_STALE_SECONDS": "30",
             "IAMREVIEW_QUEUED_MAX_SECONDS": "30",
             "FAKEAWS_CHAOS_COUNTS": str(tmp / "fakeaws-chaos.json"),

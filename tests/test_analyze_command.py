@@ -18,6 +18,12 @@ FIXTURE = ROOT / "tests" / "fixtures" / "gaad" / "small-account.json"
 PATH_IDS = {p.id for p in PRIVESC_PATHS}
 
 
+def _python(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
 def _run_json(capsys: pytest.CaptureFixture[str]) -> dict:  # type: ignore[type-arg]
     call_command("analyze", str(FIXTURE), "--format", "json")
     return json.loads(capsys.readouterr().out)
@@ -87,15 +93,7 @@ def test_a_malformed_policy_does_not_stop_the_analysis(
 
 def test_runs_without_any_database() -> None:
     env = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "analyze", str(FIXTURE), "--format", "json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _python(["manage.py", "analyze", str(FIXTURE), "--format", "json"], env)
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)["principals"]) == 6
     assert connection.vendor == "postgresql"
@@ -115,27 +113,11 @@ def test_manage_py_analyze_never_starts_django(tmp_path: Path) -> None:
         "print('DJANGO-LOADED' if 'django' in sys.modules else 'NO-DJANGO', file=sys.stderr)\n"
     )
     env = {"DJANGO_SETTINGS_MODULE": "no.such.settings", "PATH": "/usr/bin:/bin"}
-    result = subprocess.run(
-        [sys.executable, str(probe)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _python([str(probe)], env)
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)["principals"]) == 6
     assert result.stderr.strip().endswith("NO-DJANGO")
-    bad = subprocess.run(
-        [sys.executable, "manage.py", "analyze", str(tmp_path / "missing.json")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    bad = _python(["manage.py", "analyze", str(tmp_path / "missing.json")], env)
     assert bad.returncode == 1 and "cannot read" in bad.stderr
 
 

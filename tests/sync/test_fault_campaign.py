@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from benchmarks.faults import Campaign, campaign_account, live_iam, suggestions_for
+from benchmarks.faults import WORKER_ENV, Campaign, campaign_account, live_iam, suggestions_for
 from iamreview.celery import app
 from tests.processes import FakeAwsServer, celery_worker
 
@@ -49,12 +49,7 @@ def test_fault_campaign_leaves_nothing_half_done(
     env = {
         "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "AWS_ENDPOINT_URL": server.endpoint,
-        "AWS_ACCESS_KEY_ID": "fakeaws",
-        "AWS_SECRET_ACCESS_KEY": "fakeaws",
-        "AWS_MAX_ATTEMPTS": "4",
-        "AWS_READ_TIMEOUT": "2",
-        "IAMREVIEW_POLL_MS": "50",
-        "IAMREVIEW_BUILD_SUGGESTIONS": "false",
+        **WORKER_ENV,
     }
     queue = f"faults-{uuid.uuid4().hex[:8]}"
     account, iam = campaign_account(server.endpoint)

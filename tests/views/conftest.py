@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import LinkedAccount, Profile
-from findings.models import AccessKey, Principal, Suggestion
+from findings.models import AccessKey, ChangeRequest, Principal, Suggestion
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "gaad" / "small-account.json"
 
@@ -99,4 +99,22 @@ def suggestion(imported: Any) -> Suggestion:
                 "last_used": {"s3": "2026-01-01"},
             }
         ],
+    )
+
+
+@pytest.fixture
+def pending_change(suggestion: Suggestion, users: dict[str, Any]) -> ChangeRequest:
+    """A pending change request from the reviewer, for the suggestion above."""
+    principal = suggestion.principal
+    return ChangeRequest.objects.create(
+        account=principal.account,
+        principal=principal,
+        principal_arn=principal.arn,
+        principal_kind=principal.kind,
+        principal_name=principal.name,
+        suggestion=suggestion,
+        requested_by=users["reviewer"],
+        reason="least privilege",
+        items=suggestion.items,
+        expires_at=timezone.now() + timedelta(days=7),
     )

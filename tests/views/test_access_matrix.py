@@ -66,23 +66,11 @@ def outcome(response: Any) -> str:
 
 @pytest.fixture
 def world(
-    imported: dict[str, LinkedAccount], suggestion: Suggestion, users: dict[str, Any]
+    imported: dict[str, LinkedAccount], suggestion: Suggestion, pending_change: ChangeRequest
 ) -> dict[str, Any]:
     prod = imported["prod"]
     run = SyncRun.objects.create(account=prod, trigger="manual", status="succeeded")
-    change = ChangeRequest.objects.create(
-        account=prod,
-        principal=suggestion.principal,
-        principal_arn=suggestion.principal.arn,
-        principal_kind=suggestion.principal.kind,
-        principal_name=suggestion.principal.name,
-        suggestion=suggestion,
-        requested_by=users["reviewer"],
-        reason="least privilege",
-        items=suggestion.items,
-        status=ChangeStatus.PENDING,
-        expires_at=suggestion.created_at + timedelta(days=7),
-    )
+    change = pending_change
     return {
         "account": prod,
         "run": run,

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -125,22 +123,6 @@ def _profiles(users: dict[str, Any]) -> None:
         Profile.objects.get_or_create(user=user)
 
 
-@pytest.fixture
-def change(suggestion: Suggestion, users: dict[str, Any]) -> ChangeRequest:
-    return ChangeRequest.objects.create(
-        account=suggestion.principal.account,
-        principal=suggestion.principal,
-        principal_arn=suggestion.principal.arn,
-        principal_kind=suggestion.principal.kind,
-        principal_name=suggestion.principal.name,
-        suggestion=suggestion,
-        requested_by=users["reviewer"],
-        reason="least privilege",
-        items=suggestion.items,
-        expires_at=timezone.now() + timedelta(days=7),
-    )
-
-
 @FUZZ
 @given(st.fixed_dictionaries({}, optional={f: VALUES for f in ACCOUNT_FIELDS}))
 def test_link_account_form(client_as: Any, data: dict[str, Any]) -> None:
@@ -206,16 +188,16 @@ def test_accept_suggestion_form(client_as: Any, suggestion: Suggestion, data: di
 
 @FUZZ
 @given(st.fixed_dictionaries({}, optional={"item_0": VALUES, "reason": VALUES}))
-def test_edit_change_form(client_as: Any, change: ChangeRequest, data: dict[str, Any]) -> None:
-    before = ChangeRequest.objects.values_list("items", "version").get(pk=change.pk)
-    response = post_and_check(client_as("reviewer"), reverse("change_edit", args=[change.pk]), data)
+def test_edit_change_form(client_as: Any, pending_change: ChangeRequest, data: dict[str, Any]) -> None:
+    before = ChangeRequest.objects.values_list("items", "version").get(pk=pending_change.pk)
+    response = post_and_check(client_as("reviewer"), reverse("change_edit", args=[pending_change.pk]), data)
     if holds_nul(data):
         return
-    after = ChangeRequest.objects.values_list("items", "version").get(pk=change.pk)
-    if response["Location"] == reverse("change_edit", args=[change.pk]):  # refused, with a message
+    after = ChangeRequest.objects.values_list("items", "version").get(pk=pending_change.pk)
+    if response["Location"] == reverse("change_edit", args=[pending_change.pk]):  # refused, with a message
         assert after == before
     # Whatever was accepted never grants more than the original (the engine checks every edit).
-    original = {a for a in change.items[0]["original"]["Statement"][0]["Action"]}
+    original = {a for a in pending_change.items[0]["original"]["Statement"][0]["Action"]}
     for doc in after[0][0]["proposed"]:
         for statement in doc.get("Statement", []):
             actions = statement.get("Action", [])
@@ -225,11 +207,11 @@ def test_edit_change_form(client_as: Any, change: ChangeRequest, data: dict[str,
 
 @FUZZ
 @given(st.fixed_dictionaries({}, optional={"decision": VALUES, "comment": VALUES}))
-def test_decide_form(client_as: Any, change: ChangeRequest, data: dict[str, Any]) -> None:
-    ChangeRequest.objects.filter(pk=change.pk).update(status=ChangeStatus.PENDING)
+def test_decide_form(client_as: Any, pending_change: ChangeRequest, data: dict[str, Any]) -> None:
+    ChangeRequest.objects.filter(pk=pending_change.pk).update(status=ChangeStatus.PENDING)
     Approval.objects.all().delete()
-    post_and_check(client_as("approver"), reverse("change_decide", args=[change.pk]), data)
-    status = ChangeRequest.objects.get(pk=change.pk).status
+    post_and_check(client_as("approver"), reverse("change_decide", args=[pending_change.pk]), data)
+    status = ChangeRequest.objects.get(pk=pending_change.pk).status
     decision = data.get("decision")
     if (decision[-1] if isinstance(decision, list) else decision) != "approve":
         assert status != ChangeStatus.APPROVED
