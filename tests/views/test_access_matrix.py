@@ -16,6 +16,7 @@ and list pages, fragments, exports and search never show the other account.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -211,3 +212,76 @@ def test_limited_user_digest_never_includes_another_account(
     assert [g["account"] for g in content["groups"]] == [sandbox.name]
     profile.digest_accounts.set([world["account"]])
     assert digest_content(profile, timezone.now() + timedelta(seconds=1))["new_count"] == 0
+
+
+# Content Security Policy: every page carries it, and every page works under it (our own assets only).
+
+ASSET = re.compile(r"<(script|link|img)\b([^>]*)>", re.IGNORECASE)
+INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=", re.IGNORECASE)
+
+
+def csp_problems(url: str, response: Any) -> list[str]:
+    policy = response.get("Content-Security-Policy", "")
+    directives = {}
+    for directive in policy.split(";"):
+        name, _, value = directive.strip().partition(" ")
+        directives[name] = value
+    problems = []
+    if directives.get("default-src") != "'self'" or directives.get("script-src") != "'self'":
+        problems.append(f"{url}: CSP missing or wider than our own origin: {policy!r}")
+    if "http" in policy or "*" in policy:
+        problems.append(f"{url}: CSP names another host: {policy!r}")
+    if not response.get("Content-Type", "").startswith("text/html"):
+        return problems
+    html = response.content.decode()
+    for tag, attrs in ASSET.findall(html):
+        src = re.search(r'\b(?:src|href)\s*=\s*"([^"]*)"', attrs)
+        if tag.lower() == "link" and "stylesheet" not in attrs and "icon" not in attrs:
+            continue
+        data_block = 'type="application/json"' in attrs  # json_script: data, never executed
+        if tag.lower() == "script" and src is None and not data_block:
+            problems.append(f"{url}: an inline <script> (blocked by script-src 'self')")
+        elif src is not None and not (src.group(1).startswith("/") or src.group(1).startswith("data:")):
+            problems.append(f"{url}: <{tag}> loads {src.group(1)} from another origin")
+    if INLINE_HANDLER.search(html):
+        problems.append(f"{url}: an inline event handler (blocked by script-src 'self')")
+    return problems
+
+
+def test_every_page_carries_the_csp_and_loads_only_our_own_assets(
+    client_as: Any, world: dict[str, Any]
+) -> None:
+    admin = client_as("admin")
+    problems: list[str] = []
+    pages = 0
+    with fakeaws.mock():
+        for name, pattern in ROUTES:
+            if "GET" not in pattern.callback.allowed_methods:
+                continue
+            url = url_for(name, pattern, world)
+            response = admin.get(url)
+            pages += response.get("Content-Type", "").startswith("text/html")
+            problems += csp_problems(url, response)
+        login = Client().get("/login/")
+        problems += csp_problems("/login/", login)
+    assert pages >= 15, "the check must see the real pages"
+    assert not problems, "\n".join(problems)
+
+
+def test_csp_check_catches_what_the_policy_would_block() -> None:
+    from django.http import HttpResponse
+
+    from iamreview.middleware import CONTENT_SECURITY_POLICY
+
+    def page(body: str, policy: str = CONTENT_SECURITY_POLICY) -> HttpResponse:
+        response = HttpResponse(body, content_type="text/html")
+        response["Content-Security-Policy"] = policy
+        return response
+
+    assert csp_problems("/ok", page('<script src="/static/htmx.min.js"></script>')) == []
+    assert csp_problems("/ok", page('<script id="d" type="application/json">{"a": 1}</script>')) == []
+    assert csp_problems("/x", page("<script>alert(1)</script>"))
+    assert csp_problems("/x", page('<script src="https://cdn.example/x.js"></script>'))
+    assert csp_problems("/x", page('<link rel="stylesheet" href="https://cdn.example/x.css">'))
+    assert csp_problems("/x", page('<button onclick="go()">'))
+    assert csp_problems("/x", page("", policy="default-src *"))
