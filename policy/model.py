@@ -213,17 +213,22 @@ def _parse_statement(raw: Any, policy: str, index: int) -> Statement:
 
 
 def _depth(value: Any, limit: int) -> int:
+    """Nesting depth, a scalar counting one level below its container. Only containers are walked:
+    a policy's many action strings cost one comparison each, not a stack entry."""
+    if not isinstance(value, (dict, list)):
+        return 1
     stack: list[tuple[Any, int]] = [(value, 1)]
     deepest = 0
     while stack:
         item, depth = stack.pop()
         deepest = max(deepest, depth)
+        for v in item.values() if isinstance(item, dict) else item:
+            if isinstance(v, (dict, list)):
+                stack.append((v, depth + 1))
+            elif depth >= deepest:
+                deepest = depth + 1
         if deepest > limit:
             return deepest
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
     return deepest
 
 
