@@ -153,3 +153,31 @@ def test_statement_shaped_garbage_never_crashes(statements: list[dict[str, Any]]
         assert exc.policy_name == "fuzz" and exc.problem
     else:
         assert len(parsed.statements) == len(statements)
+
+
+def _reference_depth(value: Any) -> int:
+    """Nesting depth by its definition: a container is one level deeper than its deepest child."""
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+    if children is None:
+        return 1
+    return 1 + max((_reference_depth(v) for v in children), default=0)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3),
+    max_leaves=40,
+)
+
+
+@given(JSON_VALUES, st.integers(min_value=1, max_value=12))
+@settings(max_examples=400, deadline=None)
+def test_nesting_depth_matches_its_definition(value: Any, limit: int) -> None:
+    from policy.model import _depth
+
+    want = _reference_depth(value)
+    got = _depth(value, limit)
+    if want <= limit:
+        assert got == want
+    else:
+        assert got > limit  # stops early, but always says "too deep"
