@@ -414,6 +414,14 @@ def suggestions_for(account: Any) -> list[Any]:
     )
 
 
+SECTIONS = (
+    ("syncs", "Syncs"),
+    ("sync_failures", "Sync failures, by the error users saw"),
+    ("applies", "Applies"),
+    ("apply_failures", "Apply failures, by the error users saw"),
+)
+
+
 def markdown(report: dict[str, Any], args: argparse.Namespace, seconds: float) -> str:
     def table(counter: Counter[str]) -> str:
         return (
@@ -430,22 +438,11 @@ def markdown(report: dict[str, Any], args: argparse.Namespace, seconds: float) -
             f"Faults injected by fakeaws: {dict(report.get('injected', {}))}; worker SIGKILLs: {report['kills']} "
             f"({report['kills_mid_run']} while a sync or apply was in progress, the rest between runs).",
             "",
-            "| Syncs | count |",
-            "|---|---|",
-            table(report["syncs"]),
-            "",
-            "| Sync failures, by the error users saw | count |",
-            "|---|---|",
-            table(report["sync_failures"]),
-            "",
-            "| Applies | count |",
-            "|---|---|",
-            table(report["applies"]),
-            "",
-            "| Apply failures, by the error users saw | count |",
-            "|---|---|",
-            table(report["apply_failures"]),
-            "",
+            *(
+                line
+                for key, title in SECTIONS
+                for line in (f"| {title} | count |", "|---|---|", table(report[key]), "")
+            ),
             f"**Violations: {len(violations)}** (partial snapshots, missing audit events, policies in AWS that no "
             "approved request asked for, rollbacks that did not restore the original, runs that never ended)."
             + ("".join(f"\n- {v}" for v in violations)),
