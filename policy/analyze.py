@@ -195,17 +195,6 @@ class _Classifier:
         }
 
 
-def _first_names(catalog: Catalog, mask: int, limit: int) -> list[str]:
-    """The first `limit` actions of a mask in sorted order (bits follow the sorted catalog), canonically
-    spelled: the lowest set bits, without building the set."""
-    out: list[str] = []
-    while mask and len(out) < limit:
-        low = mask & -mask
-        out.append(catalog.name(catalog.action_at(low.bit_length() - 1)))
-        mask ^= low
-    return out
-
-
 class AccountAnalysis:
     """Runs every rule for every principal of one account. Build once, then call `run()`."""
 
@@ -232,10 +221,15 @@ class AccountAnalysis:
         self.reports: dict[str, PrincipalReport] = {}
         self._power: dict[str, int] = {}
         self.graph = Graph()
-        self._hub_ranked: dict[str, list[str]] = {}
+        self._hub_ranked: dict[str, list[str]] = {}  # hub node -> the roles it stands for, ranked
+        self._hub_cond: dict[str, dict[str, bool]] = {}  # assume hub -> role -> is the hop conditional
+        self._hub_reach: dict[str, tuple[bool, int]] = {}  # hub -> (an admin among them, union of powers)
         self._users_ranked: list[str] = []
         self._coverage: dict[tuple[object, ...], frozenset[str]] = {}
-        self._path_action_bits = {a: catalog.mask(frozenset((a,))) for a in _PATH_ACTIONS}
+        level = catalog.access_level
+        self._writes = catalog.mask(catalog.actions_where("write-levels", lambda a: level[a] in WRITE_LEVELS))
+        self._path_actions_mask = catalog.mask(_PATH_ACTIONS)
+        self._held: dict[str, frozenset[str]] = {}
         self._roles_ranked: list[str] = []
         self._toward_admin: dict[str, Edge] = {}
         self._users = [r for r in self.records if r.kind == "user"]
@@ -244,6 +238,7 @@ class AccountAnalysis:
         # identity policies (account root or `*`), and which services may assume each role.
         self._trust_names: dict[str, list[PrincipalRecord]] = {}
         self._trust_delegates: list[PrincipalRecord] = []
+        self._delegate_arns: set[str] = set()
         self._roles_by_service: dict[str, list[PrincipalRecord]] = {}
         self._trust_exact: dict[str, frozenset[str]] = {}  # role -> the AWS principals its trust names
         self._trust_memo: dict[tuple[str, str, bool], tuple[bool, bool]] = {}
@@ -263,6 +258,7 @@ class AccountAnalysis:
                     a == role.account_id or a.endswith(f":{role.account_id}:root") for a in st.principal.aws
                 ):
                     self._trust_delegates.append(role)
+                    self._delegate_arns.add(role.arn)
                 for name in st.principal.aws:
                     self._trust_names.setdefault(name, []).append(role)
 
@@ -278,40 +274,34 @@ class AccountAnalysis:
             ctx, docs, self.catalog, boundary=boundary, scps=self.scps, now=self.now, cache=self.grant_cache
         )
         if self.exclusions.actions:
-            excluded = frozenset().union(*(self.catalog.expand(p) for p in self.exclusions.actions))
-            for grant_list in (perms.identity.allows,):
-                grant_list[:] = [
-                    Grant(g.statement, g.source, g.actions - excluded, g.resources, g.not_resources)
-                    for g in grant_list
-                ]
+            excluded = 0
+            for pattern in self.exclusions.actions:
+                excluded |= self.catalog.expand_mask(pattern)
+            perms.identity.allows[:] = [g.with_mask(g.mask & ~excluded) for g in perms.identity.allows]
         return perms
 
-    def _allowed_on_all(self, perms: PrincipalPermissions, category: str) -> tuple[int, bool]:
-        """Actions of a category allowed on every resource (a catalog mask), and whether all of them are
-        conditional."""
-        cat = self.catalog
-        wanted = self.classifier.masks[category]
+    def _on_all_resources(self, perms: PrincipalPermissions) -> tuple[int, int]:
+        """Actions allowed on every resource (a catalog mask, after Denies, boundary and SCPs), and those of
+        them some unconditional Allow gives. One pass over the grants serves every category."""
         found = unconditional = 0
         for g in perms.identity.allows:
-            if not g.all_resources:
-                continue
-            subset = cat.mask(g.actions) & wanted
-            found |= subset
-            if not g.conditional:
-                unconditional |= subset
+            if g.all_resources:
+                found |= g.mask
+                if not g.conditional:
+                    unconditional |= g.mask
         if not found:
-            return 0, False
+            return 0, 0
         for d in perms.identity.denies:
             if d.all_resources and not d.conditional:
-                found &= ~cat.mask(d.actions)
+                found &= ~d.mask
         for layer in [perms.boundary, *perms.scps]:
             if layer is None:
                 continue
             capped = 0
             for g in layer.allows:
-                capped |= cat.mask(g.actions)
+                capped |= g.mask
             found &= capped
-        return found, not (found & unconditional)
+        return found, unconditional
 
     def _is_admin(self, perms: PrincipalPermissions) -> bool:
         if not all(perms.allows(a, "*") for a in ADMIN_SENTINELS):
@@ -323,11 +313,7 @@ class AccountAnalysis:
         """Write and permissions-management actions held (a catalog bitmask): who is more privileged."""
         hit = self._power.get(arn)
         if hit is None:
-            level = self.catalog.access_level
-            writes = self.catalog.mask(
-                self.catalog.actions_where("write-levels", lambda a: level[a] in WRITE_LEVELS)
-            )
-            hit = self._power[arn] = self.perms[arn].allowed_mask(self.catalog) & writes
+            hit = self._power[arn] = self.perms[arn].allowed_mask(self.catalog) & self._writes
         return hit
 
     def more_privileged(self, target: str, than: str) -> bool:
@@ -337,7 +323,7 @@ class AccountAnalysis:
         if t.is_admin:
             return True
         # Does the target hold a write or permissions-management action the source lacks?
-        return bool(self._power_of(target) & ~self._power_of(than))
+        return bool(self._power_of(target) & (self._writes & ~self._power_of(than)))
 
     # -- rules -------------------------------------------------------------------------------------
     def _direct_findings(
@@ -381,20 +367,16 @@ class AccountAnalysis:
                             f"Every {service} action on every resource, from {', '.join(sources)}.",
                         )
                     )
-        for kind in (
-            "data-exfiltration",
-            "credentials-exposure",
-            "resource-exposure",
-            "infrastructure-modification",
-            "write-on-all-resources",
-        ):
+        on_all, unconditional = self._on_all_resources(perms)
+        for kind, wanted in self.classifier.masks.items() if on_all else ():
             if report.is_admin and kind in ("infrastructure-modification", "write-on-all-resources"):
                 continue  # the admin finding says it all
-            actions, conditional = self._allowed_on_all(perms, kind)
+            actions = on_all & wanted
             if not actions:
                 continue
+            conditional = not (actions & unconditional)
             count = actions.bit_count()
-            names = _first_names(cat, actions, MAX_LISTED_ACTIONS)
+            names = cat.first_names(actions, MAX_LISTED_ACTIONS)
             rule = RULES[kind]
             more = f", the first {MAX_LISTED_ACTIONS} listed" if count > MAX_LISTED_ACTIONS else ""
             detail = f"{rule.description} {count} action(s){more}" + (
@@ -467,13 +449,13 @@ class AccountAnalysis:
         return []
 
     def _self_escalations(self, record: PrincipalRecord, perms: PrincipalPermissions) -> list[Escalation]:
-        found = []
-        mask = perms.allowed_mask(self.catalog)  # an action outside it is allowed on no resource
-        for path in PRIVESC_PATHS:
-            if path.category != "self-escalation":
-                continue
-            action = path.actions[0].lower()
-            if not mask & self._path_action_bits[action]:
+        found: list[Escalation] = []
+        held = self._held_path_actions(record, perms)  # an action outside it is allowed on no resource
+        if not held:
+            return found
+        for path in _SELF_ESCALATION_PATHS:
+            action = _PATH_ACTIONS_OF[path.id][0]
+            if action not in held:
                 continue
             for resource in self._self_targets(record, action):
                 decision = perms.decide(action, resource)
@@ -494,33 +476,48 @@ class AccountAnalysis:
         """
         if record.kind == "group":
             return
-        mask = perms.allowed_mask(self.catalog)
-        bits = self._path_action_bits
-        held = {a for a, bit in bits.items() if mask & bit}
-        assume_ok = self._assumable(record, perms, "sts:assumerole" in held)
+        held = self._held_path_actions(record, perms)
+        named, hub = self._assumable(record, perms, "sts:assumerole" in held)
+        assume_ok = named
+        if hub:
+            # Paths that modify a role and then assume it look roles up one by one.
+            assume_ok = {arn: (True, cond) for arn, cond in self._hub_cond[hub].items()} | named
         somewhere: dict[str, Decision] = {}  # allows_somewhere per action, shared by this principal's paths
         for path in PRIVESC_PATHS:
             acts = _PATH_ACTIONS_OF[path.id]
             if path.id == "sts-001":
-                for role_arn, (_ok, cond) in assume_ok.items():
+                for role_arn, (_ok, cond) in named.items():
                     self.graph.add(Edge(record.arn, role_arn, path.id, path.actions, cond))
+                if hub:
+                    self.graph.add(Edge(record.arn, hub, path.id, path.actions))
                 continue
-            if not all(a in held for a in acts):
+            if not _PATH_ACTION_SETS[path.id] <= held:
                 continue
             if path.category == "principal-access":
                 self._principal_access_edges(record, perms, path, acts, assume_ok)
             else:
                 self._passrole_edges(record, perms, path, acts, somewhere)
 
+    def _held_path_actions(self, record: PrincipalRecord, perms: PrincipalPermissions) -> frozenset[str]:
+        """The escalation paths' actions this principal is allowed somewhere (one mask operation)."""
+        held = self._held.get(record.arn)
+        if held is None:
+            hits = perms.allowed_mask(self.catalog) & self._path_actions_mask
+            held = self._held[record.arn] = self.catalog.actions_of(hits) if hits else frozenset()
+        return held
+
     def _assumable(
         self, record: PrincipalRecord, perms: PrincipalPermissions, holds_assume: bool
-    ) -> dict[str, tuple[bool, bool]]:
+    ) -> tuple[dict[str, tuple[bool, bool]], str]:
         """Roles this principal can assume: those whose trust names it, and (when its identity policy allows
-        sts:AssumeRole on them) those whose trust names its account or everyone."""
-        candidates = list(self._trust_names.get(record.arn, ()))
-        if holds_assume:
-            candidates += self._trust_delegates
-        out: dict[str, tuple[bool, bool]] = {}
+        sts:AssumeRole on them) those whose trust names its account or everyone.
+
+        Where sts:AssumeRole is allowed on every role and no delegating trust names the principal, the
+        roles that trust its account are the same for everyone in that account: one hub node stands for
+        them (returned by name, "" otherwise) instead of an edge per principal and role.
+        """
+        named = self._trust_names.get(record.arn, ())
+        candidates = list(named)
         # Common case: sts:AssumeRole allowed on every resource, with no Deny for it anywhere. Then the
         # identity policy allows every candidate and the per-role decision can be skipped.
         everywhere = False
@@ -529,6 +526,13 @@ class AccountAnalysis:
             everywhere = not perms.identity.denies_on_action("sts:assumerole") and any(
                 g.all_resources for g in allows
             )
+        hub = ""
+        if holds_assume:
+            if everywhere and not any(r.arn in self._delegate_arns for r in named):
+                hub = self._delegate_hub(record.account_id)
+            else:
+                candidates += self._trust_delegates
+        out: dict[str, tuple[bool, bool]] = {}
         memo = self._trust_memo
         for role in candidates:
             if role.arn == record.arn or role.arn in out:
@@ -547,7 +551,34 @@ class AccountAnalysis:
                 ok, cond = hit
             if ok:
                 out[role.arn] = (ok, cond)
-        return out
+        return out, hub
+
+    def _delegate_hub(self, account_id: str) -> str:
+        """The hub of the roles whose trust delegates to identity policies in `account_id`, built once."""
+        hub = _ASSUME_HUB + account_id
+        if hub not in self._hub_ranked:
+            cond_of: dict[str, bool] = {}
+            for role in self._trust_delegates:
+                key = (role.arn, account_id, True)
+                hit = self._trust_memo.get(key)
+                if hit is None:
+                    # No delegating trust names the caller (checked by the caller), so any ARN will do.
+                    hit = self._trust_memo[key] = trust_allows(role.trust, "", account_id, True)
+                if hit[0]:
+                    cond_of.setdefault(role.arn, hit[1])
+            self._hub_cond[hub] = cond_of
+            self._add_hub(hub, list(cond_of), cond_of)
+        return hub
+
+    def _add_hub(self, hub: str, arns: list[str], cond_of: dict[str, bool] | None = None) -> None:
+        """A node standing for many principals: ranked most privileged first, with one edge to each."""
+        ranked = sorted(arns, key=self._rank, reverse=True)
+        self._hub_ranked[hub] = ranked
+        union = 0
+        for arn in ranked:
+            union |= self._power_of(arn)
+            self.graph.add(Edge(hub, arn, "", (), bool(cond_of and cond_of[arn])))
+        self._hub_reach[hub] = (any(self.reports[a].is_admin for a in ranked), union)
 
     def _principal_access_edges(
         self,
@@ -688,11 +719,6 @@ class AccountAnalysis:
     def _rank(self, arn: str) -> tuple[bool, int]:
         return (self.reports[arn].is_admin, self._power_of(arn).bit_count())
 
-    def _targets_of(self, edge: Edge) -> list[str]:
-        if edge.target.startswith(_HUB):
-            return self._hub_ranked[edge.target]
-        return [edge.target]
-
     def _escalations_of(self, record: PrincipalRecord) -> list[Escalation]:
         """Direct paths to more privileged principals (the most privileged few per path), then chains of
         hops that end at an administrator.
@@ -703,24 +729,31 @@ class AccountAnalysis:
         found: list[Escalation] = []
         reached_admin = False
         seen: set[tuple[str, str]] = set()
-        # more_privileged(target, record) for a non-admin source, with the source's side worked out once.
-        lacks = ~self._power_of(record.arn)
-        reports, power_of = self.reports, self._power_of
+        # more_privileged(target, record) for a non-admin source, with the source's side worked out once:
+        # the write actions it lacks.
+        lacks = self._writes & ~self._power_of(record.arn)
+        reports, power_of, hubs = self.reports, self._power_of, self._hub_ranked
         for edge in self.graph.out(record.arn):
+            modify = edge.path_id in _MODIFY_THEN_BECOME
+            targets = hubs.get(edge.target)
+            hop_cond: dict[str, bool] = {}
+            if targets is None:
+                targets = [edge.target]
+            else:
+                has_admin, union = self._hub_reach[edge.target]
+                if not (modify or has_admin or union & lacks):
+                    continue  # none of the hub's principals is more privileged
+                hop_cond = self._hub_cond.get(edge.target, hop_cond)
             shown = 0
-            for target in self._targets_of(edge):
+            for target in targets:
                 if shown >= MAX_TARGETS_PER_PATH:
                     break
                 if target == record.arn or (edge.path_id, target) in seen:
                     continue
-                if (
-                    edge.path_id in _MODIFY_THEN_BECOME
-                    or reports[target].is_admin
-                    or power_of(target) & lacks
-                ):
+                if modify or reports[target].is_admin or power_of(target) & lacks:
                     seen.add((edge.path_id, target))
                     shown += 1
-                    reached_admin = reached_admin or self.reports[target].is_admin
+                    reached_admin = reached_admin or reports[target].is_admin
                     found.append(
                         Escalation(
                             edge.path_id,
@@ -728,18 +761,14 @@ class AccountAnalysis:
                             list(edge.actions),
                             [target],
                             target,
-                            edge.conditional,
+                            edge.conditional or hop_cond.get(target, False),
                         )
                     )
-                elif not edge.target.startswith(_HUB):
-                    continue
-                else:
-                    break  # hub targets are ranked: the rest are no more privileged
         if not reached_admin:
             chain = self._chain_to_admin(record.arn)
             if chain:
                 first = chain[0]
-                via = [e.target for e in chain if not e.target.startswith(_HUB)]
+                via = [e.target for e in chain if e.target not in hubs]
                 found.append(
                     Escalation(
                         first.path_id,
@@ -759,7 +788,7 @@ class AccountAnalysis:
             edge = self._toward_admin[node]
             chain.append(edge)
             node = edge.target
-            if not node.startswith(_HUB) and self.reports[node].is_admin:
+            if node not in self._hub_ranked and self.reports[node].is_admin:
                 return chain
         return []
 
@@ -778,10 +807,7 @@ class AccountAnalysis:
         self._users_ranked = sorted((r.arn for r in self._users), key=self._rank, reverse=True)
         self._roles_ranked = sorted((r.arn for r in self._roles), key=self._rank, reverse=True)
         for service, roles in self._roles_by_service.items():
-            ranked = sorted((r.arn for r in roles), key=self._rank, reverse=True)
-            self._hub_ranked[_hub(service)] = ranked
-            for arn in ranked:
-                self.graph.add(Edge(_hub(service), arn, "", ()))
+            self._add_hub(_hub(service), [r.arn for r in roles])
         for record in self.records:
             if not self.reports[record.arn].is_admin:
                 self._add_edges(record, self.perms[record.arn])
@@ -813,6 +839,7 @@ class AccountAnalysis:
 
 _CATEGORY = {p.id: p.category for p in PRIVESC_PATHS}
 _HUB = "service:"
+_ASSUME_HUB = "assume:"
 MAX_TARGETS_PER_PATH = 3
 
 
@@ -823,6 +850,8 @@ def _hub(service: str) -> str:
 
 _PATH_ACTIONS_OF = {p.id: tuple(a.lower() for a in p.actions) for p in PRIVESC_PATHS}
 _PATH_ACTIONS = frozenset(a for acts in _PATH_ACTIONS_OF.values() for a in acts)
+_PATH_ACTION_SETS = {path_id: frozenset(acts) for path_id, acts in _PATH_ACTIONS_OF.items()}
+_SELF_ESCALATION_PATHS = [p for p in PRIVESC_PATHS if p.category == "self-escalation"]
 _MODIFY_THEN_BECOME = {"iam-014", "iam-015", "iam-016", "iam-017", "iam-018", "iam-019", "iam-020", "iam-021"}
 _ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):")
 

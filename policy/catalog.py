@@ -5,13 +5,14 @@ Loaded on first use of `default_catalog()` (never at import) and passed into wha
 
 from __future__ import annotations
 
+import bisect
 import functools
 import importlib.util
 import json
 import marshal
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,9 +54,14 @@ class Catalog:
     )
     _subsets: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
     _masks: dict[int, tuple[frozenset[str], int]] = field(default_factory=dict, repr=False)
-    _bit: dict[str, int] | None = field(default=None, repr=False)
+    _index: dict[str, int] | None = field(default=None, repr=False)
     _order: list[str] = field(default_factory=list, repr=False)
-    _unknown_cache: dict[tuple[str, ...], list[str]] = field(default_factory=dict, repr=False)
+    _service_range: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+    _full: int = field(default=0, repr=False)
+    _bit_cache: dict[str, int] = field(default_factory=dict, repr=False)
+    _pattern_masks: dict[str, int] = field(default_factory=dict, repr=False)
+    _statement_masks: dict[tuple[tuple[str, ...], bool], int] = field(default_factory=dict, repr=False)
+    _unknown_cache: dict[str, str] = field(default_factory=dict, repr=False)
     _all: frozenset[str] | None = field(default=None, repr=False)
 
     @classmethod
@@ -152,29 +158,131 @@ class Catalog:
             hit = self._subsets[key] = frozenset(a for a in self.canonical if predicate(a))
         return hit
 
-    def _bits(self) -> dict[str, int]:
-        if self._bit is None:
+    # -- bitmasks --------------------------------------------------------------------------------------
+    # An action set is an int with one bit per action, in sorted order of the lower-cased names. Sorted,
+    # a service's actions are one run of bits and so are those sharing a prefix: `s3:Get*` is a range
+    # found by two binary searches, never a walk over the service.
+
+    def _ensure_index(self) -> dict[str, int]:
+        if self._index is None:
             self._order = sorted(self.canonical)
-            self._bit = {a: 1 << i for i, a in enumerate(self._order)}
-        return self._bit
+            self._index = {a: i for i, a in enumerate(self._order)}
+            ranges: dict[str, tuple[int, int]] = {}
+            for i, a in enumerate(self._order):
+                prefix = a.partition(":")[0]
+                lo, _ = ranges.get(prefix, (i, i))
+                ranges[prefix] = (lo, i + 1)
+            self._service_range = ranges
+            self._full = (1 << len(self._order)) - 1
+        return self._index
+
+    @property
+    def full_mask(self) -> int:
+        """Every action of the catalog."""
+        self._ensure_index()
+        return self._full
+
+    def index_of(self, action: str) -> int:
+        """The bit of a lower-cased action, or -1 when the catalog does not know it."""
+        return self._ensure_index().get(action, -1)
+
+    def bit(self, action: str) -> int:
+        """The one-bit mask of a lower-cased action; 0 for an unknown action (it matches nothing)."""
+        hit = self._bit_cache.get(action)
+        if hit is None:
+            i = self._ensure_index().get(action, -1)
+            hit = self._bit_cache[action] = 1 << i if i >= 0 else 0
+        return hit
 
     def action_at(self, index: int) -> str:
-        """The action a mask's bit `index` stands for (bits follow the sorted catalog)."""
-        self._bits()
+        """The action a mask's bit `index` stands for."""
+        self._ensure_index()
         return self._order[index]
 
     def mask(self, actions: frozenset[str]) -> int:
-        """The set as a bitmask over the catalog (one bit per action): unions and subset tests on masks
-        are a few machine words per action set, where set objects would cost memory per principal."""
+        """A set of lower-cased actions as a bitmask (unknown actions are left out)."""
         hit = self._masks.get(id(actions))
         if hit is not None and hit[0] is actions:
             return hit[1]
-        bit = self._bits()
-        value = 0
-        for a in actions:
-            value |= bit.get(a, 0)
+        if actions is self._all:
+            value = self.full_mask
+        else:
+            index = self._ensure_index()
+            value = 0
+            for a in actions:
+                i = index.get(a, -1)
+                if i >= 0:
+                    value |= 1 << i
         self._masks[id(actions)] = (actions, value)
         return value
+
+    def actions_of(self, mask: int) -> frozenset[str]:
+        """The lower-cased actions of a mask."""
+        self._ensure_index()
+        order = self._order
+        if mask == self._full:
+            return self.all_actions
+        return frozenset(order[i] for i in _set_bits(mask))
+
+    def first_names(self, mask: int, limit: int) -> list[str]:
+        """The canonical names of the first `limit` actions of a mask, in sorted order."""
+        self._ensure_index()
+        out: list[str] = []
+        for i in _set_bits(mask):
+            if len(out) >= limit:
+                break
+            out.append(self.canonical[self._order[i]])
+        return out
+
+    def expand_mask(self, pattern: str) -> int:
+        """The actions an Action pattern matches, as a mask; unknown services and actions match nothing."""
+        key = pattern.lower()
+        hit = self._pattern_masks.get(key)
+        if hit is not None:
+            return hit
+        index = self._ensure_index()
+        if key == "*":
+            value = self._full
+        else:
+            prefix, _, name = key.partition(":")
+            if "*" in prefix or "?" in prefix:
+                rx = pattern_regex(key)
+                value = 0
+                for a, i in index.items():
+                    if rx.fullmatch(a):
+                        value |= 1 << i
+            else:
+                lo, hi = self._service_range.get(prefix, (0, 0))
+                if name == "*":
+                    value = _range(lo, hi)
+                elif "?" not in name and name.endswith("*") and name.count("*") == 1:
+                    stem = key[:-1]
+                    order = self._order
+                    first = bisect.bisect_left(order, stem, lo, hi)
+                    last = bisect.bisect_left(order, stem + "\U0010ffff", first, hi)
+                    value = _range(first, last)
+                elif "*" in name or "?" in name:
+                    rx = pattern_regex(key)
+                    value = 0
+                    for i in range(lo, hi):
+                        if rx.fullmatch(self._order[i]):
+                            value |= 1 << i
+                else:
+                    i = index.get(key, -1)
+                    value = 1 << i if i >= 0 else 0
+        self._pattern_masks[key] = value
+        return value
+
+    def statement_mask(self, patterns: tuple[str, ...], negated: bool) -> int:
+        """The actions of an Action list, or (negated) of a NotAction list, as a mask; cached."""
+        key = (patterns, negated)
+        hit = self._statement_masks.get(key)
+        if hit is None:
+            value = 0
+            for p in patterns:
+                value |= self.expand_mask(p)
+            hit = self._statement_masks[key] = self.full_mask & ~value if negated else value
+        return hit
 
     def service_known(self, prefix: str) -> bool:
         return prefix.lower() in self.by_service
@@ -183,73 +291,42 @@ class Catalog:
         """Lower-cased actions an Action pattern matches; unknown services and actions match nothing."""
         key = pattern.lower()
         hit = self._expand_cache.get(key)
-        if hit is not None:
-            return hit
-        if key == "*":
-            result = self.all_actions
-        else:
-            prefix, _, name = key.partition(":")
-            if "*" in prefix or "?" in prefix:
-                rx = pattern_regex(key)
-                result = frozenset(a for a in self.canonical if rx.fullmatch(a))
-            else:
-                actions = self.by_service.get(prefix, ())
-                if name == "*":
-                    result = frozenset(actions)
-                elif "?" not in name and name.endswith("*") and name.count("*") == 1:
-                    stem = key[:-1]  # the usual `service:Prefix*`: a prefix test, no regex to compile
-                    result = frozenset(a for a in actions if a.startswith(stem))
-                elif "*" in name or "?" in name:
-                    rx = pattern_regex(key)
-                    result = frozenset(a for a in actions if rx.fullmatch(a))
-                else:
-                    result = frozenset((key,)) if key in self.canonical else frozenset()
-        self._expand_cache[key] = result
-        return result
+        if hit is None:
+            result = self.actions_of(self.expand_mask(key))
+            self._masks[id(result)] = (result, self.expand_mask(key))
+            hit = self._expand_cache[key] = result
+        return hit
 
     def expand_statement(self, patterns: tuple[str, ...], negated: bool) -> frozenset[str]:
-        """Actions of an Action list, or (negated) of a NotAction list; cached and shared between principals."""
+        """Actions of an Action list, or (negated) of a NotAction list, as a set; cached."""
         key = (patterns, negated)
         hit = self._statement_cache.get(key)
-        if hit is not None:
-            return hit
-        matched: frozenset[str] = (
-            frozenset().union(*(self.expand(p) for p in patterns)) if patterns else frozenset()
-        )
-        result = self.all_actions - matched if negated else matched
-        self._statement_cache[key] = result
-        # Its bitmask now, from what the patterns matched, rather than later by walking a set that can
-        # hold most of the catalog (a NotAction statement, `*`).
-        if "*" in patterns:
-            value = self.mask(self.all_actions)
-        else:
-            bit = self._bits()
-            value = 0
-            for a in matched:
-                value |= bit.get(a, 0)
-        if negated:
-            value = self.mask(self.all_actions) & ~value
-        self._masks[id(result)] = (result, value)
-        return result
+        if hit is None:
+            value = self.statement_mask(patterns, negated)
+            hit = self._statement_cache[key] = self.actions_of(value)
+            self._masks[id(hit)] = (hit, value)
+        return hit
 
     def unknown_patterns(self, patterns: tuple[str, ...]) -> list[str]:
         """Patterns that match no known action, with why (unknown service prefix or unknown action)."""
-        hit = self._unknown_cache.get(patterns)
-        if hit is None:
-            hit = self._unknown_cache[patterns] = self._unknown_patterns(patterns)
-        return hit
-
-    def _unknown_patterns(self, patterns: tuple[str, ...]) -> list[str]:
         problems = []
         for p in patterns:
-            if p == "*":
-                continue
-            prefix = p.split(":", 1)[0]
-            if "*" not in prefix and "?" not in prefix and not self.service_known(prefix):
-                problems.append(f"{p}: unknown service prefix {prefix!r}")
-            elif not self.expand(p):
-                problems.append(f"{p}: matches no known action")
+            problem = self._unknown_cache.get(p)
+            if problem is None:
+                problem = self._unknown_cache[p] = self._unknown_pattern(p)
+            if problem:
+                problems.append(problem)
         return problems
+
+    def _unknown_pattern(self, p: str) -> str:
+        if p == "*":
+            return ""
+        prefix = p.split(":", 1)[0]
+        if "*" not in prefix and "?" not in prefix and not self.service_known(prefix):
+            return f"{p}: unknown service prefix {prefix!r}"
+        if not self.expand_mask(p):
+            return f"{p}: matches no known action"
+        return ""
 
     def resource_could_apply(self, action: str, resource: str) -> bool:
         """Could an ARN pattern name a resource this action acts on? Judged by the ARN's service segment."""
@@ -274,6 +351,20 @@ class Catalog:
 
     def name(self, action: str) -> str:
         return self.canonical.get(action.lower(), action)
+
+
+def _range(lo: int, hi: int) -> int:
+    """The mask of bits lo..hi-1."""
+    return ((1 << (hi - lo)) - 1) << lo if hi > lo else 0
+
+
+def _set_bits(mask: int) -> Iterator[int]:
+    """Indexes of a mask's set bits, lowest first, found in its binary text (C speed, not per bit)."""
+    text = bin(mask)[:1:-1]  # least significant bit first
+    i = text.find("1")
+    while i >= 0:
+        yield i
+        i = text.find("1", i + 1)
 
 
 @functools.cache

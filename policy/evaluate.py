@@ -110,21 +110,46 @@ def arn_matches(pattern: str, arn: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """One statement as it applies to one principal: expanded actions, resolved resources, source."""
+    """One statement as it applies to one principal: its actions (a catalog mask), resolved resources,
+    source."""
 
     statement: Statement
     source: str
-    actions: frozenset[str]
+    mask: int
     resources: tuple[str, ...]
     not_resources: tuple[str, ...] | None
+    conditional: bool = False
+    all_resources: bool = False
 
-    @property
-    def conditional(self) -> bool:
-        return bool(self.statement.conditions)
+    @classmethod
+    def of(
+        cls,
+        statement: Statement,
+        source: str,
+        mask: int,
+        resources: tuple[str, ...],
+        not_resources: tuple[str, ...] | None,
+    ) -> Grant:
+        return cls(
+            statement,
+            source,
+            mask,
+            resources,
+            not_resources,
+            bool(statement.conditions),
+            not_resources is None and "*" in resources,
+        )
 
-    @property
-    def all_resources(self) -> bool:
-        return self.not_resources is None and "*" in self.resources
+    def with_mask(self, mask: int) -> Grant:
+        return Grant(
+            self.statement,
+            self.source,
+            mask,
+            self.resources,
+            self.not_resources,
+            self.conditional,
+            self.all_resources,
+        )
 
     def covers(self, resource: str) -> bool:
         """Does this statement apply to `resource`? `*` asks: to every resource?"""
@@ -174,12 +199,12 @@ def _document_grants(
         patterns = (st.not_actions if negated else st.actions) or ()  # the parser sets one of the two
         for problem in catalog.unknown_patterns(patterns):
             warnings.append(f"{doc.name}: {problem}")
-        grant = Grant(
-            statement=st,
-            source=doc.name,
-            actions=catalog.expand_statement(patterns, negated),
-            resources=tuple(_resolve_variables(r, ctx) for r in st.resources),
-            not_resources=(
+        grant = Grant.of(
+            st,
+            doc.name,
+            catalog.statement_mask(patterns, negated),
+            tuple(_resolve_variables(r, ctx) for r in st.resources),
+            (
                 tuple(_resolve_variables(r, ctx) for r in st.not_resources)
                 if st.not_resources is not None
                 else None
@@ -243,6 +268,7 @@ class PolicySet:
 
     allows: list[Grant]
     denies: list[Grant]
+    catalog: Catalog
     # Grants per action, filled on first question about that action (most principals are asked about
     # the same few hundred actions, against many resources).
     _allows_for: dict[str, list[Grant]] = field(default_factory=dict, repr=False)
@@ -251,8 +277,9 @@ class PolicySet:
     def _index(self, action: str) -> tuple[list[Grant], list[Grant]]:
         allows = self._allows_for.get(action)
         if allows is None:
-            allows = self._allows_for[action] = [g for g in self.allows if action in g.actions]
-            self._denies_for[action] = [d for d in self.denies if action in d.actions]
+            bit = self.catalog.bit(action)
+            allows = self._allows_for[action] = [g for g in self.allows if g.mask & bit]
+            self._denies_for[action] = [d for d in self.denies if d.mask & bit]
         return allows, self._denies_for[action]
 
     def grants_on_action(self, action: str) -> list[Grant]:
@@ -294,6 +321,7 @@ class PrincipalPermissions:
     boundary: PolicySet | None = None
     scps: Sequence[PolicySet] = ()
     warnings: list[str] = field(default_factory=list)
+    catalog: Catalog | None = field(default=None, repr=False)
     _allowed_cache: frozenset[str] | None = field(default=None, repr=False)
     _mask_cache: tuple[Catalog, int] | None = field(default=None, repr=False)
 
@@ -311,11 +339,13 @@ class PrincipalPermissions:
     ) -> PrincipalPermissions:
         now = now or datetime.now(tz=UTC)
         allows, denies, warnings = grants_from(documents, catalog, context, now, cache)
-        perms = cls(context, PolicySet(allows, denies), warnings=warnings)
+        perms = cls(context, PolicySet(allows, denies, catalog), warnings=warnings, catalog=catalog)
         if boundary is not None:
             b_allows, b_denies, _ = grants_from([boundary], catalog, context, now, cache)
-            perms.boundary = PolicySet(b_allows, b_denies)
-        perms.scps = [PolicySet(*grants_from(level, catalog, context, now, cache)[:2]) for level in scps]
+            perms.boundary = PolicySet(b_allows, b_denies, catalog)
+        perms.scps = [
+            PolicySet(*grants_from(level, catalog, context, now, cache)[:2], catalog) for level in scps
+        ]
         return perms
 
     def decide(self, action: str, resource: str = "*") -> Decision:
@@ -342,9 +372,7 @@ class PrincipalPermissions:
         action granted on an IAM role ARN does not count as usable.
         """
         action = action.lower()
-        for g in self.identity.allows:
-            if action not in g.actions:
-                continue
+        for g in self.identity.grants_on_action(action):
             if g.not_resources is not None:
                 decision = self._decide_without_resource_check(action)
             else:
@@ -357,57 +385,42 @@ class PrincipalPermissions:
         return DENIED
 
     def _decide_without_resource_check(self, action: str) -> Decision:
-        for d in self.identity.denies:
-            if action in d.actions and d.all_resources and not d.conditional:
+        for d in self.identity.denies_on_action(action):
+            if d.all_resources and not d.conditional:
                 return DENIED
         for layer in [self.boundary, *self.scps]:
-            if layer is not None and not any(action in g.actions for g in layer.allows):
+            if layer is not None and not layer.grants_on_action(action):
                 return DENIED
         return Decision(True)
 
     def allowed_actions(self) -> frozenset[str]:
         """Every action allowed on at least some resource (used for unused-permission and tightening)."""
-        if self._allowed_cache is not None:
-            return self._allowed_cache
-        candidate: set[str] = set()
-        for g in self.identity.allows:
-            candidate |= g.actions
-        for d in self.identity.denies:
-            if d.all_resources and not d.conditional:
-                candidate -= d.actions
-        for layer in [self.boundary, *self.scps]:
-            if layer is None:
-                continue
-            allowed_here: set[str] = set()
-            for g in layer.allows:
-                allowed_here |= g.actions
-            candidate &= allowed_here
-            for d in layer.denies:
-                if d.all_resources and not d.conditional:
-                    candidate -= d.actions
-        self._allowed_cache = frozenset(candidate)
+        if self._allowed_cache is None:
+            if self.catalog is None:
+                raise ValueError("allowed_actions() needs permissions built with a catalog")
+            self._allowed_cache = self.catalog.actions_of(self.allowed_mask(self.catalog))
         return self._allowed_cache
 
     def allowed_mask(self, catalog: Catalog) -> int:
-        """`allowed_actions()` as a catalog bitmask, computed without building a set per principal."""
+        """Actions allowed on at least some resource, as a catalog mask."""
         if self._mask_cache is not None and self._mask_cache[0] is catalog:
             return self._mask_cache[1]
         value = 0
         for g in self.identity.allows:
-            value |= catalog.mask(g.actions)
+            value |= g.mask
         for d in self.identity.denies:
             if d.all_resources and not d.conditional:
-                value &= ~catalog.mask(d.actions)
+                value &= ~d.mask
         for layer in [self.boundary, *self.scps]:
             if layer is None:
                 continue
             capped = 0
             for g in layer.allows:
-                capped |= catalog.mask(g.actions)
+                capped |= g.mask
             value &= capped
             for d in layer.denies:
                 if d.all_resources and not d.conditional:
-                    value &= ~catalog.mask(d.actions)
+                    value &= ~d.mask
         self._mask_cache = (catalog, value)
         return value
 

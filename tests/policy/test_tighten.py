@@ -173,7 +173,7 @@ statement_st = st.builds(
 
 def _allowed(documents: list[Any]) -> set[tuple[str, str, bool]]:
     allows, denies, _ = grants_from(documents, SMALL, None, NOW)
-    layer = PolicySet(allows, denies)
+    layer = PolicySet(allows, denies, SMALL)
     out = set()
     for action in SMALL.canonical:
         for probe in PROBES:
