@@ -25,7 +25,7 @@ from policy.gaad import (
     principal_documents,
 )
 from policy.graph import Edge, Graph, trust_allows, trusted_services
-from policy.model import Condition, PolicyDocument
+from policy.model import Condition, PolicyDocument, gc_paused
 from policy.rules import (
     CREDENTIALS_EXPOSURE_ACTIONS,
     DATA_EXFILTRATION_ACTIONS,
@@ -713,7 +713,7 @@ class AccountAnalysis:
         key = (g.resources, g.not_resources, id(ranked))
         hit = self._coverage.get(key)
         if hit is None:
-            hit = self._coverage[key] = frozenset(a for a in ranked if g.covers(a))
+            hit = self._coverage[key] = frozenset(g.covering(ranked))
         return hit
 
     def _rank(self, arn: str) -> tuple[bool, int]:
@@ -794,6 +794,10 @@ class AccountAnalysis:
 
     # -- driver ----------------------------------------------------------------------------------------
     def run(self) -> AccountReport:
+        with gc_paused():
+            return self._run()
+
+    def _run(self) -> AccountReport:
         for record in self.records:
             perms = self._permissions(record)
             self.perms[record.arn] = perms

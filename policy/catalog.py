@@ -62,6 +62,7 @@ class Catalog:
     _pattern_masks: dict[str, int] = field(default_factory=dict, repr=False)
     _statement_masks: dict[tuple[tuple[str, ...], bool], int] = field(default_factory=dict, repr=False)
     _unknown_cache: dict[str, str] = field(default_factory=dict, repr=False)
+    _names_cache: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict, repr=False)
     _all: frozenset[str] | None = field(default=None, repr=False)
 
     @classmethod
@@ -225,14 +226,21 @@ class Catalog:
         return frozenset(order[i] for i in _set_bits(mask))
 
     def first_names(self, mask: int, limit: int) -> list[str]:
-        """The canonical names of the first `limit` actions of a mask, in sorted order."""
-        self._ensure_index()
-        out: list[str] = []
-        for i in _set_bits(mask):
-            if len(out) >= limit:
-                break
-            out.append(self.canonical[self._order[i]])
-        return out
+        """The canonical names of the first `limit` actions of a mask, in sorted order (a new list).
+        Principals with the same policies ask for the same masks: answers are kept per mask."""
+        key = (mask, limit)
+        hit = self._names_cache.get(key)
+        if hit is None:
+            self._ensure_index()
+            names: list[str] = []
+            for i in _set_bits(mask):
+                if len(names) >= limit:
+                    break
+                names.append(self.canonical[self._order[i]])
+            if len(self._names_cache) >= 10_000:
+                self._names_cache.clear()
+            hit = self._names_cache[key] = tuple(names)
+        return list(hit)
 
     def expand_mask(self, pattern: str) -> int:
         """The actions an Action pattern matches, as a mask; unknown services and actions match nothing."""

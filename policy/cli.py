@@ -15,6 +15,7 @@ from typing import TextIO
 from policy.analyze import AccountReport, analyze_account
 from policy.catalog import default_catalog
 from policy.gaad import AccountDetails, GaadError, load_gaad
+from policy.model import gc_paused
 
 
 class AnalyzeError(Exception):
@@ -84,12 +85,13 @@ def write_json(report: AccountReport, out: TextIO, indent: int | None = None) ->
 
 
 def run(path: str, *, fmt: str = "table", indent: int | None = None, account: str = "", out: TextIO) -> None:
-    report = analyze_account(_load(path, account), default_catalog())
-    if fmt == "json":
-        write_json(report, out, indent)
-    else:
-        out.write(render_table(report))
-    out.write("\n")
+    with gc_paused():
+        report = analyze_account(_load(path, account), default_catalog())
+        if fmt == "json":
+            write_json(report, out, indent)
+        else:
+            out.write(render_table(report))
+        out.write("\n")
 
 
 def main(argv: list[str]) -> int:
