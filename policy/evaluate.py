@@ -291,12 +291,13 @@ def _document_grants(
             continue
         negated = st.not_actions is not None
         patterns = (st.not_actions if negated else st.actions) or ()  # the parser sets one of the two
-        for problem in catalog.unknown_patterns(patterns):
+        mask, problems = catalog.statement_info(patterns, negated)
+        for problem in problems:
             warnings.append(f"{doc.name}: {problem}")
         grant = Grant.of(
             st,
             doc.name,
-            catalog.statement_mask(patterns, negated),
+            mask,
             tuple(_resolve_variables(r, ctx) for r in st.resources),
             (
                 tuple(_resolve_variables(r, ctx) for r in st.not_resources)
