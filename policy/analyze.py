@@ -212,6 +212,8 @@ class AccountAnalysis:
         self._writes = catalog.level_mask(*WRITE_LEVELS)
         self._path_actions_mask = catalog.mask(_PATH_ACTIONS)
         self._held: dict[str, frozenset[str]] = {}
+        self._whole_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._with_customer_policies: frozenset[str] = frozenset()
         self._roles_ranked: list[str] = []
         self._toward_admin: dict[str, Edge] = {}
         self._users = [r for r in self.records if r.kind == "user"]
@@ -329,14 +331,10 @@ class AccountAnalysis:
             # One pass over the grants: which of them give a whole sensitive service on every resource.
             whole: dict[str, set[str]] = {}  # sensitive service -> sources granting all of it on `*`
             for g in perms.identity.allows:
-                if not g.all_resources or g.statement.actions is None:
+                if not g.all_resources or not g.statement.actions:
                     continue
-                for pattern in g.statement.actions:
-                    if pattern == "*":
-                        for service in SENSITIVE_SERVICES:
-                            whole.setdefault(service, set()).add(g.source)
-                    elif pattern.endswith(":*") and pattern[:-2] in SENSITIVE_SERVICES:
-                        whole.setdefault(pattern[:-2], set()).add(g.source)
+                for service in self._whole_services(g.statement.actions):
+                    whole.setdefault(service, set()).add(g.source)
             for service in SENSITIVE_SERVICES:
                 if service in whole and perms.allows(next(iter(cat.by_service.get(service, ("",)))), "*"):
                     sources = sorted(whole[service])
@@ -367,6 +365,17 @@ class AccountAnalysis:
             report.findings.append(Finding(kind, rule.severity, names, ["*"], detail, count))
         if record.kind == "role":
             self._trust_findings(record, report)
+
+    def _whole_services(self, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        """The sensitive services an Action list grants whole (`*` or `service:*`); once per list."""
+        hit = self._whole_cache.get(patterns)
+        if hit is None:
+            if "*" in patterns:
+                hit = tuple(SENSITIVE_SERVICES)
+            else:
+                hit = tuple(p[:-2] for p in patterns if p.endswith(":*") and p[:-2] in SENSITIVE_SERVICES)
+            self._whole_cache[patterns] = hit
+        return hit
 
     def _trust_findings(self, record: PrincipalRecord, report: PrincipalReport) -> None:
         trust = record.trust
@@ -575,10 +584,15 @@ class AccountAnalysis:
         needs_assume = "sts:assumerole" in acts
         on_users = any("user" in a or "accesskey" in a or "loginprofile" in a for a in iam_acts)
         ranked = self._users_ranked if on_users else self._roles_ranked
+        eligible: frozenset[str] | set[str] | None = None
+        if path.id in ("iam-016", "iam-020"):
+            # Those rewrite one of the target's customer-managed policies: only such targets qualify.
+            eligible = self._with_customer_policies
+        else:
+            eligible = self._covered(perms, iam_acts[0], ranked)
         if needs_assume:
-            ranked = [a for a in ranked if a in assume_ok]
-        if path.id not in ("iam-016", "iam-020"):  # those act on the target's policies, not the target
-            ranked = self._covered(perms, iam_acts[0], ranked)
+            eligible = eligible & assume_ok.keys()
+        ranked = [a for a in ranked if a in eligible]
         added = 0
         for arn in ranked:
             if added >= MAX_TARGETS_PER_PATH:
@@ -595,6 +609,8 @@ class AccountAnalysis:
                 resources = [arn]
                 if action == "iam:createpolicyversion":
                     resources = [a for a in target.attached if not is_aws_managed(a)]
+                    if not resources:
+                        break
                 decision = next((d for r in resources if (d := perms.decide(action, r)).allowed), None)
                 if decision is None:
                     break
@@ -662,7 +678,8 @@ class AccountAnalysis:
                     eligible |= covered
             candidates = [a for a in ranked if a in eligible]
         else:
-            candidates = self._covered(perms, "iam:passrole", ranked)
+            named = self._covered(perms, "iam:passrole", ranked)
+            candidates = [a for a in ranked if a in named]
         added = 0
         for arn in candidates:
             if added >= MAX_TARGETS_PER_PATH:
@@ -683,15 +700,17 @@ class AccountAnalysis:
                 )
                 added += 1
 
-    def _covered(self, perms: PrincipalPermissions, action: str, ranked: list[str]) -> list[str]:
+    def _covered(self, perms: PrincipalPermissions, action: str, ranked: list[str]) -> set[str]:
         """The ranked principals that some Allow of `action` names as a resource. Which principals a
         resource list covers is worked out once per distinct list: managed policies repeat them."""
         covered: set[str] = set()
         for g in perms.grants_for(action):
             covered |= self._coverage_of(g, ranked)
-        return [a for a in ranked if a in covered]
+        return covered
 
     def _coverage_of(self, g: Grant, ranked: list[str]) -> frozenset[str]:
+        """The principals of `ranked` that a grant's resources name. `ranked` is one of the analysis's own
+        ranked lists, which live as long as the analysis (their id is part of the key)."""
         key = (g.resources, g.not_resources, id(ranked))
         hit = self._coverage.get(key)
         if hit is None:
@@ -789,6 +808,9 @@ class AccountAnalysis:
             self._direct_findings(record, perms, report)
             report.privilege_escalation = [] if report.is_admin else self._self_escalations(record, perms)
             self.reports[record.arn] = report
+        self._with_customer_policies = frozenset(
+            r.arn for r in self.records if any(not is_aws_managed(a) for a in r.attached)
+        )
         # Rank possible targets once, most privileged first, so each path stops after a few of them.
         self._users_ranked = sorted((r.arn for r in self._users), key=self._rank, reverse=True)
         self._roles_ranked = sorted((r.arn for r in self._roles), key=self._rank, reverse=True)

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+import orjson
+
 from policy.analyze import AccountReport, analyze_account
 from policy.catalog import default_catalog
 from policy.gaad import AccountDetails, GaadError, load_gaad
@@ -58,10 +60,9 @@ def _load(path: str, account: str) -> AccountDetails:
     except OSError as exc:
         raise AnalyzeError(f"cannot read {path}: {exc.strerror}") from exc
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f"{exc.msg} at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
-        raise AnalyzeError(f"{path} is not JSON: {where}") from exc
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise AnalyzeError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}") from exc
     try:
         return load_gaad(data, account)
     except GaadError as exc:
@@ -69,18 +70,18 @@ def _load(path: str, account: str) -> AccountDetails:
 
 
 def write_json(report: AccountReport, out: TextIO, indent: int | None = None) -> None:
-    """The same text as `json.dumps(report.to_json())`, written a principal at a time so the whole
-    document never sits in memory twice (as objects and as one string)."""
+    """The report as compact JSON (orjson), written a principal at a time so the whole document never sits
+    in memory twice (as objects and as one string); with `indent`, pretty-printed in one piece."""
     if indent is not None:
         out.write(json.dumps(report.to_json(), indent=indent))
         return
-    out.write('{"principals": [')
+    out.write('{"principals":[')
     for n, principal in enumerate(report.principals):
         if n:
-            out.write(", ")
-        out.write(json.dumps(principal.to_json()))
-    out.write('], "stats": ')
-    out.write(json.dumps(report.stats()))
+            out.write(",")
+        out.write(orjson.dumps(principal.to_json()).decode())
+    out.write('],"stats":')
+    out.write(orjson.dumps(report.stats()).decode())
     out.write("}")
 
 
