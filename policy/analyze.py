@@ -223,6 +223,7 @@ class AccountAnalysis:
         self._trust_names: dict[str, list[PrincipalRecord]] = {}
         self._trust_delegates: list[PrincipalRecord] = []
         self._delegate_arns: set[str] = set()
+        self._delegate_list: list[str] = []  # the same, in order: coverage is worked out against it
         self._roles_by_service: dict[str, list[PrincipalRecord]] = {}
         self._trust_exact: dict[str, frozenset[str]] = {}  # role -> the AWS principals its trust names
         self._trust_memo: dict[tuple[str, str, bool], tuple[bool, bool]] = {}
@@ -241,7 +242,9 @@ class AccountAnalysis:
                 if st.principal.wildcard or any(
                     a == role.account_id or a.endswith(f":{role.account_id}:root") for a in st.principal.aws
                 ):
-                    self._trust_delegates.append(role)
+                    if role.arn not in self._delegate_arns:
+                        self._trust_delegates.append(role)
+                        self._delegate_list.append(role.arn)
                     self._delegate_arns.add(role.arn)
                 for name in st.principal.aws:
                     self._trust_names.setdefault(name, []).append(role)
@@ -518,9 +521,20 @@ class AccountAnalysis:
                 g.all_resources for g in allows
             )
         hub = ""
+        covered: set[str] | None = None  # delegating roles its identity policy allows it to assume
         if holds_assume:
             if everywhere and not any(r.arn in self._delegate_arns for r in named):
                 hub = self._delegate_hub(record.account_id)
+            elif (
+                not everywhere
+                and perms.boundary is None
+                and not perms.scps
+                and not perms.identity.denies_on_action("sts:assumerole")
+            ):
+                # Without a Deny, boundary or SCP, a delegating role is allowed exactly when some Allow
+                # names it; a delegating role it may not assume is refused by its trust, so skip it.
+                covered = self._covered(perms, "sts:assumerole", self._delegate_list)
+                candidates += [r for r in self._trust_delegates if r.arn in covered]
             else:
                 candidates += self._trust_delegates
         out: dict[str, tuple[bool, bool]] = {}
@@ -528,9 +542,14 @@ class AccountAnalysis:
         for role in candidates:
             if role.arn == record.arn or role.arn in out:
                 continue
-            identity = (
-                (everywhere or perms.decide("sts:assumerole", role.arn).allowed) if holds_assume else False
-            )
+            if not holds_assume:
+                identity = False
+            elif everywhere:
+                identity = True
+            elif covered is not None and role.arn in self._delegate_arns:
+                identity = role.arn in covered
+            else:
+                identity = perms.decide("sts:assumerole", role.arn).allowed
             if record.arn in self._trust_exact[role.arn]:
                 ok, cond = trust_allows(role.trust, record.arn, record.account_id, identity)
             else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import reprlib
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -180,6 +181,14 @@ _STATEMENT_KEYS = frozenset(
 )
 
 
+def _sid(value: Any, policy: str, where: str) -> str:
+    if isinstance(value, str):
+        return value
+    if _depth(value, MAX_NESTING - 3) > MAX_NESTING - 3:
+        raise PolicyError(policy, f"document is nested deeper than {MAX_NESTING} levels (at {where}.Sid)")
+    return str(value)
+
+
 def _parse_statement(raw: Any, policy: str, index: int) -> Statement:
     where = f"Statement[{index}]"
     if not isinstance(raw, dict):
@@ -189,7 +198,7 @@ def _parse_statement(raw: Any, policy: str, index: int) -> Statement:
         raise PolicyError(policy, f"{where} has unknown element(s): {', '.join(sorted(unknown))}")
     effect = raw.get("Effect")
     if effect not in ("Allow", "Deny"):
-        raise PolicyError(policy, f'{where}.Effect must be "Allow" or "Deny", not {effect!r}')
+        raise PolicyError(policy, f'{where}.Effect must be "Allow" or "Deny", not {reprlib.repr(effect)}')
     if ("Action" in raw) == ("NotAction" in raw):
         raise PolicyError(policy, f"{where} needs exactly one of Action and NotAction")
     if "Resource" in raw and "NotResource" in raw:
@@ -230,7 +239,7 @@ def _parse_statement(raw: Any, policy: str, index: int) -> Statement:
             if "NotPrincipal" in raw
             else None
         ),
-        sid=str(raw.get("Sid", "")),
+        sid=_sid(raw.get("Sid", ""), policy, where),
     )
 
 
@@ -293,11 +302,15 @@ def parse_policy(document: Any, name: str = "policy") -> PolicyDocument:
     data = load_document_json(document, name)
     if not isinstance(data, dict):
         raise PolicyError(name, "a policy document must be a JSON object")
-    if _depth(data, MAX_NESTING) > MAX_NESTING:
-        raise PolicyError(name, f"document is nested deeper than {MAX_NESTING} levels")
+    # Every element the parser reads is checked for its shape (strings, lists of strings, condition
+    # blocks), which bounds its nesting; what it does not read (Id and other top-level elements, Sid) is
+    # measured. The document counts one level, the statement list and the statement two more.
+    for key, value in data.items():
+        if key != "Statement" and _depth(value, MAX_NESTING - 1) > MAX_NESTING - 1:
+            raise PolicyError(name, f"document is nested deeper than {MAX_NESTING} levels")
     version = data.get("Version", "2008-10-17")
     if version not in ("2012-10-17", "2008-10-17"):
-        raise PolicyError(name, f"Version must be 2012-10-17 or 2008-10-17, not {version!r}")
+        raise PolicyError(name, f"Version must be 2012-10-17 or 2008-10-17, not {reprlib.repr(version)}")
     raw_statements = data.get("Statement")
     if raw_statements is None:
         raise PolicyError(name, "document has no Statement")

@@ -181,3 +181,39 @@ def test_nesting_depth_matches_its_definition(value: Any, limit: int) -> None:
         assert got == want
     else:
         assert got > limit  # stops early, but always says "too deep"
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+STATEMENT = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        # What the parser does not read is measured: a document deeper than 20 levels is refused...
+        ({"Version": "2012-10-17", "Id": _nested(20), "Statement": [STATEMENT]}, "nested deeper than 20"),
+        (
+            {"Version": "2012-10-17", "Statement": [{**STATEMENT, "Sid": _nested(18)}]},
+            "nested deeper than 20",
+        ),
+        # ...and what it reads is refused for its shape, however deep, never with a RecursionError.
+        ({"Version": "2012-10-17", "Statement": [{**STATEMENT, "Effect": _nested(5000)}]}, "Effect must be"),
+        ({"Version": _nested(5000), "Statement": [STATEMENT]}, "nested deeper than 20"),
+        ({"Version": "2012-10-17", "Statement": [{**STATEMENT, "Resource": _nested(5000)}]}, "Resource must"),
+    ],
+)
+def test_deep_objects_are_refused_by_depth_or_shape(document: Any, message: str) -> None:
+    with pytest.raises(PolicyError, match=message):
+        parse_policy(document, "deep")
+
+
+def test_depth_limit_is_exact_for_unread_elements() -> None:
+    # Document (1) + Id nested 19 levels = 20: accepted; one more level is refused.
+    parse_policy({"Version": "2012-10-17", "Id": _nested(19), "Statement": [STATEMENT]}, "ok")
+    parse_policy({"Version": "2012-10-17", "Statement": [{**STATEMENT, "Sid": _nested(17)}]}, "ok")
