@@ -264,23 +264,31 @@ class AccountAnalysis:
             excluded = 0
             for pattern in self.exclusions.actions:
                 excluded |= self.catalog.expand_mask(pattern)
-            perms.identity.allows[:] = [g.with_mask(g.mask & ~excluded) for g in perms.identity.allows]
+            perms.identity.replace_allows([g.with_mask(g.mask & ~excluded) for g in perms.identity.allows])
         return perms
 
     def _on_all_resources(self, perms: PrincipalPermissions) -> tuple[int, int]:
         """Actions allowed on every resource (a catalog mask, after Denies, boundary and SCPs), and those of
         them some unconditional Allow gives. One pass over the grants serves every category."""
         found = unconditional = 0
-        for g in perms.identity.allows:
-            if g.all_resources:
-                found |= g.mask
-                if not g.conditional:
-                    unconditional |= g.mask
+        if perms.identity.parts is not None:
+            denied = 0
+            for part in perms.identity.parts:
+                found |= part.allowed_on_all
+                unconditional |= part.unconditional_on_all
+                denied |= part.denied_on_all
+            found &= ~denied
+        else:
+            for g in perms.identity.allows:
+                if g.all_resources:
+                    found |= g.mask
+                    if not g.conditional:
+                        unconditional |= g.mask
+            for d in perms.identity.denies:
+                if d.all_resources and not d.conditional:
+                    found &= ~d.mask
         if not found:
             return 0, 0
-        for d in perms.identity.denies:
-            if d.all_resources and not d.conditional:
-                found &= ~d.mask
         for layer in [perms.boundary, *perms.scps]:
             if layer is None:
                 continue

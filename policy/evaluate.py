@@ -318,25 +318,86 @@ def _uses_variables(doc: PolicyDocument) -> bool:
     return any("${" in r for st in doc.statements for r in (*st.resources, *(st.not_resources or ())))
 
 
+class DocumentGrants:
+    """The grants of one document as they apply to a principal, with an index by action of their own.
+    Documents without policy variables are shared by every principal they are attached to, so each
+    question about an action is answered once per document, not once per principal."""
+
+    __slots__ = (
+        "_on",
+        "allowed",
+        "allowed_on_all",
+        "allows",
+        "denied",
+        "denied_on_all",
+        "denies",
+        "unconditional_on_all",
+        "warnings",
+    )
+
+    def __init__(self, allows: list[Grant], denies: list[Grant], warnings: list[str]) -> None:
+        self.allows = allows
+        self.denies = denies
+        self.warnings = warnings
+        allowed = denied = on_all = unconditional = denied_on_all = 0
+        for g in allows:
+            allowed |= g.mask
+            if g.all_resources:
+                on_all |= g.mask
+                if not g.conditional:
+                    unconditional |= g.mask
+        for g in denies:
+            denied |= g.mask
+            if g.all_resources and not g.conditional:
+                denied_on_all |= g.mask
+        self.allowed = allowed  # every action some Allow here names
+        self.denied = denied
+        self.allowed_on_all = on_all  # ... on every resource
+        self.unconditional_on_all = unconditional  # ... on every resource, under no condition
+        self.denied_on_all = denied_on_all  # every action some unconditional Deny refuses everywhere
+        self._on: dict[str, tuple[tuple[Grant, ...], tuple[Grant, ...]]] = {}
+
+    def on_action(self, action: str, bit: int) -> tuple[tuple[Grant, ...], tuple[Grant, ...]]:
+        """The Allow and the Deny grants that name `action` (whose bit is `bit`)."""
+        hit = self._on.get(action)
+        if hit is None:
+            hit = self._on[action] = (
+                tuple(g for g in self.allows if g.mask & bit) if self.allowed & bit else (),
+                tuple(g for g in self.denies if g.mask & bit) if self.denied & bit else (),
+            )
+        return hit
+
+
 class GrantCache:
     """Grants of documents that read no policy variable are the same for every principal: managed policies
     attached to many principals are expanded once per analysis instead of once per principal."""
 
     def __init__(self) -> None:
-        self._by_doc: dict[
-            int, tuple[PolicyDocument, datetime, tuple[list[Grant], list[Grant], list[str]]]
-        ] = {}
+        self._by_doc: dict[int, tuple[PolicyDocument, datetime, DocumentGrants]] = {}
 
     def grants(
         self, doc: PolicyDocument, catalog: Catalog, ctx: PrincipalContext | None, now: datetime
-    ) -> tuple[list[Grant], list[Grant], list[str]]:
+    ) -> DocumentGrants:
         hit = self._by_doc.get(id(doc))
         if hit is not None and hit[0] is doc and hit[1] == now:
             return hit[2]
-        result = _document_grants(doc, catalog, ctx, now)
+        result = DocumentGrants(*_document_grants(doc, catalog, ctx, now))
         if not _uses_variables(doc):
             self._by_doc[id(doc)] = (doc, now, result)
         return result
+
+
+def document_grants(
+    documents: Iterable[PolicyDocument],
+    catalog: Catalog,
+    ctx: PrincipalContext | None,
+    now: datetime,
+    cache: GrantCache | None = None,
+) -> list[DocumentGrants]:
+    """The grants of each document."""
+    if cache is None:
+        return [DocumentGrants(*_document_grants(doc, catalog, ctx, now)) for doc in documents]
+    return [cache.grants(doc, catalog, ctx, now) for doc in documents]
 
 
 def grants_from(
@@ -350,15 +411,10 @@ def grants_from(
     allows: list[Grant] = []
     denies: list[Grant] = []
     warnings: list[str] = []
-    for doc in documents:
-        a, d, w = (
-            cache.grants(doc, catalog, ctx, now)
-            if cache is not None
-            else _document_grants(doc, catalog, ctx, now)
-        )
-        allows += a
-        denies += d
-        warnings += w
+    for part in document_grants(documents, catalog, ctx, now, cache):
+        allows += part.allows
+        denies += part.denies
+        warnings += part.warnings
     return allows, denies, warnings
 
 
@@ -369,6 +425,8 @@ class PolicySet:
     allows: list[Grant]
     denies: list[Grant]
     catalog: Catalog
+    # The same grants document by document, when they came from documents (see DocumentGrants).
+    parts: Sequence[DocumentGrants] | None = None
     # Grants per action, filled on first question about that action (most principals are asked about
     # the same few hundred actions, against many resources).
     _allows_for: dict[str, list[Grant]] = field(default_factory=dict, repr=False)
@@ -377,9 +435,38 @@ class PolicySet:
     # answered by one AND instead of one per grant.
     _union: tuple[int, int] | None = field(default=None, repr=False)
 
+    @classmethod
+    def of_documents(cls, parts: Sequence[DocumentGrants], catalog: Catalog) -> PolicySet:
+        allows: list[Grant] = []
+        denies: list[Grant] = []
+        for part in parts:
+            allows += part.allows
+            denies += part.denies
+        return cls(allows, denies, catalog, parts)
+
+    def replace_allows(self, allows: list[Grant]) -> None:
+        """Use other Allow grants (before any question is asked)."""
+        self.allows = allows
+        self.parts = None
+        self._allows_for.clear()
+        self._denies_for.clear()
+        self._union = None
+
     def _index(self, action: str) -> tuple[list[Grant], list[Grant]]:
         allows = self._allows_for.get(action)
-        if allows is None:
+        if allows is None and self.parts is not None:
+            bit = self.catalog.bit(action)
+            allows = []
+            denies: list[Grant] = []
+            for part in self.parts:
+                on_allows, on_denies = part.on_action(action, bit)
+                if on_allows:
+                    allows += on_allows
+                if on_denies:
+                    denies += on_denies
+            self._allows_for[action] = allows
+            self._denies_for[action] = denies
+        elif allows is None:
             bit = self.catalog.bit(action)
             union = self._union
             if union is None:
@@ -451,13 +538,16 @@ class PrincipalPermissions:
         cache: GrantCache | None = None,
     ) -> PrincipalPermissions:
         now = now or datetime.now(tz=UTC)
-        allows, denies, warnings = grants_from(documents, catalog, context, now, cache)
-        perms = cls(context, PolicySet(allows, denies, catalog), warnings=warnings, catalog=catalog)
+        parts = document_grants(documents, catalog, context, now, cache)
+        warnings = [w for part in parts for w in part.warnings]
+        perms = cls(context, PolicySet.of_documents(parts, catalog), warnings=warnings, catalog=catalog)
         if boundary is not None:
-            b_allows, b_denies, _ = grants_from([boundary], catalog, context, now, cache)
-            perms.boundary = PolicySet(b_allows, b_denies, catalog)
+            perms.boundary = PolicySet.of_documents(
+                document_grants([boundary], catalog, context, now, cache), catalog
+            )
         perms.scps = [
-            PolicySet(*grants_from(level, catalog, context, now, cache)[:2], catalog) for level in scps
+            PolicySet.of_documents(document_grants(level, catalog, context, now, cache), catalog)
+            for level in scps
         ]
         return perms
 
@@ -519,11 +609,18 @@ class PrincipalPermissions:
         if self._mask_cache is not None and self._mask_cache[0] is catalog:
             return self._mask_cache[1]
         value = 0
-        for g in self.identity.allows:
-            value |= g.mask
-        for d in self.identity.denies:
-            if d.all_resources and not d.conditional:
-                value &= ~d.mask
+        if self.identity.parts is not None:
+            denied = 0
+            for part in self.identity.parts:
+                value |= part.allowed
+                denied |= part.denied_on_all
+            value &= ~denied
+        else:
+            for g in self.identity.allows:
+                value |= g.mask
+            for d in self.identity.denies:
+                if d.all_resources and not d.conditional:
+                    value &= ~d.mask
         for layer in [self.boundary, *self.scps]:
             if layer is None:
                 continue
