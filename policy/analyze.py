@@ -224,6 +224,9 @@ class AccountAnalysis:
         self._trust_delegates: list[PrincipalRecord] = []
         self._delegate_arns: set[str] = set()
         self._delegate_list: list[str] = []  # the same, in order: coverage is worked out against it
+        # Principals that some delegating trust names itself (to allow or to deny): for them the trust
+        # answers differently than for the rest of the account, so the hub does not stand for it.
+        self._named_by_delegates: set[str] = set()
         self._roles_by_service: dict[str, list[PrincipalRecord]] = {}
         self._trust_exact: dict[str, frozenset[str]] = {}  # role -> the AWS principals its trust names
         self._trust_memo: dict[tuple[str, str, bool], tuple[bool, bool]] = {}
@@ -248,6 +251,8 @@ class AccountAnalysis:
                     self._delegate_arns.add(role.arn)
                 for name in st.principal.aws:
                     self._trust_names.setdefault(name, []).append(role)
+        for role in self._trust_delegates:
+            self._named_by_delegates |= self._trust_exact[role.arn]
 
     # -- building blocks -------------------------------------------------------------------------
     def _permissions(self, record: PrincipalRecord) -> PrincipalPermissions:
@@ -531,7 +536,7 @@ class AccountAnalysis:
         hub = ""
         covered: set[str] | None = None  # delegating roles its identity policy allows it to assume
         if holds_assume:
-            if everywhere and not any(r.arn in self._delegate_arns for r in named):
+            if everywhere and record.arn not in self._named_by_delegates:
                 hub = self._delegate_hub(record.account_id)
             elif (
                 not everywhere

@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from policy.rules import PRIVESC_PATHS, PrivescPath
-from tests.policy.gaad_builder import ADMIN_ARN, Gaad, allow, arn, deny, doc, trust_account, trust_service
+from tests.policy.gaad_builder import (
+    ACCOUNT,
+    ADMIN_ARN,
+    Gaad,
+    allow,
+    arn,
+    deny,
+    doc,
+    trust_account,
+    trust_service,
+)
 
 USER_TARGETS = ("user", "accesskey", "loginprofile")
 
@@ -287,3 +297,90 @@ def test_shared_managed_policy_with_a_variable_resolves_per_principal() -> None:
     bob = g.user("bob", attached=[own])
     reports = g.analyze()
     assert _found(reports, alice, "iam-007") and _found(reports, bob, "iam-007")
+
+
+# -- roles that trust the whole account (one hub node in the graph) --------------------------------------
+
+
+def _delegating_roles(g: Gaad, count: int) -> list[str]:
+    """`count` roles trusting the account: an admin, a role with one IAM write, and plain readers."""
+    roles = [g.role("admin-role", trust=trust_account(), attached=[ADMIN_ARN])]
+    roles.append(g.role("iam-writer", trust=trust_account(), inline={"w": doc(allow("iam:CreateUser"))}))
+    for i in range(count - 2):
+        roles.append(
+            g.role(f"reader-{i:02d}", trust=trust_account(), inline={"r": doc(allow("s3:GetObject"))})
+        )
+    return roles
+
+
+def test_assume_role_lists_the_most_privileged_few_admins_first() -> None:
+    g = Gaad()
+    _delegating_roles(g, 12)
+    dev = g.user("dev", inline={"a": doc(allow(["sts:AssumeRole", "s3:GetObject"]))})
+    found = _found(g.analyze(), dev, "sts-001")
+    # Only roles more privileged than dev count (the readers hold nothing dev lacks), most privileged first.
+    assert [e.target for e in found] == [arn("role", "admin-role"), arn("role", "iam-writer")]
+    assert not any(e.conditional for e in found)
+
+
+def test_assume_role_is_capped_per_path() -> None:
+    g = Gaad()
+    for i in range(6):
+        g.role(f"admin-{i}", trust=trust_account(), attached=[ADMIN_ARN])
+    dev = g.user("dev", inline={"a": doc(allow("sts:AssumeRole"))})
+    assert len(_found(g.analyze(), dev, "sts-001")) == 3
+
+
+def test_assume_role_limited_to_some_roles_reaches_only_those() -> None:
+    g = Gaad()
+    _delegating_roles(g, 6)
+    dev = g.user("dev", inline={"a": doc(allow("sts:AssumeRole", arn("role", "iam-*")))})
+    assert [e.target for e in _found(g.analyze(), dev, "sts-001")] == [arn("role", "iam-writer")]
+
+
+def test_deny_in_a_delegating_trust_naming_the_caller_is_kept() -> None:
+    g = Gaad()
+    dev_arn = arn("user", "dev")
+    guarded = doc(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"},
+        {"Effect": "Deny", "Principal": {"AWS": dev_arn}, "Action": "sts:AssumeRole"},
+    )
+    g.role("guarded-admin", trust=guarded, attached=[ADMIN_ARN])
+    g.role("open-admin", trust=trust_account(), attached=[ADMIN_ARN])
+    dev = g.user("dev", inline={"a": doc(allow("sts:AssumeRole"))})
+    other = g.user("other", inline={"a": doc(allow("sts:AssumeRole"))})
+    reports = g.analyze()
+    assert [e.target for e in _found(reports, dev, "sts-001")] == [arn("role", "open-admin")]
+    assert {e.target for e in _found(reports, other, "sts-001")} == {
+        arn("role", "guarded-admin"),
+        arn("role", "open-admin"),
+    }
+
+
+def test_conditional_trust_makes_the_hop_conditional() -> None:
+    g = Gaad()
+    g.role(
+        "mfa-admin",
+        trust=trust_account(Condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}}),
+        attached=[ADMIN_ARN],
+    )
+    dev = g.user("dev", inline={"a": doc(allow("sts:AssumeRole"))})
+    found = _found(g.analyze(), dev, "sts-001")
+    assert [e.target for e in found] == [arn("role", "mfa-admin")] and found[0].conditional
+
+
+def test_modify_then_assume_reaches_roles_that_trust_the_account() -> None:
+    g = Gaad()
+    target = g.role("plain", trust=trust_account(), inline={"r": doc(allow("s3:GetObject"))})
+    dev = g.user("dev", inline={"a": doc(allow(["sts:AssumeRole", "iam:PutRolePolicy"]))})
+    assert [e.target for e in _found(g.analyze(), dev, "iam-017")] == [target]
+
+
+def test_service_hub_finds_a_lower_ranked_role_with_what_the_caller_lacks() -> None:
+    # The caller holds every IAM write, so the highest-ranked Lambda role (IAM writes only) gives it
+    # nothing; a lower-ranked one holding an S3 write does.
+    g = Gaad()
+    g.role("fn-iam", trust=trust_service("lambda.amazonaws.com"), inline={"i": doc(allow("iam:*"))})
+    g.role("fn-s3", trust=trust_service("lambda.amazonaws.com"), inline={"s": doc(allow("s3:PutObject"))})
+    dev = g.user("dev", inline={"p": doc(allow(["iam:*", "lambda:CreateFunction", "lambda:InvokeFunction"]))})
+    assert [e.target for e in _found(g.analyze(), dev, "lambda-001")] == [arn("role", "fn-s3")]
