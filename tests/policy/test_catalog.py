@@ -162,10 +162,18 @@ def test_level_and_service_masks_match_the_definition() -> None:
 def test_cached_catalog_keeps_the_derived_bit_order(tmp_path: Path) -> None:
     from policy.catalog import Catalog
 
+    stale = tmp_path / "catalog-v0-1-1.marshal"
+    stale.write_bytes(b"an earlier format")
     fresh = Catalog.from_definition(cache_dir=tmp_path)  # parses the definition, writes the cache
     cached = Catalog.from_definition(cache_dir=tmp_path)  # reads it back
-    assert list(tmp_path.iterdir())
+    assert [p.name for p in tmp_path.iterdir()] != [] and not stale.exists()
     assert cached.canonical == fresh.canonical
+    assert cached.access_level == fresh.access_level  # decoded on first use
+    assert cached.resource_types == fresh.resource_types
+    assert cached.arn_services == fresh.arn_services
+    assert cached.by_service == fresh.by_service
+    assert cached.resource_could_apply("lambda:createfunction", "arn:aws:iam::1:role/r") is False
+    assert cached.resource_could_apply("iam:passrole", "arn:aws:iam::1:role/r") is True
     for pattern in ("s3:Get*", "iam:*", "*", "ec2:?escribe*"):
         assert cached.expand_mask(pattern) == fresh.expand_mask(pattern)
     assert cached.level_mask("Permissions management") == fresh.level_mask("Permissions management")
