@@ -25,7 +25,7 @@ from policy.gaad import (
     principal_documents,
 )
 from policy.graph import Edge, Graph, trust_allows, trusted_services
-from policy.model import Condition, PolicyDocument, gc_paused
+from policy.model import Condition, PolicyDocument, Statement, gc_paused
 from policy.rules import (
     CREDENTIALS_EXPOSURE_ACTIONS,
     DATA_EXFILTRATION_ACTIONS,
@@ -212,7 +212,7 @@ class AccountAnalysis:
         self._writes = catalog.level_mask(*WRITE_LEVELS)
         self._path_actions_mask = catalog.mask(_PATH_ACTIONS)
         self._held: dict[str, frozenset[str]] = {}
-        self._whole_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._whole_cache: dict[int, tuple[str, ...]] = {}
         self._with_customer_policies: frozenset[str] = frozenset()
         self._roles_ranked: list[str] = []
         self._toward_admin: dict[str, Edge] = {}
@@ -349,7 +349,7 @@ class AccountAnalysis:
             for g in perms.identity.allows:
                 if not g.all_resources or not g.statement.actions:
                     continue
-                for service in self._whole_services(g.statement.actions):
+                for service in self._whole_services(g.statement):
                     whole.setdefault(service, set()).add(g.source)
             for service in SENSITIVE_SERVICES:
                 if service in whole and perms.allows(next(iter(cat.by_service.get(service, ("",)))), "*"):
@@ -382,15 +382,18 @@ class AccountAnalysis:
         if record.kind == "role":
             self._trust_findings(record, report)
 
-    def _whole_services(self, patterns: tuple[str, ...]) -> tuple[str, ...]:
-        """The sensitive services an Action list grants whole (`*` or `service:*`); once per list."""
-        hit = self._whole_cache.get(patterns)
+    def _whole_services(self, statement: Statement) -> tuple[str, ...]:
+        """The sensitive services a statement's Action list grants whole (`*` or `service:*`). Worked out
+        once per statement (statements are shared by the principals of a document, and live as long as
+        the account, so their id is a safe key)."""
+        hit = self._whole_cache.get(id(statement))
         if hit is None:
+            patterns = statement.actions
             if "*" in patterns:
                 hit = tuple(SENSITIVE_SERVICES)
             else:
                 hit = tuple(p[:-2] for p in patterns if p.endswith(":*") and p[:-2] in SENSITIVE_SERVICES)
-            self._whole_cache[patterns] = hit
+            self._whole_cache[id(statement)] = hit
         return hit
 
     def _trust_findings(self, record: PrincipalRecord, report: PrincipalReport) -> None:

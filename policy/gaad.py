@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from policy.model import PolicyDocument, PolicyError, parse_policy
+import orjson
+
+from policy.model import PolicyDocument, PolicyError, Statement, parse_policy
 
 AWS_MANAGED_PREFIXES = (
     "arn:aws:iam::aws:policy/",
@@ -82,22 +84,48 @@ def _account_of(arn: str) -> str:
     return parts[4] if len(parts) > 5 else ""
 
 
-def _parse_safely(
-    document: Any, name: str, record: PrincipalRecord | None, errors: list[str]
-) -> PolicyDocument | None:
-    try:
-        return parse_policy(document, name)
-    except PolicyError as exc:
-        (record.errors if record is not None else errors).append(str(exc))
-        return None
+class _DocumentParser:
+    """Parses the documents of one file. A document repeated verbatim (most trust policies are) is parsed
+    once: the others share its statements, which are immutable."""
 
+    def __init__(self) -> None:
+        self._seen: dict[bytes, tuple[tuple[Statement, ...], str] | str] = {}
 
-def _inline(record: PrincipalRecord, items: Any, errors: list[str]) -> None:
-    for item in items or []:
-        name = str(item.get("PolicyName", "inline"))
-        doc = _parse_safely(item.get("PolicyDocument"), f"{record.name}/{name}", record, errors)
-        if doc is not None:
-            record.inline.append(InlinePolicy(name, doc))
+    def parse(self, document: Any, name: str) -> PolicyDocument:
+        if not isinstance(document, dict):
+            return parse_policy(document, name)
+        try:
+            key = orjson.dumps(document)
+        except TypeError:  # not plain JSON (orjson.JSONEncodeError is a TypeError)
+            return parse_policy(document, name)
+        hit = self._seen.get(key)
+        if hit is None:
+            try:
+                parsed = parse_policy(document, name)
+            except PolicyError as exc:
+                self._seen[key] = exc.problem
+                raise
+            self._seen[key] = (parsed.statements, parsed.version)
+            return parsed
+        if isinstance(hit, str):
+            raise PolicyError(name, hit)
+        return PolicyDocument(name=name, statements=hit[0], version=hit[1], raw=document)
+
+    def parse_safely(
+        self, document: Any, name: str, record: PrincipalRecord | None, errors: list[str]
+    ) -> PolicyDocument | None:
+        try:
+            return self.parse(document, name)
+        except PolicyError as exc:
+            (record.errors if record is not None else errors).append(str(exc))
+            return None
+
+    def inline(self, record: PrincipalRecord, items: Any, errors: list[str]) -> None:
+        for item in items or []:
+            name = str(item.get("PolicyName", "inline"))
+            doc = self.parse_safely(item.get("PolicyDocument"), f"{record.name}/{name}", record, errors)
+            if doc is not None:
+                record.inline.append(InlinePolicy(name, doc))
 
 
 def _tags(items: Any) -> dict[str, str]:
@@ -114,6 +142,7 @@ def load_gaad(data: Any, account_id: str = "") -> AccountDetails:
             "GroupDetailList or Policies at the top level"
         )
     errors: list[str] = []
+    parser = _DocumentParser()
     principals: dict[str, PrincipalRecord] = {}
     policies: dict[str, ManagedPolicy] = {}
     groups_by_name: dict[str, PrincipalRecord] = {}
@@ -140,7 +169,7 @@ def load_gaad(data: Any, account_id: str = "") -> AccountDetails:
             policy.error = f"managed policy {name!r}: no default version in the file"
         else:
             try:
-                policy.document = parse_policy(default_doc, name)
+                policy.document = parser.parse(default_doc, name)
             except PolicyError as exc:
                 policy.error = str(exc)
         policies[arn] = policy
@@ -168,22 +197,24 @@ def load_gaad(data: Any, account_id: str = "") -> AccountDetails:
 
     for item in data.get("GroupDetailList") or []:
         record = base(item, "group", "GroupName")
-        _inline(record, item.get("GroupPolicyList"), errors)
+        parser.inline(record, item.get("GroupPolicyList"), errors)
         principals[record.arn] = record
         groups_by_name[record.name] = record
 
     for item in data.get("UserDetailList") or []:
         record = base(item, "user", "UserName")
-        _inline(record, item.get("UserPolicyList"), errors)
+        parser.inline(record, item.get("UserPolicyList"), errors)
         record.groups = [str(g) for g in item.get("GroupList") or []]
         principals[record.arn] = record
 
     for item in data.get("RoleDetailList") or []:
         record = base(item, "role", "RoleName")
-        _inline(record, item.get("RolePolicyList"), errors)
+        parser.inline(record, item.get("RolePolicyList"), errors)
         record.raw_trust = item.get("AssumeRolePolicyDocument")
         if record.raw_trust is not None:
-            record.trust = _parse_safely(record.raw_trust, f"{record.name}/trust-policy", record, errors)
+            record.trust = parser.parse_safely(
+                record.raw_trust, f"{record.name}/trust-policy", record, errors
+            )
         last_used = item.get("RoleLastUsed") or {}
         record.role_last_used = str(last_used.get("LastUsedDate", "") or "")
         principals[record.arn] = record
