@@ -243,10 +243,6 @@ class Catalog:
         self._ensure_index()
         return self._full
 
-    def index_of(self, action: str) -> int:
-        """The bit of a lower-cased action, or -1 when the catalog does not know it."""
-        return self._ensure_index().get(action, -1)
-
     def bit(self, action: str) -> int:
         """The one-bit mask of a lower-cased action; 0 for an unknown action (it matches nothing)."""
         hit = self._bit_cache.get(action)

@@ -216,3 +216,15 @@ def test_exclusions_are_passed_in() -> None:
     other = g.role("app", inline={"r": doc(allow("s3:GetObject"))})
     reports = g.analyze(exclusions=Exclusions(principals=("*breakglass",)))
     assert set(reports) == {other}
+
+
+def test_excluded_actions_are_left_out_of_every_grant() -> None:
+    from policy.analyze import Exclusions
+
+    g = Gaad()
+    dev = g.user("dev", inline={"p": doc(allow(["iam:PutUserPolicy", "s3:PutBucketPolicy"]))})
+    assert {e.path_id for e in g.analyze()[dev].privilege_escalation} == {"iam-007"}
+    report = g.analyze(exclusions=Exclusions(actions=("iam:put*",)))[dev]
+    assert report.privilege_escalation == []
+    # the rest of the grant still counts
+    assert "resource-exposure" in {f.kind for f in report.findings}
