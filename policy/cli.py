@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -99,7 +100,13 @@ def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     try:
         run(args.path, fmt=args.format, indent=args.indent, account=args.account, out=sys.stdout)
+        sys.stdout.flush()
     except AnalyzeError as exc:
         print(f"CommandError: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from failing again on the
+        # final flush of the closed stdout.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     return 0

@@ -140,3 +140,25 @@ def test_streamed_json_is_the_report_byte_for_byte() -> None:
     out = io.StringIO()
     write_json(report, out, indent=2)
     assert out.getvalue() == json.dumps(report.to_json(), indent=2)
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    from tests.policy.gaad_builder import ADMIN_ARN, Gaad
+
+    g = Gaad()
+    for i in range(150):
+        g.role(f"admin-{i:03d}", attached=[ADMIN_ARN])
+    big = tmp_path / "gaad.json"
+    big.write_text(json.dumps(g.data))  # its report is far larger than a pipe's buffer
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "analyze", str(big), "--format", "json", "--indent", "2"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(1) == b"{"
+    proc.stdout.close()  # like `| head -c 1`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert "Traceback" not in err and "BrokenPipe" not in err
