@@ -153,9 +153,10 @@ class Catalog:
                 )
             )
             tmp.replace(cache)
-            for old in cache.parent.glob("catalog-*.marshal"):
+            # Earlier formats of the same definition (other definitions may belong to another install).
+            for old in cache.parent.glob(f"catalog-*{stat.st_size}-{int(stat.st_mtime)}.marshal"):
                 if old != cache:
-                    old.unlink(missing_ok=True)  # an earlier format, or an earlier policy_sentry
+                    old.unlink(missing_ok=True)
         except OSError:
             pass  # a read-only home only costs the next run the slow path
         return catalog

@@ -160,13 +160,16 @@ def test_level_and_service_masks_match_the_definition() -> None:
 
 
 def test_cached_catalog_keeps_the_derived_bit_order(tmp_path: Path) -> None:
-    from policy.catalog import Catalog
+    from policy.catalog import Catalog, _definition_path
 
-    stale = tmp_path / "catalog-v0-1-1.marshal"
+    stat = _definition_path().stat()
+    stale = tmp_path / f"catalog-{stat.st_size}-{int(stat.st_mtime)}.marshal"  # an earlier format
     stale.write_bytes(b"an earlier format")
+    other = tmp_path / "catalog-v3-1-1.marshal"  # another definition, perhaps another install's
+    other.write_bytes(b"kept")
     fresh = Catalog.from_definition(cache_dir=tmp_path)  # parses the definition, writes the cache
     cached = Catalog.from_definition(cache_dir=tmp_path)  # reads it back
-    assert [p.name for p in tmp_path.iterdir()] != [] and not stale.exists()
+    assert len(list(tmp_path.iterdir())) == 2 and not stale.exists() and other.exists()
     assert cached.canonical == fresh.canonical
     assert cached.access_level == fresh.access_level  # decoded on first use
     assert cached.resource_types == fresh.resource_types
