@@ -275,33 +275,14 @@ class AccountAnalysis:
     def _on_all_resources(self, perms: PrincipalPermissions) -> tuple[int, int]:
         """Actions allowed on every resource (a catalog mask, after Denies, boundary and SCPs), and those of
         them some unconditional Allow gives. One pass over the grants serves every category."""
-        found = unconditional = 0
-        if perms.identity.parts is not None:
-            denied = 0
-            for part in perms.identity.parts:
-                found |= part.allowed_on_all
-                unconditional |= part.unconditional_on_all
-                denied |= part.denied_on_all
-            found &= ~denied
-        else:
-            for g in perms.identity.allows:
-                if g.all_resources:
-                    found |= g.mask
-                    if not g.conditional:
-                        unconditional |= g.mask
-            for d in perms.identity.denies:
-                if d.all_resources and not d.conditional:
-                    found &= ~d.mask
+        identity = perms.identity
+        found = identity.allowed_on_all & ~identity.denied_on_all
         if not found:
             return 0, 0
         for layer in [perms.boundary, *perms.scps]:
-            if layer is None:
-                continue
-            capped = 0
-            for g in layer.allows:
-                capped |= g.mask
-            found &= capped
-        return found, unconditional
+            if layer is not None:
+                found &= layer.allowed
+        return found, identity.unconditional_on_all
 
     def _is_admin(self, perms: PrincipalPermissions) -> bool:
         if not all(perms.allows(a, "*") for a in ADMIN_SENTINELS):

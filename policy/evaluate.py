@@ -425,15 +425,17 @@ class PolicySet:
     allows: list[Grant]
     denies: list[Grant]
     catalog: Catalog
-    # The same grants document by document, when they came from documents (see DocumentGrants).
-    parts: Sequence[DocumentGrants] | None = None
+    # The same grants document by document (see DocumentGrants); one part when made from a list.
+    parts: Sequence[DocumentGrants] = ()
     # Grants per action, filled on first question about that action (most principals are asked about
     # the same few hundred actions, against many resources).
     _allows_for: dict[str, list[Grant]] = field(default_factory=dict, repr=False)
     _denies_for: dict[str, list[Grant]] = field(default_factory=dict, repr=False)
-    # Every action some Allow (and some Deny) names: most questions are about actions no grant has,
-    # answered by one AND instead of one per grant.
-    _union: tuple[int, int] | None = field(default=None, repr=False)
+    _masks: tuple[int, int, int, int] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.parts:
+            self.parts = (DocumentGrants(self.allows, self.denies, []),)
 
     @classmethod
     def of_documents(cls, parts: Sequence[DocumentGrants], catalog: Catalog) -> PolicySet:
@@ -447,14 +449,44 @@ class PolicySet:
     def replace_allows(self, allows: list[Grant]) -> None:
         """Use other Allow grants (before any question is asked)."""
         self.allows = allows
-        self.parts = None
+        self.parts = (DocumentGrants(allows, self.denies, []),)
         self._allows_for.clear()
         self._denies_for.clear()
-        self._union = None
+        self._masks = None
+
+    def _combined(self) -> tuple[int, int, int, int]:
+        if self._masks is None:
+            allowed = on_all = unconditional = denied_on_all = 0
+            for part in self.parts:
+                allowed |= part.allowed
+                on_all |= part.allowed_on_all
+                unconditional |= part.unconditional_on_all
+                denied_on_all |= part.denied_on_all
+            self._masks = (allowed, on_all, unconditional, denied_on_all)
+        return self._masks
+
+    @property
+    def allowed(self) -> int:
+        """Every action some Allow names, on some resource."""
+        return self._combined()[0]
+
+    @property
+    def allowed_on_all(self) -> int:
+        """Every action some Allow names on every resource (`unconditional_on_all`: under no condition)."""
+        return self._combined()[1]
+
+    @property
+    def unconditional_on_all(self) -> int:
+        return self._combined()[2]
+
+    @property
+    def denied_on_all(self) -> int:
+        """Every action an unconditional Deny refuses on every resource."""
+        return self._combined()[3]
 
     def _index(self, action: str) -> tuple[list[Grant], list[Grant]]:
         allows = self._allows_for.get(action)
-        if allows is None and self.parts is not None:
+        if allows is None:
             bit = self.catalog.bit(action)
             allows = []
             denies: list[Grant] = []
@@ -466,20 +498,6 @@ class PolicySet:
                     denies += on_denies
             self._allows_for[action] = allows
             self._denies_for[action] = denies
-        elif allows is None:
-            bit = self.catalog.bit(action)
-            union = self._union
-            if union is None:
-                allowed = denied = 0
-                for g in self.allows:
-                    allowed |= g.mask
-                for g in self.denies:
-                    denied |= g.mask
-                union = self._union = (allowed, denied)
-            allows = self._allows_for[action] = (
-                [g for g in self.allows if g.mask & bit] if union[0] & bit else []
-            )
-            self._denies_for[action] = [d for d in self.denies if d.mask & bit] if union[1] & bit else []
         return allows, self._denies_for[action]
 
     def grants_on_action(self, action: str) -> list[Grant]:
@@ -608,29 +626,10 @@ class PrincipalPermissions:
         """Actions allowed on at least some resource, as a catalog mask."""
         if self._mask_cache is not None and self._mask_cache[0] is catalog:
             return self._mask_cache[1]
-        value = 0
-        if self.identity.parts is not None:
-            denied = 0
-            for part in self.identity.parts:
-                value |= part.allowed
-                denied |= part.denied_on_all
-            value &= ~denied
-        else:
-            for g in self.identity.allows:
-                value |= g.mask
-            for d in self.identity.denies:
-                if d.all_resources and not d.conditional:
-                    value &= ~d.mask
+        value = self.identity.allowed & ~self.identity.denied_on_all
         for layer in [self.boundary, *self.scps]:
-            if layer is None:
-                continue
-            capped = 0
-            for g in layer.allows:
-                capped |= g.mask
-            value &= capped
-            for d in layer.denies:
-                if d.all_resources and not d.conditional:
-                    value &= ~d.mask
+            if layer is not None:
+                value &= layer.allowed & ~layer.denied_on_all
         self._mask_cache = (catalog, value)
         return value
 

@@ -112,8 +112,8 @@ def _answers(layer: PolicySet) -> list[Any]:
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(statement_st, min_size=1, max_size=3), min_size=1, max_size=3))
 def test_per_document_index_answers_as_the_flat_grant_list(documents: list[list[dict[str, Any]]]) -> None:
-    """The index kept per document (shared between principals) gives the same decisions as one list of
-    every grant; and the masks combined per document equal those combined per grant."""
+    """The index kept per document (shared between principals) gives the same decisions as one part
+    holding every grant; and the masks combined per document equal their definition grant by grant."""
     parsed = [
         parse_policy({"Version": "2012-10-17", "Statement": d}, f"d{i}") for i, d in enumerate(documents)
     ]
@@ -124,6 +124,17 @@ def test_per_document_index_answers_as_the_flat_grant_list(documents: list[list[
     for action in SMALL.canonical:
         assert parts.grants_on_action(action) == flat.grants_on_action(action)
         assert parts.denies_on_action(action) == flat.denies_on_action(action)
+    # The combined masks, against their definition grant by grant.
+    allowed = on_all = unconditional = denied_on_all = 0
+    for g in allows:
+        allowed |= g.mask
+        on_all |= g.mask if g.all_resources else 0
+        unconditional |= g.mask if g.all_resources and not g.conditional else 0
+    for d in denies:
+        denied_on_all |= d.mask if d.all_resources and not d.conditional else 0
+    for layer in (parts, flat):
+        assert (layer.allowed, layer.allowed_on_all) == (allowed, on_all)
+        assert (layer.unconditional_on_all, layer.denied_on_all) == (unconditional, denied_on_all)
 
 
 def test_garbage_collector_is_paused_and_restored() -> None:
