@@ -535,7 +535,6 @@ class AccountAnalysis:
             else:
                 candidates += self._trust_delegates
         out: dict[str, tuple[bool, bool]] = {}
-        memo = self._trust_memo
         for role in candidates:
             if role.arn == record.arn or role.arn in out:
                 continue
@@ -547,18 +546,23 @@ class AccountAnalysis:
                 identity = role.arn in covered
             else:
                 identity = perms.decide("sts:assumerole", role.arn).allowed
-            if record.arn in self._trust_exact[role.arn]:
-                ok, cond = trust_allows(role.trust, record.arn, record.account_id, identity)
-            else:
-                # A trust that does not name the caller answers the same for its whole account.
-                key = (role.arn, record.account_id, identity)
-                hit = memo.get(key)
-                if hit is None:
-                    hit = memo[key] = trust_allows(role.trust, record.arn, record.account_id, identity)
-                ok, cond = hit
+            ok, cond = self._trust_decision(role, record.arn, record.account_id, identity)
             if ok:
                 out[role.arn] = (ok, cond)
         return out, hub
+
+    def _trust_decision(
+        self, role: PrincipalRecord, caller_arn: str, account_id: str, identity: bool
+    ) -> tuple[bool, bool]:
+        """`trust_allows` for a caller; a trust that does not name the caller answers the same for its
+        whole account, so that answer is kept per (role, account, identity)."""
+        if caller_arn in self._trust_exact[role.arn]:
+            return trust_allows(role.trust, caller_arn, account_id, identity)
+        key = (role.arn, account_id, identity)
+        hit = self._trust_memo.get(key)
+        if hit is None:
+            hit = self._trust_memo[key] = trust_allows(role.trust, caller_arn, account_id, identity)
+        return hit
 
     def _delegate_hub(self, account_id: str) -> str:
         """The hub of the roles whose trust delegates to identity policies in `account_id`, built once."""
@@ -566,13 +570,10 @@ class AccountAnalysis:
         if hub not in self._hub_ranked:
             cond_of: dict[str, bool] = {}
             for role in self._trust_delegates:
-                key = (role.arn, account_id, True)
-                hit = self._trust_memo.get(key)
-                if hit is None:
-                    # No delegating trust names the caller (checked by the caller), so any ARN will do.
-                    hit = self._trust_memo[key] = trust_allows(role.trust, "", account_id, True)
-                if hit[0]:
-                    cond_of.setdefault(role.arn, hit[1])
+                # No delegating trust names the caller (checked by the caller), so no ARN is needed.
+                ok, cond = self._trust_decision(role, "", account_id, True)
+                if ok:
+                    cond_of.setdefault(role.arn, cond)
             self._hub_cond[hub] = cond_of
             self._add_hub(hub, list(cond_of), cond_of)
         return hub
