@@ -243,13 +243,9 @@ def _parse_statement(raw: Any, policy: str, index: int) -> Statement:
     )
 
 
-_SCALARS = frozenset((str, int, float, bool, type(None)))
-
-
 def _depth(value: Any, limit: int) -> int:
-    """Nesting depth, a scalar counting one level below its container. Only containers are walked, and a
-    container's scalars are recognised by their types in one pass at C speed (a policy's many action
-    strings cost no Python step each)."""
+    """Nesting depth, a scalar counting one level below its container. Only containers are walked:
+    a policy's many action strings cost one comparison each, not a stack entry."""
     if not isinstance(value, (dict, list)):
         return 1
     stack: list[tuple[Any, int]] = [(value, 1)]
@@ -257,17 +253,11 @@ def _depth(value: Any, limit: int) -> int:
     while stack:
         item, depth = stack.pop()
         deepest = max(deepest, depth)
-        values = item.values() if isinstance(item, dict) else item
-        kinds = set(map(type, values))
-        if kinds <= _SCALARS:
-            if kinds and depth >= deepest:
+        for v in item.values() if isinstance(item, dict) else item:
+            if isinstance(v, (dict, list)):
+                stack.append((v, depth + 1))
+            elif depth >= deepest:
                 deepest = depth + 1
-        else:
-            for v in values:
-                if isinstance(v, (dict, list)):
-                    stack.append((v, depth + 1))
-                elif depth >= deepest:
-                    deepest = depth + 1
         if deepest > limit:
             return deepest
     return deepest
