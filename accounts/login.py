@@ -12,7 +12,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
 from accounts.models import LoginFailure
-from findings.audit import audit_record
+from core.audit import audit_record
 
 # An address may fail for several people (an office behind NAT) before it is locked out itself.
 ADDRESS_FACTOR = 5

@@ -11,6 +11,8 @@ import secrets
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
+from core.models import JobRow
+
 account_id_validator = RegexValidator(r"^\d{12}$", "An AWS account id is exactly 12 digits.")
 role_arn_validator = RegexValidator(
     r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$",
@@ -64,7 +66,7 @@ ACTIVE_SYNC_STATUSES = (SyncStatus.QUEUED, SyncStatus.RUNNING)
 FINISHED_SYNC_STATUSES = (SyncStatus.SUCCEEDED, SyncStatus.FAILED)
 
 
-class SyncRun(models.Model):
+class SyncRun(JobRow):
     """One collection of one account: queued, claimed by one worker, finished with counts or an error."""
 
     account = models.ForeignKey(LinkedAccount, on_delete=models.CASCADE, related_name="sync_runs")
@@ -73,17 +75,13 @@ class SyncRun(models.Model):
     requested_by = models.ForeignKey(
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    step = models.CharField(max_length=100, blank=True)
-    progress = models.PositiveSmallIntegerField(default=0)
     counts = models.JSONField(default=dict, blank=True)
     api_calls = models.JSONField(default=dict, blank=True)
     timings = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
     warnings = models.JSONField(default=list, blank=True)
     worker = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

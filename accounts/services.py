@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.forms.models import model_to_dict
 
+from accounts.aws.client import AwsTarget
 from accounts.models import LinkedAccount
-from findings.audit import audit_record
+from core.audit import audit_record
 
 _AUDITED_FIELDS = [
     "account_id",
@@ -64,3 +66,18 @@ def account_update(*, actor: AbstractBaseUser, account: LinkedAccount, **fields:
             after={k: after[k] for k in changed},
         )
     return account
+
+
+def aws_target(account: LinkedAccount, *, apply: bool = False) -> AwsTarget:
+    """Where and as whom to call AWS for the account: its read-only role, or its apply role for writes."""
+    role = account.apply_role_arn if apply and account.apply_role_arn else account.role_arn
+    region = (account.regions or [settings.AWS_DEFAULT_REGION])[0]
+    return AwsTarget(
+        account_id=account.account_id,
+        role_arn=role,
+        external_id=account.external_id,
+        region=region,
+        endpoint_url=settings.AWS_ENDPOINT_URL,
+        max_attempts=settings.AWS_MAX_ATTEMPTS,
+        read_timeout=settings.AWS_READ_TIMEOUT,
+    )

@@ -1,7 +1,9 @@
-"""Sync runs: request one, claim it atomically, collect, store in one transaction, analyse.
+"""Sync runs of an account: request one, claim it, collect everything from AWS, finish or fail it, reap it.
 
-A run is a row the UI polls. Everything AWS returns is held in memory until the end, so a run that fails
-(or a worker that dies) never leaves a half-written snapshot: the previous one stays current.
+A run is a job row the UI polls (`core.jobs`). Collection holds everything AWS returns in memory and hands
+it to the ingest service of `findings` (the app above this one), which stores it in one transaction, so a
+run that fails (or a worker that dies) never leaves a half-written snapshot: the previous one stays current.
+This app never imports `findings`: the task that runs a sync end to end is queued by its name, `SYNC_TASK`.
 """
 
 from __future__ import annotations
@@ -9,17 +11,20 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from accounts.aws.client import AwsAccessError, AwsSession, AwsTarget, CallCounter
+from accounts.aws.client import AwsAccessError, AwsSession, CallCounter
 from accounts.aws.collect import (
+    Collected,
     CredentialReportError,
     access_keys,
     analyzer_findings,
@@ -28,41 +33,42 @@ from accounts.aws.collect import (
     last_accessed,
 )
 from accounts.models import LinkedAccount, SyncRun, SyncStatus
-from findings.audit import audit_record
-from policy.gaad import GaadError
+from accounts.services import aws_target
+from core import jobs
+from core.audit import audit_record
+from core.jobs import job_claim, job_progress, stale_rows
 
 logger = logging.getLogger(__name__)
 
-
-class RunReaped(Exception):
-    """The reaper failed this run while its worker was still going: roll the snapshot back."""
-
-
-def stale_after() -> timedelta:
-    """How long a sync or apply may go without reporting before its worker is taken for dead."""
-    return timedelta(seconds=settings.IAMREVIEW_STALE_SECONDS)
+# Collect (here), then ingest (findings): the task lives in the app above this one.
+SYNC_TASK = "findings.tasks.sync_run_execute"
 
 
-def aws_target(account: LinkedAccount, *, apply: bool = False) -> AwsTarget:
-    role = account.apply_role_arn if apply and account.apply_role_arn else account.role_arn
-    region = (account.regions or [settings.AWS_DEFAULT_REGION])[0]
-    return AwsTarget(
-        account_id=account.account_id,
-        role_arn=role,
-        external_id=account.external_id,
-        region=region,
-        endpoint_url=settings.AWS_ENDPOINT_URL,
-        max_attempts=settings.AWS_MAX_ATTEMPTS,
-        read_timeout=settings.AWS_READ_TIMEOUT,
-    )
+@dataclass
+class SyncMeter:
+    """What a run measures as it goes: API calls, seconds per step, warnings."""
+
+    counter: CallCounter = field(default_factory=CallCounter)
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        since = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(time.monotonic() - since, 3)
+
+    def total(self) -> dict[str, float]:
+        return {**self.timings, "total": round(time.monotonic() - self.started, 3)}
 
 
 def sync_run_request(
     *, account: LinkedAccount, trigger: str = "manual", actor: AbstractBaseUser | None = None
 ) -> tuple[SyncRun, bool]:
     """Queue a sync unless one is already queued or running for the account: (run, created)."""
-    from accounts.tasks import sync_account
-
     try:
         with transaction.atomic():
             run = SyncRun.objects.create(account=account, trigger=trigger, requested_by=actor)
@@ -76,96 +82,86 @@ def sync_run_request(
             account_id=account.account_id,
             summary=f"Requested a sync of {account}",
         )
-    transaction.on_commit(lambda: sync_account.delay(run.pk))
+    jobs.enqueue(SYNC_TASK, run.pk)
     return run, True
-
-
-def _progress(run: SyncRun, step: str, progress: int, **extra: Any) -> None:
-    run.step = step
-    run.progress = max(0, min(100, progress))
-    run.heartbeat_at = timezone.now()
-    fields = ["step", "progress", "heartbeat_at", *extra]
-    for name, value in extra.items():
-        setattr(run, name, value)
-    SyncRun.objects.filter(pk=run.pk).update(**{f: getattr(run, f) for f in fields})
 
 
 def sync_run_claim(run_id: int) -> SyncRun | None:
     """Queued -> running, for exactly one worker; None when another worker had it or it is finished."""
-    now = timezone.now()
-    claimed = SyncRun.objects.filter(pk=run_id, status=SyncStatus.QUEUED).update(
-        status=SyncStatus.RUNNING, started_at=now, heartbeat_at=now, worker=socket.gethostname()[:200]
+    claimed = job_claim(
+        SyncRun.objects,
+        pk=run_id,
+        status=SyncStatus.QUEUED,
+        to=SyncStatus.RUNNING,
+        started_at=timezone.now(),
+        worker=socket.gethostname()[:200],
     )
-    if claimed != 1:
-        return None
-    return SyncRun.objects.select_related("account").get(pk=run_id)
+    return SyncRun.objects.select_related("account").get(pk=run_id) if claimed else None
 
 
-def sync_run_execute(*, run_id: int, session_factory: Any = None) -> SyncRun | None:
-    """Claim and run one sync. Returns the finished run, or None when it was not ours to run."""
-    from findings.analysis import account_analyze
-    from findings.lifecycle import findings_refresh
-    from findings.snapshot import Collected, snapshot_store
-
-    run = sync_run_claim(run_id)
-    if run is None:
-        return None
-    account = run.account
-    counter = CallCounter()
-    timings: dict[str, float] = {}
-    warnings: list[str] = []
-    started = time.monotonic()
-
-    def timed(name: str, since: float) -> float:
-        timings[name] = round(time.monotonic() - since, 3)
-        return time.monotonic()
-
+def sync_run_start_import(*, account: LinkedAccount) -> SyncRun | None:
+    """A running row for an offline import (no worker, no queue); None while another sync of the account
+    is queued or running. Its heartbeat starts now, so the reaper fails it if the importing process dies."""
     try:
-        t = time.monotonic()
-        _progress(run, "Assuming the read-only role", 2)
+        with transaction.atomic():
+            return SyncRun.objects.create(
+                account=account,
+                trigger="import",
+                status=SyncStatus.RUNNING,
+                started_at=timezone.now(),
+                heartbeat_at=timezone.now(),
+                worker=socket.gethostname()[:200],
+            )
+    except IntegrityError:
+        return None
+
+
+def sync_collect(*, run: SyncRun, meter: SyncMeter, session_factory: Any = None) -> Collected:
+    """Everything the read-only role can see of the account, held in memory; progress 0-85 on the run."""
+    account = run.account
+    counter = meter.counter
+
+    def progress(step: str, pct: int) -> None:
+        job_progress(run, step, pct, api_calls=counter.as_dict())
+
+    with meter.timed("assume_role"):
+        job_progress(run, "Assuming the read-only role", 2)
         session = (session_factory or AwsSession)(aws_target(account), counter)
         iam = session.client("iam", pool=8)
-        t = timed("assume_role", t)
 
-        _progress(run, "Reading users, groups, roles and policies", 8, api_calls=counter.as_dict())
+    with meter.timed("authorization_details"):
+        progress("Reading users, groups, roles and policies", 8)
         gaad = authorization_details(iam)
-        t = timed("authorization_details", t)
 
-        _progress(run, "Reading the credential report", 25, api_calls=counter.as_dict())
+    with meter.timed("credential_report"):
+        progress("Reading the credential report", 25)
         try:
             report_rows, generated = credential_report(iam, poll_seconds=settings.IAMREVIEW_POLL_MS / 1000)
         except CredentialReportError as exc:
             raise AwsAccessError(f"The credential report is malformed ({exc}); nothing was stored.") from exc
-        t = timed("credential_report", t)
 
+    with meter.timed("access_keys"):
         users_with_keys = [
             r["user"]
             for r in report_rows
             if r.get("user") != "<root_account>"
             and (r.get("access_key_1_active") or r.get("access_key_2_active"))
         ]
-        _progress(
-            run, f"Listing access keys of {len(users_with_keys)} users", 32, api_calls=counter.as_dict()
-        )
+        progress(f"Listing access keys of {len(users_with_keys)} users", 32)
         keys = access_keys(iam, users_with_keys)
-        t = timed("access_keys", t)
 
-        arns = [
-            item["Arn"]
-            for key in ("UserDetailList", "RoleDetailList", "GroupDetailList")
-            for item in gaad.get(key, [])
-        ]
+    arns = [
+        item["Arn"]
+        for key in ("UserDetailList", "RoleDetailList", "GroupDetailList")
+        for item in gaad.get(key, [])
+    ]
 
-        def advisor_progress(done: int, total: int) -> None:
-            if done == total or done % max(1, total // 20) == 0:
-                _progress(
-                    run,
-                    f"Access Advisor: {done} of {total} principals",
-                    35 + int(45 * done / max(total, 1)),
-                    api_calls=counter.as_dict(),
-                )
+    def advisor_progress(done: int, total: int) -> None:
+        if done == total or done % max(1, total // 20) == 0:
+            progress(f"Access Advisor: {done} of {total} principals", 35 + int(45 * done / max(total, 1)))
 
-        _progress(run, f"Access Advisor: 0 of {len(arns)} principals", 35, api_calls=counter.as_dict())
+    with meter.timed("access_advisor"):
+        progress(f"Access Advisor: 0 of {len(arns)} principals", 35)
         advisor = last_accessed(
             iam,
             arns,
@@ -176,87 +172,53 @@ def sync_run_execute(*, run_id: int, session_factory: Any = None) -> SyncRun | N
         )
         failed = {a: r.error for a, r in advisor.items() if r.error}
         if failed:
-            warnings.append(
+            meter.warnings.append(
                 f"Access Advisor data missing for {len(failed)} principal(s): {next(iter(failed.values()))}"
             )
-        t = timed("access_advisor", t)
 
-        _progress(run, "Reading IAM Access Analyzer findings", 82, api_calls=counter.as_dict())
+    with meter.timed("access_analyzer"):
+        progress("Reading IAM Access Analyzer findings", 82)
         _, analyzer = analyzer_findings(session.client("accessanalyzer"))
-        t = timed("access_analyzer", t)
 
-        _progress(run, "Storing the snapshot", 88, api_calls=counter.as_dict())
-        collected = Collected(
-            gaad=gaad,
-            credential_rows=report_rows,
-            credential_generated_at=generated,
-            access_keys=keys,
-            # Principals whose job failed keep their previous last-accessed rows.
-            last_accessed={a: r.services for a, r in advisor.items() if not r.error},
-            analyzer_findings=analyzer,
+    return Collected(
+        gaad=gaad,
+        credential_rows=report_rows,
+        credential_generated_at=generated,
+        access_keys=keys,
+        # Principals whose job failed keep their previous last-accessed rows.
+        last_accessed={a: r.services for a, r in advisor.items() if not r.error},
+        analyzer_findings=analyzer,
+    )
+
+
+def sync_run_succeed(*, run: SyncRun, counts: dict[str, Any], meter: SyncMeter) -> bool:
+    """Running -> succeeded; False when the reaper already failed the run (the caller must then roll the
+    snapshot back, so that the reaper's "nothing was stored" stays true)."""
+    return bool(
+        SyncRun.objects.filter(pk=run.pk, status=SyncStatus.RUNNING).update(
+            status=SyncStatus.SUCCEEDED,
+            step="Done",
+            progress=100,
+            counts=counts,
+            api_calls=meter.counter.as_dict(),
+            timings=meter.total(),
+            warnings=meter.warnings,
+            finished_at=timezone.now(),
+            heartbeat_at=timezone.now(),
         )
-        with transaction.atomic():
-            stored = snapshot_store(account=account, collected=collected, run=run)
-            t = timed("store", t)
-            outcome = account_analyze(
-                account=account,
-                details=stored.account_details,
-                changed=stored.changed_principals,
-                usage_changed=stored.usage_changed,
-            )
-            lifecycle = findings_refresh(account=account, outcome=outcome, run=run)
-            t = timed("analyze", t)
-            counts = {**stored.counts, **outcome.counts(), **lifecycle, "api_calls": counter.total}
-            # Success is recorded in the same transaction as the snapshot: a worker killed at any moment
-            # leaves either both or neither. A run the reaper already failed (its worker looked dead)
-            # stores nothing, so what it says ("nothing was stored") stays true.
-            recorded = SyncRun.objects.filter(pk=run.pk, status=SyncStatus.RUNNING).update(
-                status=SyncStatus.SUCCEEDED,
-                step="Done",
-                progress=100,
-                counts=counts,
-                api_calls=counter.as_dict(),
-                timings={**timings, "total": round(time.monotonic() - started, 3)},
-                warnings=warnings,
-                finished_at=timezone.now(),
-                heartbeat_at=timezone.now(),
-            )
-            if not recorded:
-                raise RunReaped
-        if settings.IAMREVIEW_BUILD_SUGGESTIONS:
-            from findings.tasks import build_suggestions
-
-            transaction.on_commit(lambda: build_suggestions.delay(account.pk))
-    except RunReaped:
-        logger.warning(
-            "sync %s of %s was failed by the reaper while running; its snapshot was not stored",
-            run.pk,
-            account.account_id,
-        )
-    except (AwsAccessError, GaadError) as exc:
-        _fail(run, str(exc), counter, timings, warnings)
-    except Exception as exc:
-        logger.exception("sync %s of %s failed", run.pk, account.account_id)
-        _fail(
-            run,
-            f"Unexpected error ({type(exc).__name__}: {exc}). The previous snapshot is still current.",
-            counter,
-            timings,
-            warnings,
-        )
-    run.refresh_from_db()
-    return run
+    )
 
 
-def _fail(
-    run: SyncRun, message: str, counter: CallCounter, timings: dict[str, float], warnings: list[str]
-) -> None:
+def sync_run_fail(*, run: SyncRun, message: str, meter: SyncMeter | None = None) -> None:
+    """Failed with the reason in words; audited. The previous snapshot stays current."""
+    meter = meter or SyncMeter()
     SyncRun.objects.filter(pk=run.pk).update(
         status=SyncStatus.FAILED,
+        step="Failed",
         error=message,
-        api_calls=counter.as_dict(),
-        timings=timings,
-        warnings=warnings,
+        api_calls=meter.counter.as_dict(),
+        timings=meter.timings,
+        warnings=meter.warnings,
         finished_at=timezone.now(),
     )
     audit_record(
@@ -264,9 +226,9 @@ def _fail(
     )
 
 
-def sync_runs_reap_stale(*, now: Any = None) -> int:
-    """Fail runs whose worker stopped writing progress, and runs no worker ever started, so the account
-    can sync again. Each is audited like any failed sync."""
+def sync_runs_reap_stale(*, now: datetime | None = None) -> int:
+    """Fail runs whose worker stopped beating, and runs no worker ever started, so the account can sync
+    again. Each is audited like any failed sync."""
     now = now or timezone.now()
     lost_worker = (
         "The worker stopped during this sync (killed or restarted). Nothing was stored; the previous "
@@ -277,16 +239,21 @@ def sync_runs_reap_stale(*, now: Any = None) -> int:
         "stored; the previous snapshot is still current. Check that a worker runs; the next sync will start."
     )
     queued_max = timedelta(seconds=settings.IAMREVIEW_QUEUED_MAX_SECONDS)
+    # A task the broker lost, or a worker died holding it unacked, would block the account for good.
+    never = SyncRun.objects.filter(status=SyncStatus.QUEUED, created_at__lt=now - queued_max)
     candidates = [
-        (SyncStatus.RUNNING, Q(heartbeat_at__lt=now - stale_after()), lost_worker),
-        # A task the broker lost, or a worker died holding unacked, would block the account for good.
-        (SyncStatus.QUEUED, Q(created_at__lt=now - queued_max), never_started),
+        (
+            SyncStatus.RUNNING,
+            list(stale_rows(SyncRun.objects, status=SyncStatus.RUNNING, now=now)),
+            lost_worker,
+        ),
+        (SyncStatus.QUEUED, list(never), never_started),
     ]
     count = 0
-    for status, stale, message in candidates:
-        for run in SyncRun.objects.filter(stale, status=status).select_related("account"):
+    for status, runs, message in candidates:
+        for run in runs:
             if SyncRun.objects.filter(pk=run.pk, status=status).update(
-                status=SyncStatus.FAILED, finished_at=now, error=message
+                status=SyncStatus.FAILED, step="Failed", finished_at=now, error=message
             ):
                 audit_record(
                     actor=None,
@@ -299,7 +266,7 @@ def sync_runs_reap_stale(*, now: Any = None) -> int:
     return count
 
 
-def accounts_due(*, now: Any = None) -> list[LinkedAccount]:
+def accounts_due(*, now: datetime | None = None) -> list[LinkedAccount]:
     """Enabled accounts whose last sync started longer ago than their interval (or never synced)."""
     now = now or timezone.now()
     due = []
@@ -310,3 +277,12 @@ def accounts_due(*, now: Any = None) -> list[LinkedAccount]:
         ):
             due.append(account)
     return due
+
+
+def accounts_sync_due() -> int:
+    """Queue a sync of every account that is due; the number queued."""
+    queued = 0
+    for account in accounts_due():
+        _, created = sync_run_request(account=account, trigger="schedule")
+        queued += int(created)
+    return queued

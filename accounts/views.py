@@ -12,22 +12,16 @@ from accounts.aws.collect import list_organization_accounts, test_connection
 from accounts.forms import LinkedAccountForm
 from accounts.models import LinkedAccount, SyncRun, last_sync_runs
 from accounts.roles import ACTION, FORM, Role, role_required
+from accounts.selectors import visible_accounts
 from accounts.sync import aws_target, sync_run_request
-from findings.audit import audit_record
-from findings.selectors import visible_accounts
-from iamreview.params import db_id
-
-HTMX_STOP_POLLING = 286
+from core.audit import audit_record
+from core.htmx import is_partial, poll_response
+from core.params import db_id
 
 
 def _account(request: HttpRequest, pk: int) -> LinkedAccount:
     """The account, if this user may see it: a user limited to some accounts gets 404 for the others."""
     return get_object_or_404(visible_accounts(request.user), pk=pk)
-
-
-def _htmx(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx and not htmx.boosted)
 
 
 @role_required(Role.VIEWER)
@@ -83,7 +77,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def account_sync(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account(request, pk)
     run, created = sync_run_request(account=account, trigger="manual", actor=request.user)
-    if _htmx(request):
+    if is_partial(request):
         return render(request, "accounts/htmx/sync_run_status.html", {"run": run})
     if created:
         messages.success(request, f"Sync of {account.name} queued.")
@@ -97,11 +91,9 @@ def sync_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(
         SyncRun.objects.select_related("account").filter(account__in=visible_accounts(request.user)), pk=pk
     )
-    if _htmx(request):
+    if is_partial(request):
         response = render(request, "accounts/htmx/sync_run_status.html", {"run": run})
-        if not run.is_active:
-            response.status_code = HTMX_STOP_POLLING  # htmx stops polling on 286
-        return response
+        return poll_response(response, finished=not run.is_active)
     return render(request, "accounts/sync_run_detail.html", {"run": run})
 
 

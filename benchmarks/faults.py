@@ -216,7 +216,7 @@ class Campaign:
         from django.utils import timezone
 
         from accounts.sync import sync_runs_reap_stale
-        from findings.changes import change_requests_reap_stale
+        from findings.change_requests import change_requests_reap_stale
 
         later = timezone.now() + timedelta(
             seconds=max(settings.IAMREVIEW_STALE_SECONDS, settings.IAMREVIEW_QUEUED_MAX_SECONDS) + 1
@@ -248,7 +248,7 @@ class Campaign:
     def run_syncs(self, count: int) -> None:
         from accounts.models import SyncStatus
         from accounts.sync import sync_run_request
-        from findings.models import AuditEvent
+        from core.models import AuditEvent
 
         self.chaos(False)
         baseline = None
@@ -307,20 +307,29 @@ class Campaign:
         return [docs, sorted(attached)]
 
     def run_applies(self, count: int, suggestions: list[Any]) -> None:
-        from findings import changes
-        from findings.models import Approval, AuditEvent, ChangeStatus
+        from core.models import AuditEvent
+        from findings import change_requests
+        from findings.change_items import items_digest
+        from findings.models import Approval, ChangeStatus
 
         reviewer, approver = self.users["reviewer"], self.users["approver"]
         for n in range(1, count + 1):
             suggestion = suggestions[(n - 1) % len(suggestions)]
             self.chaos(False)
-            cr = changes.change_request_open(
+            cr = change_requests.change_request_open(
                 actor=reviewer, suggestion=suggestion, reason=f"campaign apply {n}"
             )
             original = self._live(cr)
-            cr = changes.change_request_decide(actor=approver, change=cr, approve=True, comment="ok")
+            cr = change_requests.change_request_decide(
+                actor=approver,
+                change=cr,
+                approve=True,
+                comment="ok",
+                version=cr.version,
+                digest=items_digest(cr.items),
+            )
             self.chaos(True)
-            changes.change_request_queue_apply(actor=approver, change=cr)
+            change_requests.change_request_queue_apply(actor=approver, change=cr)
             if self.rng.random() < self.kill_rate:
                 self.kill_worker_soon(max_delay=1.5, busy=partial(_active, cr))
                 self.reap_now()
@@ -347,12 +356,23 @@ class Campaign:
                 proposed = [item["proposed"][0] if item["proposed"] else None for item in cr.items]
                 if [d for d in live[0]] != proposed and all(i["kind"] == "inline" for i in cr.items):
                     self.violation(f"apply {n} (#{cr.pk}) is marked applied but AWS holds something else")
-            needs_rollback = cr.status == ChangeStatus.APPLIED or (
-                cr.status == ChangeStatus.FAILED and any(p.get("done") for p in cr.previous)
+            # A failed apply undoes its own writes; a rollback left undone (a killed worker) is finished here.
+            needs_rollback = cr.status in change_requests.ROLLBACK_FROM and any(
+                not s.get("undone") for s in cr.steps
             )
             if needs_rollback:
-                cr = changes.change_request_rollback(actor=approver, change=cr)
-                if cr.status != ChangeStatus.ROLLED_BACK:
+                cr = change_requests.change_request_queue_rollback(
+                    actor=approver, change=cr, reason="campaign"
+                )
+                self.chaos(False)
+                if not self.wait(
+                    cr, lambda c: c.status != ChangeStatus.ROLLING_BACK, timeout=self.run_timeout
+                ):
+                    self.violation(f"rollback {n} (#{cr.pk}) never finished: {cr.step}")
+                cr.refresh_from_db()
+                if cr.status not in (ChangeStatus.ROLLED_BACK, ChangeStatus.FAILED) or any(
+                    not s.get("undone") for s in cr.steps
+                ):
                     self.violation(f"apply {n} (#{cr.pk}) could not be rolled back: {cr.error}")
                 elif self._live(cr) != original:
                     self.violation(f"apply {n} (#{cr.pk}): rollback did not restore the original exactly")
@@ -361,7 +381,7 @@ class Campaign:
             expected = {"change.request", "change.approve", "change.apply_start"}
             expected |= {"change.apply"} if self.report["applies"] and cr.applied_at else set()
             expected |= {"change.apply_fail"} if cr.error and not cr.applied_at else set()
-            expected |= {"change.rollback"} if cr.status == ChangeStatus.ROLLED_BACK else set()
+            expected |= {"change.rollback"} if cr.status == ChangeStatus.ROLLED_BACK or cr.steps else set()
             seen = set(
                 AuditEvent.objects.filter(object_id=str(cr.pk), object_type="ChangeRequest").values_list(
                     "action", flat=True

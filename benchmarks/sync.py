@@ -63,8 +63,8 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     from accounts.models import LinkedAccount, SyncRun
-    from accounts.sync import sync_run_execute
     from benchmarks.report import replace_section
+    from findings.ingest import sync_run_execute
 
     rows = []
     try:

@@ -11,11 +11,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts.roles import ACTION, FORM, Role, role_required
-from findings import changes, selectors
-from findings.models import AuditEvent, ChangeRequest, ChangeStatus, Suggestion
+from core.htmx import is_partial, poll_response
+from core.models import AuditEvent
+from core.params import db_id
+from findings import change_requests as changes
+from findings import selectors
+from findings.change_items import items_digest
+from findings.models import ChangeRequest, ChangeStatus, Suggestion
 from policy.tighten import policy_diff
-
-HTMX_STOP_POLLING = 286
 
 
 def _suggestion(request: HttpRequest, pk: int) -> Suggestion:
@@ -96,14 +99,13 @@ def change_list(request: HttpRequest) -> HttpResponse:
 @role_required(Role.VIEWER)
 def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
     cr = _change(request, pk)
-    htmx = getattr(request, "htmx", None)
-    if htmx and not htmx.boosted:
+    if is_partial(request):
         response = render(request, "findings/htmx/change_progress.html", {"change": cr})
-        if cr.status not in (ChangeStatus.APPLYING, ChangeStatus.ROLLING_BACK):
+        finished = cr.status not in (ChangeStatus.APPLYING, ChangeStatus.ROLLING_BACK)
+        if finished:
             # Done: reload the whole page once, so that the actions now possible (roll back) appear.
             response["HX-Refresh"] = "true"
-            response.status_code = HTMX_STOP_POLLING
-        return response
+        return poll_response(response, finished=finished)
     approvals = cr.approvals.select_related("approver").order_by("created_at")
     history = AuditEvent.objects.filter(object_type="ChangeRequest", object_id=str(cr.pk)).order_by(
         "created_at", "id"
@@ -116,11 +118,11 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "items": _with_diffs(cr.items),
             "approvals": approvals,
             "history": history,
-            "approved_count": approvals.filter(version=cr.version, approve=True).count(),
+            "approved_count": changes.approvals_count(cr),
+            "digest": items_digest(cr.items),
             "is_requester": cr.requested_by_id == request.user.pk,
-            "denied": changes.access_denied_since_apply(change=cr)
-            if cr.status == ChangeStatus.APPLIED
-            else [],
+            "can_roll_back": cr.status in changes.ROLLBACK_FROM
+            and any(not s.get("undone") for s in cr.steps),
         },
     )
 
@@ -166,7 +168,12 @@ def change_decide(request: HttpRequest, pk: int) -> HttpResponse:
     approve = request.POST.get("decision") == "approve"
     try:
         cr = changes.change_request_decide(
-            actor=request.user, change=cr, approve=approve, comment=request.POST.get("comment", "")
+            actor=request.user,
+            change=cr,
+            approve=approve,
+            comment=request.POST.get("comment", ""),
+            version=db_id(request.POST.get("version")),
+            digest=request.POST.get("digest", ""),
         )
     except changes.ChangeError as exc:
         messages.error(request, str(exc))
@@ -191,14 +198,13 @@ def change_apply(request: HttpRequest, pk: int) -> HttpResponse:
 def change_rollback(request: HttpRequest, pk: int) -> HttpResponse:
     cr = _change(request, pk)
     try:
-        cr = changes.change_request_rollback(actor=request.user, change=cr)
+        changes.change_request_queue_rollback(
+            actor=request.user, change=cr, reason=request.POST.get("reason", "")
+        )
     except changes.ChangeError as exc:
         messages.error(request, str(exc))
     else:
-        if cr.status == ChangeStatus.ROLLED_BACK:
-            messages.success(request, "Rolled back: the previous documents and attachments are restored.")
-        else:
-            messages.error(request, cr.error)
+        messages.success(request, "Rolling back: the page follows the progress.")
     return redirect("change_detail", pk=pk)
 
 

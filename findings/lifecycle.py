@@ -15,8 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import LinkedAccount, SyncRun
+from core.audit import audit_record
 from findings.analysis import AnalysisOutcome
-from findings.audit import audit_record
 from findings.detect import FindingSpec, credential_specs, engine_specs, merge_analyzer, unused_specs
 from findings.figures_cache import figures_changed_on_commit
 from findings.models import (

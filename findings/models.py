@@ -1,4 +1,4 @@
-"""The current snapshot of every linked account, what the engine found in it, and the audit log.
+"""The current snapshot of every linked account, and what the engine found in it.
 
 Why snapshot tables live here rather than in `accounts`: every reader of them (views, findings, digests,
 suggestions) is in this app; `accounts` only collects. A sync replaces an account's rows in one
@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import LinkedAccount, SyncRun
+from core.models import JobRow
 
 
 class PolicyDocument(models.Model):
@@ -220,50 +221,6 @@ class SnapshotChange(models.Model):
         return f"{self.kind} {self.principal_arn}"
 
 
-class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
-    def update(self, **kwargs: Any) -> int:
-        raise TypeError("The audit log is append-only.")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise TypeError("The audit log is append-only.")
-
-
-class AuditEvent(models.Model):
-    """One state change: who, when, what, before and after. Never updated, never deleted."""
-
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
-    # "system" for the product's own changes (syncs, automatic resolution), else the actor's username.
-    actor_name = models.CharField(max_length=150)
-    action = models.CharField(max_length=64)
-    object_type = models.CharField(max_length=64)
-    object_id = models.CharField(max_length=64)
-    account_id = models.CharField(max_length=12, blank=True)
-    summary = models.CharField(max_length=500)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-
-    objects = AuditEventQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            # The audit page filtered by object ("history of this change request / account").
-            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.summary}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise TypeError("The audit log is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise TypeError("The audit log is append-only.")
-
-
 class FindingStatus(models.TextChoices):
     OPEN = "open", "Open"
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
@@ -403,6 +360,8 @@ class Suggestion(models.Model):
     risk_before = models.PositiveSmallIntegerField(default=0)
     risk_after = models.PositiveSmallIntegerField(default=0)
     engine_problems = models.JSONField(default=list, blank=True)
+    # Why this suggestion cannot be applied as it is (a part over its size limit, a protected principal).
+    blocked_reason = models.TextField(blank=True)
 
     class Meta:
         indexes = [
@@ -424,9 +383,10 @@ class ChangeStatus(models.TextChoices):
     FAILED = "failed", "Apply failed"
     ROLLING_BACK = "rolling_back", "Rolling back"
     ROLLED_BACK = "rolled_back", "Rolled back"
+    ROLLBACK_FAILED = "rollback_failed", "Roll back failed"
 
 
-class ChangeRequest(models.Model):
+class ChangeRequest(JobRow):
     """A proposed change to AWS. Nothing reaches AWS without one approved by someone other than its requester."""
 
     account = models.ForeignKey(LinkedAccount, on_delete=models.CASCADE, related_name="change_requests")
@@ -449,14 +409,17 @@ class ChangeRequest(models.Model):
     status = models.CharField(max_length=16, choices=ChangeStatus.choices, default=ChangeStatus.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
-    step = models.CharField(max_length=200, blank=True)
-    progress = models.PositiveSmallIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)  # an apply that stops beating is reaped
     previous = models.JSONField(
-        default=list, blank=True, help_text="exact documents and attachments before apply"
+        default=list, blank=True, help_text="the live documents re-read just before the apply wrote"
     )
+    # Every write the apply made, as AWS accepted it, with what undoing it needs (findings.change_items);
+    # a rollback marks each step `undone` as it goes, so a retried rollback resumes where it stopped.
+    steps = models.JSONField(default=list, blank=True)
+    # The AccessDenied watch after an apply (findings.watch), as the worker last saw it.
+    watch_checked_at = models.DateTimeField(null=True, blank=True)
+    watch_error = models.TextField(blank=True)
+    watch_events = models.JSONField(default=list, blank=True)
     log = models.JSONField(default=list, blank=True)
-    error = models.TextField(blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     applied_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -479,6 +442,8 @@ class Approval(models.Model):
     approve = models.BooleanField()
     comment = models.TextField(blank=True)
     version = models.PositiveIntegerField()
+    # The digest of the documents the approver saw (findings.change_items.items_digest).
+    digest = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,7 +11,9 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.http import QueryDict
 from django.utils import timezone
 
-from accounts.models import LinkedAccount, Profile, last_sync_runs
+from accounts.models import last_sync_runs
+from accounts.selectors import profile_of, visible_accounts
+from core.params import db_id
 from findings.figures_cache import cached_figures
 from findings.models import (
     LIVE_FINDING_STATUSES,
@@ -21,7 +23,6 @@ from findings.models import (
     FindingStatus,
     Principal,
 )
-from iamreview.params import db_id
 
 RISK_BANDS = {
     "critical": (80, 100),
@@ -38,21 +39,6 @@ def risk_band(score: int) -> str:
         if low <= score <= high:
             return band
     return "none"
-
-
-def profile_of(user: AbstractBaseUser | AnonymousUser) -> Profile | None:
-    if not user.is_authenticated:
-        return None
-    profile, _ = Profile.objects.get_or_create(user=user)  # type: ignore[misc]
-    return profile
-
-
-def visible_accounts(user: AbstractBaseUser | AnonymousUser) -> QuerySet[LinkedAccount]:
-    """All accounts, or only those on the user's profile when it names some."""
-    profile = profile_of(user)
-    if profile is not None and profile.accounts.exists():
-        return LinkedAccount.objects.filter(pk__in=profile.accounts.values("pk"))
-    return LinkedAccount.objects.all()
 
 
 def _int(value: str | None) -> int | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from accounts.aws.collect import Collected
 from accounts.models import LinkedAccount, SyncRun
 from findings.models import (
     AccessKey,
@@ -34,19 +35,6 @@ from policy.evaluate import PrincipalContext, PrincipalPermissions
 from policy.gaad import AccountDetails, load_gaad, principal_documents
 from policy.model import PolicyDocument as ParsedPolicy
 from policy.model import PolicyError, load_document_json, minified_length, parse_policy
-
-
-@dataclass
-class Collected:
-    """Everything one sync (or one import) brings, as plain data."""
-
-    gaad: dict[str, Any]
-    credential_rows: list[dict[str, Any]] = field(default_factory=list)
-    credential_generated_at: datetime | None = None
-    access_keys: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user name -> keys
-    last_accessed: dict[str, list[dict[str, Any]]] | None = None  # principal ARN -> ServicesLastAccessed
-    analyzer_findings: list[dict[str, Any]] | None = None
-    collected_at: datetime = field(default_factory=timezone.now)
 
 
 def document_hash(document: Any) -> str:

@@ -1,42 +1,58 @@
-"""Celery tasks for findings: each takes ids and calls one service."""
+"""Celery tasks of the findings app: each takes ids (or nothing) and calls the one service it is named after."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-
-@shared_task(name="findings.tasks.expire_suppressions")
-def expire_suppressions() -> int:
-    from findings.lifecycle import suppressions_expire
-
-    return suppressions_expire()
+from findings import change_apply, change_requests, digest, ingest, lifecycle, suggestions, watch
 
 
-@shared_task(name="findings.tasks.apply_change", acks_late=True)
-def apply_change(change_id: int) -> str:
-    from findings.changes import change_request_apply
-
-    return change_request_apply(change_id=change_id).status
-
-
-@shared_task(name="findings.tasks.build_suggestions")
-def build_suggestions(account_id: int) -> int:
-    from findings.suggestions import suggestions_build_for_account
-
-    return suggestions_build_for_account(account_id=account_id)
+@shared_task(name="findings.tasks.sync_run_execute", acks_late=True)
+def sync_run_execute(run_id: int) -> str:
+    """Collect one account and ingest what was collected (queued by `accounts.sync.sync_run_request`)."""
+    run = ingest.sync_run_execute(run_id=run_id)
+    return run.status if run is not None else "not-claimed"
 
 
-@shared_task(name="findings.tasks.expire_change_requests")
-def expire_change_requests() -> int:
-    from findings.changes import change_requests_expire
+@shared_task(name="findings.tasks.suggestions_build_for_account")
+def suggestions_build_for_account(account_id: int) -> int:
+    return suggestions.suggestions_build_for_account(account_id=account_id)
 
-    return change_requests_expire()
+
+@shared_task(name="findings.tasks.change_request_apply", acks_late=True)
+def change_request_apply(change_id: int) -> str:
+    return change_apply.change_request_apply(change_id=change_id).status
+
+
+@shared_task(name="findings.tasks.change_request_rollback", acks_late=True)
+def change_request_rollback(change_id: int) -> str:
+    return change_apply.change_request_rollback(change_id=change_id).status
+
+
+@shared_task(name="findings.tasks.change_requests_expire")
+def change_requests_expire() -> int:
+    return change_requests.change_requests_expire()
+
+
+@shared_task(name="findings.tasks.change_requests_reap_stale")
+def change_requests_reap_stale() -> int:
+    """Beat: applies and rollbacks whose worker died are failed (and what an apply wrote, rolled back)."""
+    return change_requests.change_requests_reap_stale()
+
+
+@shared_task(name="findings.tasks.access_denied_watch")
+def access_denied_watch() -> int:
+    """Beat: look for AccessDenied of principals whose change was applied recently; store what was seen."""
+    return watch.access_denied_watch()
+
+
+@shared_task(name="findings.tasks.suppressions_expire")
+def suppressions_expire() -> int:
+    return lifecycle.suppressions_expire()
 
 
 @shared_task(
-    name="findings.tasks.send_digests", autoretry_for=(RuntimeError,), retry_backoff=60, max_retries=5
+    name="findings.tasks.digests_send_due", autoretry_for=(RuntimeError,), retry_backoff=60, max_retries=5
 )
-def send_digests() -> int:
-    from findings.digest import digests_send_due
-
-    return digests_send_due()
+def digests_send_due() -> int:
+    return digest.digests_send_due()

@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from accounts.models import LinkedAccount, Profile
 from accounts.roles import FORM, Role, role_required
+from core.audit import audit_record
+from core.params import db_id
 from findings import selectors
-from findings.audit import audit_record
 from findings.models import ChangeRequest, DailyMetric, Finding, PolicyDocument, SnapshotChange
 from findings.views import _csv_response
-from iamreview.params import db_id
 from policy.tighten import policy_diff
 
 PERIODS = (30, 90, 365)

@@ -15,12 +15,15 @@ from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpRespo
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from accounts.models import LinkedAccount
 from accounts.roles import ACTION, Role, role_required
+from core.htmx import is_partial, render_page_or_fragment
+from core.models import AuditEvent
+from core.params import db_ids
 from findings import lifecycle, selectors
 from findings.figures_cache import CachedCountPaginator
 from findings.models import (
     AccessKey,
-    AuditEvent,
     ChangeRequest,
     Finding,
     FindingStatus,
@@ -29,19 +32,8 @@ from findings.models import (
     Suggestion,
 )
 from findings.principal_page import permissions_of, policies_of, service_usage
-from iamreview.params import db_ids
 
 PAGE_SIZE = 50
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx and not htmx.boosted)
-
-
-def _render(request: HttpRequest, template: str, fragment: str, context: dict[str, Any]) -> HttpResponse:
-    """One URL, two renderings: the fragment for htmx (not boosted), else the page."""
-    return render(request, fragment if _is_htmx(request) else template, context)
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:
@@ -106,7 +98,9 @@ def principal_list(request: HttpRequest) -> HttpResponse:
         "query_without_sort": _query_without(request, "sort", "page"),
         "has_accounts": selectors.visible_accounts(request.user).exists(),
     }
-    return _render(request, "findings/principal_list.html", "findings/htmx/principal_table.html", context)
+    return render_page_or_fragment(
+        request, "findings/principal_list.html", "findings/htmx/principal_table.html", context
+    )
 
 
 @role_required(Role.VIEWER)
@@ -160,20 +154,14 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "findings/principal_detail.html", context)
 
 
-def _watch(principal: Principal) -> dict[str, Any] | None:
-    """After a change is applied, AccessDenied events of the principal during the watch period."""
-    from findings.changes import access_denied_since_apply
-
-    change = (
+def _watch(principal: Principal) -> ChangeRequest | None:
+    """The principal's latest applied change, whose AccessDenied watch (run by a worker) the page shows."""
+    return (
         ChangeRequest.objects.filter(principal=principal, status="applied")
         .select_related("account")
         .order_by("-applied_at")
         .first()
     )
-    if change is None:
-        return None
-    denied = access_denied_since_apply(change=change)
-    return {"change": change, "denied": denied}
 
 
 def _suggestions(principal: Principal) -> list[Any]:
@@ -201,7 +189,9 @@ def finding_list(request: HttpRequest) -> HttpResponse:
         "default_until": (timezone.localdate() + timedelta(days=30)).isoformat(),
         "has_accounts": selectors.visible_accounts(request.user).exists(),
     }
-    return _render(request, "findings/finding_list.html", "findings/htmx/finding_table.html", context)
+    return render_page_or_fragment(
+        request, "findings/finding_list.html", "findings/htmx/finding_table.html", context
+    )
 
 
 def _selected_findings(request: HttpRequest) -> list[Finding]:
@@ -259,7 +249,7 @@ def finding_bulk(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Reopened {n} finding(s).")
     else:
         messages.error(request, "Unknown action.")
-    if _is_htmx(request) and request.POST.get("review") == "1":
+    if is_partial(request) and request.POST.get("review") == "1":
         return redirect("finding_review")
     return redirect(target)
 
@@ -322,7 +312,9 @@ def finding_review(request: HttpRequest) -> HttpResponse:
         "skip_query": "&".join(f"skip={i}" for i in [*skipped, *([current.pk] if current else [])]),
         "default_until": (timezone.localdate() + timedelta(days=30)).isoformat(),
     }
-    return _render(request, "findings/finding_review.html", "findings/htmx/finding_review_card.html", context)
+    return render_page_or_fragment(
+        request, "findings/finding_review.html", "findings/htmx/finding_review_card.html", context
+    )
 
 
 @role_required(Role.VIEWER, ACTION)
@@ -382,7 +374,7 @@ def key_list(request: HttpRequest) -> HttpResponse:
         "has_accounts": accounts.exists(),
         "query_without_sort": _query_without(request, "page"),
     }
-    return _render(request, "findings/key_list.html", "findings/htmx/key_table.html", context)
+    return render_page_or_fragment(request, "findings/key_list.html", "findings/htmx/key_table.html", context)
 
 
 # -- changes, trends (filled by their own modules when present) ---------------------------------------
@@ -405,7 +397,7 @@ def _audit_events(request: HttpRequest) -> tuple[Any, dict[str, str]]:
             events = events.filter(**{lookup: value})
             filters[name] = value
     visible = set(selectors.visible_accounts(request.user).values_list("account_id", flat=True))
-    if selectors.visible_accounts(request.user).count() != selectors.LinkedAccount.objects.count():
+    if selectors.visible_accounts(request.user).count() != LinkedAccount.objects.count():
         events = events.filter(account_id__in=visible)
     return events, filters
 
@@ -415,7 +407,9 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     events, filters = _audit_events(request)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "action": filters.get("action", ""), "filters": filters}
-    return _render(request, "findings/audit_list.html", "findings/htmx/audit_table.html", context)
+    return render_page_or_fragment(
+        request, "findings/audit_list.html", "findings/htmx/audit_table.html", context
+    )
 
 
 @role_required(Role.REVIEWER)

@@ -27,20 +27,17 @@ def _use_django_logging(**_: object) -> None:
 # The schedule lives here; django-celery-beat's DatabaseScheduler copies it into the database when beat
 # starts, where admins can pause an entry or change its timing.
 app.conf.beat_schedule = {
-    "sync-due-accounts": {
-        "task": "accounts.tasks.sync_due_accounts",
-        "schedule": 300.0,
-    },
-    "send-digests": {
-        "task": "findings.tasks.send_digests",
-        "schedule": crontab(hour=7, minute=0),
-    },
+    # accounts
+    "sync-due-accounts": {"task": "accounts.tasks.accounts_sync_due", "schedule": 300.0},
+    "reap-sync-runs": {"task": "accounts.tasks.sync_runs_reap_stale", "schedule": 300.0},
+    "forget-login-failures": {"task": "accounts.tasks.login_failures_forget", "schedule": crontab(minute=41)},
+    # findings
+    "reap-change-requests": {"task": "findings.tasks.change_requests_reap_stale", "schedule": 300.0},
+    "watch-access-denied": {"task": "findings.tasks.access_denied_watch", "schedule": 900.0},
+    "send-digests": {"task": "findings.tasks.digests_send_due", "schedule": crontab(hour=7, minute=0)},
     "expire-change-requests": {
-        "task": "findings.tasks.expire_change_requests",
+        "task": "findings.tasks.change_requests_expire",
         "schedule": crontab(minute=17),
     },
-    "expire-suppressions": {
-        "task": "findings.tasks.expire_suppressions",
-        "schedule": crontab(minute=7),
-    },
+    "expire-suppressions": {"task": "findings.tasks.suppressions_expire", "schedule": crontab(minute=7)},
 }

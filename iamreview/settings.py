@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "iamreview",
+    "core",
     "accounts",
     "findings",
 ]

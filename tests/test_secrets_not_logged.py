@@ -22,8 +22,8 @@ from moto.sts.models import sts_backends
 
 import fakeaws
 from accounts.models import LinkedAccount, SyncRun, SyncStatus
-from accounts.sync import sync_run_execute
 from fakeaws.scenario import READ_ROLE, seed_account
+from findings.ingest import sync_run_execute
 from iamreview.logs import REDACTED, RedactSecretsFilter, redact
 from tests.conftest import PASSWORD
 from tests.scenarios import ACCOUNT, small_company

@@ -62,7 +62,7 @@ def test_repeated_failures_lock_the_username_out(
     users: dict[str, Any], settings: Any, case_of_username: str
 ) -> None:
     from accounts.models import LoginFailure
-    from findings.models import AuditEvent
+    from core.models import AuditEvent
 
     settings.IAMREVIEW_LOGIN_MAX_FAILURES = 5
     client = Client()

@@ -135,6 +135,23 @@ def create_policy(iam: Any, name: str, document: Any, description: str) -> str:
     return str(created["Policy"]["Arn"])
 
 
+def versions(iam: Any, arn: str) -> list[str]:
+    return [
+        v["VersionId"]
+        for v in _call(f"listing versions of {arn}", iam.list_policy_versions, PolicyArn=arn)["Versions"]
+    ]
+
+
+def policy_exists(iam: Any, arn: str) -> bool:
+    try:
+        iam.get_policy(PolicyArn=arn)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchEntity":
+            return False
+        raise AwsAccessError(explain(exc, f"reading policy {arn}")) from exc
+    return True
+
+
 def delete_policy(iam: Any, arn: str) -> None:
     versions = _call(f"listing versions of {arn}", iam.list_policy_versions, PolicyArn=arn)["Versions"]
     for v in versions:
@@ -195,25 +212,55 @@ def check_no_new_access(analyzer: Any, new: Any, existing: Any) -> dict[str, Any
     }
 
 
-def access_denied_events(cloudtrail: Any, principal_arn: str, since: Any) -> list[dict[str, Any]]:
-    """AccessDenied events of a principal since a time (CloudTrail LookupEvents); empty where unavailable."""
-    try:
-        events = cloudtrail.lookup_events(StartTime=since, MaxResults=50).get("Events", [])
-    except (ClientError, BotoCoreError):
-        return []
-    found = []
-    for e in events:
-        detail = json.loads(e.get("CloudTrailEvent") or "{}")
-        if detail.get("errorCode") in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation") and (
-            detail.get("userIdentity", {})
-            .get("arn", "")
-            .startswith(principal_arn.replace(":role/", ":assumed-role/"))
-            or detail.get("userIdentity", {}).get("arn") == principal_arn
-        ):
-            found.append(
-                {
-                    "time": e.get("EventTime"),
-                    "action": f"{e.get('EventSource', '').split('.')[0]}:{e.get('EventName')}",
-                }
-            )
+DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Client.UnauthorizedOperation"}
+)
+
+
+def caller_matches(identity: dict[str, Any], principal_arn: str) -> bool:
+    """Whether a CloudTrail `userIdentity` is this principal: a user by its ARN; a role by the issuer of
+    the session (CloudTrail writes `arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION`), never by a prefix that
+    a role whose name merely starts with NAME would also match."""
+    if identity.get("arn") == principal_arn:
+        return True
+    issuer = identity.get("sessionContext", {}).get("sessionIssuer", {}).get("arn")
+    if issuer:
+        return bool(issuer == principal_arn)
+    if ":role/" not in principal_arn:
+        return False
+    account = principal_arn.split(":")[4]
+    name = principal_arn.rsplit("/", 1)[-1]
+    return str(identity.get("arn", "")).startswith(f"arn:aws:sts::{account}:assumed-role/{name}/")
+
+
+def access_denied_events(
+    cloudtrail: Any, principal_arn: str, since: Any, *, max_pages: int = 20
+) -> list[dict[str, Any]]:
+    """AccessDenied events of a principal since a time, from CloudTrail's management events
+    (LookupEvents, newest first, `max_pages` of 50). Raises AwsAccessError when CloudTrail cannot be read:
+    "could not look" must never read as "nothing refused"."""
+    found: list[dict[str, Any]] = []
+    token = None
+    for _ in range(max_pages):
+        kwargs: dict[str, Any] = {"StartTime": since, "MaxResults": 50}
+        if token:
+            kwargs["NextToken"] = token
+        page = _call(
+            "reading CloudTrail events (cloudtrail:LookupEvents)", cloudtrail.lookup_events, **kwargs
+        )
+        for e in page.get("Events", []):
+            detail = json.loads(e.get("CloudTrailEvent") or "{}")
+            if detail.get("errorCode") in DENIED_CODES and caller_matches(
+                detail.get("userIdentity", {}), principal_arn
+            ):
+                found.append(
+                    {
+                        "time": str(e.get("EventTime")),
+                        "action": f"{e.get('EventSource', '').split('.')[0]}:{e.get('EventName')}",
+                        "error": detail.get("errorCode"),
+                    }
+                )
+        token = page.get("NextToken")
+        if not token:
+            break
     return found

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,6 +16,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 from accounts.aws.client import AwsAccessError, AwsSession, explain
 
 NO_VALUE = {"N/A", "no_information", "not_supported", ""}
+
+
+@dataclass
+class Collected:
+    """Everything one sync (or one import) brings, as plain data: the input of the ingest service."""
+
+    gaad: dict[str, Any]
+    credential_rows: list[dict[str, Any]] = field(default_factory=list)
+    credential_generated_at: datetime | None = None
+    access_keys: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user name -> keys
+    last_accessed: dict[str, list[dict[str, Any]]] | None = None  # principal ARN -> ServicesLastAccessed
+    analyzer_findings: list[dict[str, Any]] | None = None
+    collected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 class CredentialReportError(ValueError):

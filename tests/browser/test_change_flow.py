@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.test import override_settings
 
 import fakeaws
 from accounts.models import LinkedAccount, SyncRun
-from accounts.sync import sync_run_execute
 from fakeaws.scenario import account_clients, seed_account
-from findings import changes
+from findings import change_apply, suggestions
+from findings.ingest import sync_run_execute
 from findings.models import ChangeRequest, ChangeStatus, Principal
 from tests.browser.conftest import login, screenshot
 from tests.conftest import PASSWORD
@@ -35,10 +36,15 @@ def test_accept_approve_apply_rollback(
         with override_settings(IAMREVIEW_POLL_MS=20, IAMREVIEW_BUILD_SUGGESTIONS=False):
             sync_run_execute(run_id=SyncRun.objects.create(account=account).pk)
         app = Principal.objects.get(name="app")
-        assert changes.suggestion_build(principal=app) is not None
-        # The worker's part, run in-line: the task body is the service the worker would call.
+        assert suggestions.suggestion_build(principal=app) is not None
+        # The worker's part, run in-line once the request commits: the service the task would call.
+        services = {
+            "findings.tasks.change_request_apply": change_apply.change_request_apply,
+            "findings.tasks.change_request_rollback": change_apply.change_request_rollback,
+        }
         monkeypatch.setattr(
-            "findings.tasks.apply_change.delay", lambda pk: changes.change_request_apply(change_id=pk)
+            "core.jobs.enqueue",
+            lambda name, pk: transaction.on_commit(lambda: services[name](change_id=pk)),
         )
         iam = account_clients(ACCOUNT)["iam"]
         before = iam.get_role_policy(RoleName="app", PolicyName="app")["PolicyDocument"]
@@ -61,13 +67,15 @@ def test_accept_approve_apply_rollback(
         approver.click("#approve-change")
         approver.wait_for_selector("#apply-change")
         approver.click("#apply-change")
-        approver.wait_for_selector("#rollback-change")
+        approver.wait_for_selector("#rollback-open")
         assert "Applied" in approver.locator("#change-progress").inner_text()
         screenshot(approver, "change-request-applied", tmp_path)
         cr = ChangeRequest.objects.get()
         live = iam.get_role_policy(RoleName="app", PolicyName="app")["PolicyDocument"]
         assert live == cr.items[0]["proposed"][0] and live != before
 
+        approver.click("#rollback-open")
+        approver.fill("input[name=reason]", "AccessDenied for the batch job")
         approver.click("#rollback-change")
         approver.wait_for_selector("text=Rolled back")
         assert iam.get_role_policy(RoleName="app", PolicyName="app")["PolicyDocument"] == before

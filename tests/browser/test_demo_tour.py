@@ -10,10 +10,10 @@ from django.test import override_settings
 
 import fakeaws
 from accounts.models import LinkedAccount, SyncRun
-from accounts.sync import sync_run_execute
 from fakeaws.demo import DEMO_ACCOUNTS, demo_accounts
 from fakeaws.scenario import seed_account
-from findings import changes
+from findings import suggestions
+from findings.ingest import sync_run_execute
 from findings.models import ChangeRequest, Principal
 from tests.browser.conftest import login, screenshot
 from tests.conftest import PASSWORD
@@ -34,7 +34,7 @@ def test_readme_tour(live_server: Any, browser: Any, users: dict[str, Any], tmp_
                     sync_run_execute(run_id=SyncRun.objects.create(account=account).pk).status == "succeeded"
                 )  # type: ignore[union-attr]
         deploy = Principal.objects.get(account__name="staging", name="github-deploy")
-        changes.suggestion_build(principal=deploy)
+        suggestions.suggestion_build(principal=deploy)
         base = live_server.url
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
 

@@ -13,59 +13,15 @@ from django.test import override_settings
 from django.utils import timezone
 
 import fakeaws
-from accounts.models import LinkedAccount, SyncRun
-from accounts.sync import sync_run_execute
-from fakeaws.scenario import account_clients, seed_account
-from findings import changes
-from findings.changes import ChangeError
-from findings.models import AuditEvent, ChangeRequest, ChangeStatus, Principal
-from tests.scenarios import ACCOUNT, small_company
+from core.models import AuditEvent
+from findings import change_apply, change_requests, suggestions, watch
+from findings.change_items import items_digest
+from findings.change_requests import ChangeError
+from findings.models import ChangeRequest, ChangeStatus
+from tests.changes.flow import apply, approved, decide, live_inline, not_sent, rollback, suggest
+from tests.scenarios import ACCOUNT
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def world(users: dict[str, Any]) -> Any:
-    with fakeaws.mock():
-        spec = small_company()
-        spec["users"].append({"name": "boss", "created_days": 500})
-        seed_account(ACCOUNT, spec)
-        account = LinkedAccount.objects.create(
-            account_id=ACCOUNT,
-            name="prod",
-            role_arn=f"arn:aws:iam::{ACCOUNT}:role/iamreview-read",
-            apply_role_arn=f"arn:aws:iam::{ACCOUNT}:role/iamreview-apply",
-        )
-        run = SyncRun.objects.create(account=account)
-        with override_settings(IAMREVIEW_POLL_MS=20, IAMREVIEW_BUILD_SUGGESTIONS=False):
-            assert sync_run_execute(run_id=run.pk).status == "succeeded"  # type: ignore[union-attr]
-        yield {"account": account, "iam": account_clients(ACCOUNT)["iam"], **users}
-
-
-def suggest(name: str) -> Any:
-    principal = Principal.objects.get(name=name)
-    analyzer = account_clients(ACCOUNT)["accessanalyzer"]
-    suggestion = changes.suggestion_build(principal=principal, analyzer=analyzer)
-    assert suggestion is not None
-    return suggestion
-
-
-def approved(world: Any, name: str) -> ChangeRequest:
-    cr = changes.change_request_open(
-        actor=world["reviewer"], suggestion=suggest(name), reason="quarterly review"
-    )
-    return changes.change_request_decide(actor=world["approver"], change=cr, approve=True, comment="ok")
-
-
-def apply(world: Any, cr: ChangeRequest) -> ChangeRequest:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("findings.tasks.apply_change.delay", lambda pk: None)
-        changes.change_request_queue_apply(actor=world["approver"], change=cr)
-    return changes.change_request_apply(change_id=cr.pk)
-
-
-def live_inline(world: Any, role: str, policy: str) -> Any:
-    return world["iam"].get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
 
 
 def test_suggestion_keeps_used_actions_and_checks(world: Any) -> None:
@@ -77,38 +33,41 @@ def test_suggestion_keeps_used_actions_and_checks(world: Any) -> None:
     assert set(proposed["Action"]) == {"s3:GetObject", "s3:PutObject", "sqs:SendMessage"}
     assert item["no_new_access"][0]["result"] == "PASS" and item["validation"][0]["available"]
     assert s.engine_problems == [] and s.risk_after <= s.risk_before
-    assert changes.suggestion_build(principal=s.principal) == s  # unchanged basis: the same suggestion
+    assert suggestions.suggestion_build(principal=s.principal) == s  # unchanged basis: the same suggestion
 
 
 def test_state_machine_and_permissions(world: Any) -> None:
     s = suggest("app")
     with pytest.raises(ChangeError, match="reviewer role"):
-        changes.change_request_open(actor=world["viewer"], suggestion=s, reason="x")
+        change_requests.change_request_open(actor=world["viewer"], suggestion=s, reason="x")
     with pytest.raises(ChangeError, match="why"):
-        changes.change_request_open(actor=world["reviewer"], suggestion=s, reason=" ")
-    cr = changes.change_request_open(actor=world["approver"], suggestion=s, reason="tighten")
+        change_requests.change_request_open(actor=world["reviewer"], suggestion=s, reason=" ")
+    cr = change_requests.change_request_open(actor=world["approver"], suggestion=s, reason="tighten")
     with pytest.raises(ChangeError, match="never approves their own"):
-        changes.change_request_decide(actor=world["approver"], change=cr, approve=True, comment="")
+        decide(cr, world["approver"], True, "")
     with pytest.raises(ChangeError, match="approver role"):
-        changes.change_request_decide(actor=world["reviewer"], change=cr, approve=True, comment="")
+        decide(cr, world["reviewer"], True, "")
     with pytest.raises(ChangeError, match="approved request"):
-        changes.change_request_queue_apply(actor=world["admin"], change=cr)
+        change_requests.change_request_queue_apply(actor=world["admin"], change=cr)
     with pytest.raises(ChangeError, match="why you reject"):
-        changes.change_request_decide(actor=world["admin"], change=cr, approve=False, comment="")
-    cr = changes.change_request_decide(actor=world["admin"], change=cr, approve=False, comment="not now")
+        decide(cr, world["admin"], False, "")
+    cr = decide(cr, world["admin"], False, "not now")
     assert cr.status == ChangeStatus.REJECTED
     actions = list(
         AuditEvent.objects.filter(object_type="ChangeRequest", object_id=str(cr.pk))
         .order_by("id")
         .values_list("action", flat=True)
     )
-    assert actions == ["change.request", "change.reject"]
+    # Refused decisions are audited too (a requester trying to approve their own request is worth knowing).
+    assert actions == ["change.request", *["change.decide_refused"] * 3, "change.reject"]
 
 
 def test_n_of_m_approvals_and_edit_resets_them(world: Any) -> None:
     with override_settings(IAMREVIEW_REQUIRED_APPROVALS=2):
-        cr = changes.change_request_open(actor=world["reviewer"], suggestion=suggest("app"), reason="tighten")
-    cr = changes.change_request_decide(actor=world["approver"], change=cr, approve=True, comment="")
+        cr = change_requests.change_request_open(
+            actor=world["reviewer"], suggestion=suggest("app"), reason="tighten"
+        )
+    cr = decide(cr, world["approver"], True, "")
     assert cr.status == ChangeStatus.PENDING
     items = [dict(i) for i in cr.items]
     items[0]["proposed"] = [
@@ -118,33 +77,41 @@ def test_n_of_m_approvals_and_edit_resets_them(world: Any) -> None:
         }
     ]
     with pytest.raises(ChangeError, match="Only the requester"):
-        changes.change_request_edit(actor=world["approver"], change=cr, items=items, reason="narrower")
-    cr = changes.change_request_edit(actor=world["reviewer"], change=cr, items=items, reason="narrower")
+        change_requests.change_request_edit(
+            actor=world["approver"], change=cr, items=items, reason="narrower"
+        )
+    cr = change_requests.change_request_edit(
+        actor=world["reviewer"], change=cr, items=items, reason="narrower"
+    )
     assert cr.version == 2
-    cr = changes.change_request_decide(actor=world["admin"], change=cr, approve=True, comment="")
+    cr = decide(cr, world["admin"], True, "")
     assert cr.status == ChangeStatus.PENDING  # the first approval was for version 1
-    cr = changes.change_request_decide(actor=world["approver"], change=cr, approve=True, comment="")
+    cr = decide(cr, world["approver"], True, "")
     assert cr.status == ChangeStatus.APPROVED
 
 
 def test_edits_that_grant_more_are_refused(world: Any) -> None:
-    cr = changes.change_request_open(actor=world["reviewer"], suggestion=suggest("app"), reason="tighten")
+    cr = change_requests.change_request_open(
+        actor=world["reviewer"], suggestion=suggest("app"), reason="tighten"
+    )
     items = [dict(i) for i in cr.items]
     items[0]["proposed"] = [
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}
     ]
     with pytest.raises(ChangeError, match="grants more"):
-        changes.change_request_edit(actor=world["reviewer"], change=cr, items=items, reason="oops")
+        change_requests.change_request_edit(actor=world["reviewer"], change=cr, items=items, reason="oops")
     items[0]["proposed"] = [{"Statement": "nope"}]
     with pytest.raises(ChangeError, match="not valid"):
-        changes.change_request_edit(actor=world["reviewer"], change=cr, items=items, reason="oops")
+        change_requests.change_request_edit(actor=world["reviewer"], change=cr, items=items, reason="oops")
 
 
 def test_requests_expire(world: Any) -> None:
-    cr = changes.change_request_open(actor=world["reviewer"], suggestion=suggest("app"), reason="tighten")
+    cr = change_requests.change_request_open(
+        actor=world["reviewer"], suggestion=suggest("app"), reason="tighten"
+    )
     ChangeRequest.objects.filter(pk=cr.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     with pytest.raises(ChangeError, match="expired"):
-        changes.change_request_decide(actor=world["approver"], change=cr, approve=True, comment="")
+        decide(cr, world["approver"], True, "")
     assert ChangeRequest.objects.get(pk=cr.pk).status == ChangeStatus.EXPIRED
 
 
@@ -154,17 +121,24 @@ def test_apply_and_rollback_inline(world: Any) -> None:
     assert cr.status == ChangeStatus.APPLIED, cr.error
     assert live_inline(world, "app", "app") == cr.items[0]["proposed"][0]
     assert cr.previous[0]["document"] == before
-    assert changes.access_denied_since_apply(change=cr) == []
-    fakeaws.record_access_denied(ACCOUNT, cr.principal_arn, "s3:DeleteObject", timezone.now())
-    denied = changes.access_denied_since_apply(change=cr)
-    assert [d["action"] for d in denied] == ["s3:DeleteObject"]  # the watch after an apply sees it
+    watch.watch_change(change=cr)
+    cr.refresh_from_db()
+    assert cr.watch_checked_at is not None and cr.watch_events == [] and not cr.watch_error
+    # CloudTrail names a role's caller by its session; a role whose name only starts with "app" is not it.
+    session_arn = f"arn:aws:sts::{ACCOUNT}:assumed-role/app/1700000000000"
+    fakeaws.record_access_denied(ACCOUNT, session_arn, "s3:DeleteObject", timezone.now())
+    other = f"arn:aws:sts::{ACCOUNT}:assumed-role/app-runner/x"
+    fakeaws.record_access_denied(ACCOUNT, other, "s3:PutBucketPolicy", timezone.now())
+    watch.access_denied_watch()
+    cr.refresh_from_db()
+    assert [d["action"] for d in cr.watch_events] == ["s3:DeleteObject"]  # the watch after an apply sees it
     from django.test import Client
 
     viewer = Client()
     viewer.force_login(world["viewer"])
     page = viewer.get(f"/principals/{cr.principal_id}/").content.decode()
     assert "AWS refused 1 call(s)" in page and "roll it back" in page
-    cr = changes.change_request_rollback(actor=world["approver"], change=cr)
+    cr = rollback(world, cr)
     assert cr.status == ChangeStatus.ROLLED_BACK
     assert live_inline(world, "app", "app") == before
     assert AuditEvent.objects.filter(action="change.rollback", object_id=str(cr.pk)).exists()
@@ -196,7 +170,7 @@ def test_apply_customer_managed_with_five_versions(world: Any) -> None:
     live = iam.get_policy_version(PolicyArn=arn, VersionId=new_default)["PolicyVersion"]["Document"]
     assert live == cr.items[0]["proposed"][0]
     assert "deleted oldest" in cr.log[-1]["step"]
-    cr = changes.change_request_rollback(actor=world["approver"], change=cr)
+    cr = rollback(world, cr)
     assert cr.status == ChangeStatus.ROLLED_BACK
     assert iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"] == default
 
@@ -210,7 +184,7 @@ def test_apply_replaces_an_aws_managed_policy_in_a_safe_order(world: Any) -> Non
     assert any("iamreview-admin-AdministratorAccess" in a for a in attached)
     log = [e["step"] for e in cr.log]
     assert any(s.startswith("attached") and s.index("attached") < s.index("detached") for s in log)
-    cr = changes.change_request_rollback(actor=world["approver"], change=cr)
+    cr = rollback(world, cr)
     attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="admin")["AttachedPolicies"]]
     assert attached == ["arn:aws:iam::aws:policy/AdministratorAccess"]
 
@@ -225,49 +199,92 @@ def test_drift_stops_the_apply_before_any_change(world: Any) -> None:
 
 
 def test_size_limit_error_is_clear(world: Any) -> None:
-    cr = approved(world, "app")
-    big = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "s3:GetObject",
-                "Resource": [f"arn:aws:s3:::bucket-{i}/*" for i in range(500)],
-            }
-        ],
+    s = suggest("app")
+    # The suggested document plus a long Deny (it grants nothing new) is over the 10,240 characters AWS
+    # allows a role's inline policies: AWS refuses the write, and says why.
+    big = dict(s.items[0]["proposed"][0])
+    deny = {
+        "Effect": "Deny",
+        "Action": "s3:GetObject",
+        "Resource": [f"arn:aws:s3:::b-{i}/*" for i in range(500)],
     }
-    items = [dict(i) for i in cr.items]
-    ChangeRequest.objects.filter(pk=cr.pk).update(items=[{**items[0], "proposed": [big]}])
-    cr.refresh_from_db()
-    cr = apply(world, cr)
+    big["Statement"] = [*big["Statement"], deny]
+    items = [{**s.items[0], "proposed": [big]}]
+    cr = change_requests.change_request_open(actor=world["reviewer"], suggestion=s, reason="x", items=items)
+    cr = apply(world, decide(cr, world["approver"]))
     assert cr.status == ChangeStatus.FAILED and "size limit" in cr.error
 
 
-def test_no_apply_without_approval(world: Any) -> None:
-    cr = changes.change_request_open(actor=world["reviewer"], suggestion=suggest("app"), reason="tighten")
+def test_documents_changed_after_approval_are_not_applied(world: Any) -> None:
+    """An approval is for the documents the approver saw: a change behind its back is refused."""
+    cr = approved(world, "app")
     before = live_inline(world, "app", "app")
-    assert changes.change_request_apply(change_id=cr.pk).status == ChangeStatus.PENDING
+    items = [dict(i) for i in cr.items]
+    ChangeRequest.objects.filter(pk=cr.pk).update(items=[{**items[0], "proposed": []}])  # delete it instead
+    cr = apply(world, cr)
+    assert cr.status == ChangeStatus.FAILED and "approvals" in cr.error
+    assert live_inline(world, "app", "app") == before
+
+
+def test_an_approval_is_for_the_version_the_approver_saw(world: Any) -> None:
+    cr = change_requests.change_request_open(actor=world["reviewer"], suggestion=suggest("app"), reason="t")
+    seen_version, seen_digest = cr.version, items_digest(cr.items)
+    items = [{**cr.items[0], "proposed": []}]  # the requester edits it to delete the policy
+    change_requests.change_request_edit(actor=world["reviewer"], change=cr, items=items, reason="simpler")
+    with pytest.raises(ChangeError, match="changed since you opened this page"):
+        change_requests.change_request_decide(
+            actor=world["approver"],
+            change=cr,
+            approve=True,
+            comment="",
+            version=seen_version,
+            digest=seen_digest,
+        )
+    cr.refresh_from_db()
+    assert cr.status == ChangeStatus.PENDING and not cr.approvals.exists()
+    assert AuditEvent.objects.filter(action="change.decide_refused", object_id=str(cr.pk)).exists()
+    # The same version number with other documents (a digest that does not match) is refused too.
+    with pytest.raises(ChangeError, match="changed since"):
+        change_requests.change_request_decide(
+            actor=world["approver"],
+            change=cr,
+            approve=True,
+            comment="",
+            version=cr.version,
+            digest=seen_digest,
+        )
+    assert decide(cr, world["approver"]).status == ChangeStatus.APPROVED
+
+
+def test_no_apply_without_approval(world: Any) -> None:
+    cr = change_requests.change_request_open(
+        actor=world["reviewer"], suggestion=suggest("app"), reason="tighten"
+    )
+    before = live_inline(world, "app", "app")
+    assert change_apply.change_request_apply(change_id=cr.pk).status == ChangeStatus.PENDING
     ChangeRequest.objects.filter(pk=cr.pk).update(status=ChangeStatus.APPLYING)  # forced past the workflow
-    result = changes.change_request_apply(change_id=cr.pk)
+    result = change_apply.change_request_apply(change_id=cr.pk)
     assert result.status == ChangeStatus.FAILED and "approvals" in result.error
     assert live_inline(world, "app", "app") == before
 
 
 def test_two_approvers_and_two_applies_at_once(world: Any) -> None:
     with override_settings(IAMREVIEW_REQUIRED_APPROVALS=1):
-        cr = changes.change_request_open(actor=world["reviewer"], suggestion=suggest("app"), reason="tighten")
+        cr = change_requests.change_request_open(
+            actor=world["reviewer"], suggestion=suggest("app"), reason="tighten"
+        )
     outcomes: list[str] = []
 
-    def decide(user: Any) -> None:
+    def decide_at_once(user: Any) -> None:
         try:
-            changes.change_request_decide(actor=user, change=cr, approve=True, comment="")
+            decide(cr, user)
             outcomes.append("ok")
         except ChangeError as exc:
             outcomes.append(str(exc))
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=decide, args=(world[u],)) for u in ("approver", "admin")]
+    threads = [threading.Thread(target=decide_at_once, args=(world[u],)) for u in ("approver", "admin")]
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert ChangeRequest.objects.get(pk=cr.pk).status == ChangeStatus.APPROVED
@@ -278,7 +295,7 @@ def test_two_approvers_and_two_applies_at_once(world: Any) -> None:
 
     def queue() -> None:
         try:
-            changes.change_request_queue_apply(actor=world["approver"], change=cr)
+            change_requests.change_request_queue_apply(actor=world["approver"], change=cr)
             queued.append("ok")
         except ChangeError as exc:
             queued.append(str(exc))
@@ -288,7 +305,7 @@ def test_two_approvers_and_two_applies_at_once(world: Any) -> None:
     # Patched once, outside the threads: two threads patching the same attribute each save the other's
     # patch as "the original", and one of them would stay in place for the rest of the process.
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("findings.tasks.apply_change.delay", sent.append)
+        mp.setattr("core.jobs.enqueue", lambda name, pk: sent.append(pk))
         threads = [threading.Thread(target=queue) for _ in range(2)]
         [t.start() for t in threads]
         [t.join() for t in threads]
@@ -305,29 +322,28 @@ def test_worker_killed_mid_apply_is_recovered_by_rollback(world: Any) -> None:
     iam = world["iam"]
     cr = approved(world, "admin")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("findings.tasks.apply_change.delay", lambda pk: None)
-        changes.change_request_queue_apply(actor=world["approver"], change=cr)
+        not_sent(mp)
+        change_requests.change_request_queue_apply(actor=world["approver"], change=cr)
 
         def killed(*args: Any, **kwargs: Any) -> None:
             raise WorkerKilled
 
-        mp.setattr("findings.changes.aws.detach", killed)
+        mp.setattr("findings.change_items.aws.detach", killed)
         with pytest.raises(WorkerKilled):
-            changes.change_request_apply(change_id=cr.pk)
+            change_apply.change_request_apply(change_id=cr.pk)
     cr.refresh_from_db()
     assert cr.status == ChangeStatus.APPLYING
-    done = next(p["done"] for p in cr.previous if "done" in p)
-    assert done and done[0]["kind"] == "replace" and done[0]["created"], "the half-done step is on record"
+    assert [s["kind"] for s in cr.steps] == ["create-policy", "attach"], "the half-done writes are on record"
     attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="admin")["AttachedPolicies"]]
     assert len(attached) == 2, "killed between attaching ours and detaching theirs"
 
-    # Celery redelivers the task (acks_late): it must not write again.
-    cr = changes.change_request_apply(change_id=cr.pk)
-    assert cr.status == ChangeStatus.FAILED and "interrupted" in cr.error and "roll back" in cr.error
+    # Celery redelivers the task (acks_late): it must not write again, and it undoes what was written.
+    cr = change_apply.change_request_apply(change_id=cr.pk)
+    assert cr.status == ChangeStatus.FAILED and "interrupted" in cr.error, cr.error
+    assert all(s.get("undone") for s in cr.steps)
     assert AuditEvent.objects.filter(action="change.apply_fail", object_id=str(cr.pk)).exists()
-
-    cr = changes.change_request_rollback(actor=world["approver"], change=cr)
-    assert cr.status == ChangeStatus.ROLLED_BACK, cr.error
+    with pytest.raises(ChangeError, match="already undone"):
+        change_requests.change_request_queue_rollback(actor=world["approver"], change=cr, reason="again")
     attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="admin")["AttachedPolicies"]]
     assert attached == ["arn:aws:iam::aws:policy/AdministratorAccess"]
     ours = [
@@ -339,11 +355,11 @@ def test_worker_killed_mid_apply_is_recovered_by_rollback(world: Any) -> None:
 def test_applies_whose_worker_died_are_reaped(world: Any) -> None:
     cr = approved(world, "app")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("findings.tasks.apply_change.delay", lambda pk: None)
-        changes.change_request_queue_apply(actor=world["approver"], change=cr)
-    assert changes.change_requests_reap_stale() == 0, "a live apply is left alone"
+        not_sent(mp)
+        change_requests.change_request_queue_apply(actor=world["approver"], change=cr)
+    assert change_requests.change_requests_reap_stale() == 0, "a live apply is left alone"
     ChangeRequest.objects.filter(pk=cr.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=20))
-    assert changes.change_requests_reap_stale() == 1
+    assert change_requests.change_requests_reap_stale() == 1
     cr.refresh_from_db()
-    assert cr.status == ChangeStatus.FAILED and "before writing anything" in cr.error
+    assert cr.status == ChangeStatus.FAILED and "Nothing was written" in cr.error
     assert AuditEvent.objects.filter(action="change.apply_fail", object_id=str(cr.pk)).exists()

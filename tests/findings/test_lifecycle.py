@@ -12,8 +12,9 @@ from django.utils import timezone
 
 import fakeaws
 from accounts.models import LinkedAccount, SyncRun, SyncStatus
-from accounts.sync import sync_run_execute
+from core.models import AuditEvent
 from fakeaws.scenario import account_clients, seed_account
+from findings.ingest import sync_run_execute
 from findings.lifecycle import (
     findings_acknowledge,
     findings_assign,
@@ -21,7 +22,7 @@ from findings.lifecycle import (
     suppression_rule_create,
     suppressions_expire,
 )
-from findings.models import AuditEvent, DailyMetric, Finding, FindingStatus, Principal
+from findings.models import DailyMetric, Finding, FindingStatus, Principal
 from tests.scenarios import ACCOUNT, small_company
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import LinkedAccount, SyncRun, SyncStatus
 from accounts.sync import accounts_due
-from accounts.tasks import sync_due_accounts
+from accounts.tasks import accounts_sync_due
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +39,6 @@ def test_beat_task_queues_once(django_capture_on_commit_callbacks: Any) -> None:
     make("100000000001")
     make("100000000002")
     with django_capture_on_commit_callbacks(execute=False):
-        assert sync_due_accounts() == 2
-        assert sync_due_accounts() == 0  # already queued: nothing new
+        assert accounts_sync_due() == 2
+        assert accounts_sync_due() == 0  # already queued: nothing new
     assert SyncRun.objects.filter(status=SyncStatus.QUEUED, trigger="schedule").count() == 2

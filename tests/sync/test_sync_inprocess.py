@@ -9,8 +9,8 @@ from django.test import override_settings
 
 import fakeaws
 from accounts.models import LinkedAccount, SyncRun, SyncStatus
-from accounts.sync import sync_run_execute
 from fakeaws.scenario import READ_ROLE, seed_account
+from findings.ingest import sync_run_execute
 from findings.models import AccessKey, AnalyzerFinding, CredentialReportRow, Finding, LastAccessed, Principal
 from tests.scenarios import ACCOUNT, small_company
 
@@ -204,12 +204,12 @@ def test_a_run_the_reaper_failed_stores_nothing(
     account: LinkedAccount, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The reaper took the worker for dead, but it was only slow: its snapshot must not land."""
-    from accounts import sync as sync_module
     from accounts.sync import sync_runs_reap_stale
-    from findings import lifecycle
+    from core.jobs import stale_after
+    from findings import ingest
 
     run = SyncRun.objects.create(account=account, trigger="manual")
-    real_refresh = lifecycle.findings_refresh
+    real_refresh = ingest.findings_refresh
 
     def reaped_meanwhile(**kwargs: Any) -> Any:
         import threading
@@ -221,7 +221,7 @@ def test_a_run_the_reaper_failed_stores_nothing(
 
         def reaper() -> None:  # beat's reaper: another process, another connection, its own commit
             try:
-                stale = timezone.now() - sync_module.stale_after() * 2
+                stale = timezone.now() - stale_after() * 2
                 SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=stale)
                 reaped.append(sync_runs_reap_stale())
             finally:
@@ -233,7 +233,7 @@ def test_a_run_the_reaper_failed_stores_nothing(
         assert reaped == [1]
         return real_refresh(**kwargs)
 
-    monkeypatch.setattr(lifecycle, "findings_refresh", reaped_meanwhile)
+    monkeypatch.setattr(ingest, "findings_refresh", reaped_meanwhile)
     with override_settings(AWS_ENDPOINT_URL="", IAMREVIEW_POLL_MS=20):
         finished = sync_run_execute(run_id=run.pk)
     assert finished is not None and finished.status == SyncStatus.FAILED

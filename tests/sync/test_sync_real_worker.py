@@ -13,7 +13,8 @@ import pytest
 from django.db import connection
 
 from accounts.models import LinkedAccount, SyncRun, SyncStatus
-from accounts.sync import stale_after, sync_run_request, sync_runs_reap_stale
+from accounts.sync import sync_run_request, sync_runs_reap_stale
+from core.jobs import stale_after
 from findings.models import Principal
 from iamreview.celery import app
 from tests.processes import FakeAwsServer, celery_worker

@@ -10,8 +10,8 @@ import yaml
 import fakeaws
 from accounts.models import LinkedAccount, SyncRun, SyncStatus
 from accounts.onboarding import READ_ACTIONS
+from core.models import AuditEvent
 from fakeaws.scenario import seed_account
-from findings.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +94,7 @@ def test_read_role_allows_every_call_a_sync_makes(client_as: Any) -> None:
     """The template's action list and the collectors cannot drift apart."""
     from django.test import override_settings
 
-    from accounts.sync import sync_run_execute
+    from findings.ingest import sync_run_execute
     from tests.scenarios import ACCOUNT, small_company
 
     with fakeaws.mock():

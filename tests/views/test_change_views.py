@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 from typing import Any
 
@@ -36,7 +38,17 @@ def test_accept_opens_a_request_and_approver_signs_off(client_as: Any, suggestio
     page = client_as("reviewer").get(f"/changes/{cr.pk}/").content.decode()
     assert "you cannot approve your own request" in page
     assert client_as("reviewer").post(f"/changes/{cr.pk}/decide/", {"decision": "approve"}).status_code == 403
-    client_as("approver").post(f"/changes/{cr.pk}/decide/", {"decision": "approve", "comment": "fine"})
+    approver = client_as("approver")
+    form = approver.get(f"/changes/{cr.pk}/").content.decode()
+    seen = dict(re.findall(r'<input type="hidden" name="(version|digest)" value="([^"]*)">', form))
+    assert seen["version"] == "1" and len(seen["digest"]) == 64, "the form carries what the approver saw"
+    stale = approver.post(
+        f"/changes/{cr.pk}/decide/", {"decision": "approve", "version": "0", "digest": seen["digest"]}
+    )
+    assert "changed since you opened this page" in approver.get(stale["Location"]).content.decode()
+    cr.refresh_from_db()
+    assert cr.status == ChangeStatus.PENDING
+    approver.post(f"/changes/{cr.pk}/decide/", {"decision": "approve", "comment": "fine", **seen})
     cr.refresh_from_db()
     assert cr.status == ChangeStatus.APPROVED
     listing = client_as("viewer").get("/changes/?status=approved").content.decode()

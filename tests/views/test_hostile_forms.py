@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 import fakeaws
 from accounts.forms import LinkedAccountForm
 from accounts.models import LinkedAccount, Profile, SyncRun
-from findings.models import Approval, AuditEvent, ChangeRequest, ChangeStatus, Finding, Suggestion
+from core.models import AuditEvent
+from findings.models import Approval, ChangeRequest, ChangeStatus, Finding, Suggestion
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from accounts.models import LinkedAccount
-from findings.models import AuditEvent, Finding, FindingStatus, Principal
+from core.models import AuditEvent
+from findings.models import Finding, FindingStatus, Principal
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}

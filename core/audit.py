@@ -6,7 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from findings.models import AuditEvent
+from core.models import AuditEvent
 
 
 def audit_record(

@@ -1,0 +1,221 @@
+"""Each fact about a principal read once: its usage, its policy layers, and the stored snapshot as an
+account file. Findings, the principal page, suggestions and the predicted score all read through here, so
+they cannot disagree about what is unused or what a principal holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from accounts.models import LinkedAccount
+from findings.models import InlinePolicy, LastAccessed, ManagedPolicy, Principal
+from policy.usage import ActionUse, Usage
+
+# -- usage ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrincipalUsage:
+    """What Access Advisor says a principal used within its account's window.
+
+    `status`: "analyzed"; "too-young" (the principal is younger than the window: nothing is unused yet);
+    "no-data" (no last-accessed rows); "stale" (its rows are older than the account's latest collection,
+    because the job for it failed). Only "analyzed" can call anything unused.
+    """
+
+    status: str
+    usage: Usage
+    window_days: int
+    cutoff: datetime
+    services: dict[str, LastAccessed] = field(default_factory=dict)
+    actions: dict[tuple[str, str], LastAccessed] = field(default_factory=dict)
+
+    def state(self, action: str) -> ActionUse:
+        return self.usage.state(action)
+
+    def service_last_used(self, service: str) -> datetime | None:
+        row = self.services.get(service)
+        return row.last_accessed_at if row else None
+
+    def action_last_used(self, action: str) -> datetime | None:
+        service, _, name = action.lower().partition(":")
+        row = self.actions.get((service, name))
+        return row.last_accessed_at if row else None
+
+    def service_tracked(self, service: str) -> bool:
+        return service in self.usage.tracked_services
+
+
+def usage_from_rows(
+    *,
+    principal: Principal,
+    rows: list[LastAccessed],
+    window_days: int,
+    now: datetime,
+    last_collected: datetime | None = None,
+) -> PrincipalUsage:
+    """The one interpretation of last-accessed rows (see `policy.usage.Usage.state` for the rules)."""
+    cutoff = now - timedelta(days=window_days)
+    services = {r.service: r for r in rows if not r.action}
+    actions = {(r.service, r.action.lower()): r for r in rows if r.action}
+    if principal.aws_created_at is not None and principal.aws_created_at > cutoff:
+        status = "too-young"
+    elif not rows:
+        status = "no-data"
+    elif last_collected is not None and max(r.collected_at for r in rows) < last_collected - timedelta(
+        minutes=1
+    ):
+        status = "stale"
+    else:
+        status = "analyzed"
+
+    def recent(row: LastAccessed) -> bool:
+        return row.last_accessed_at is not None and row.last_accessed_at >= cutoff
+
+    usage = Usage.of(
+        used_services=[s for s, r in services.items() if recent(r)],
+        tracked_services=[s for s, r in services.items() if r.tracked],
+        tracked_actions=[f"{s}:{a}" for (s, a), r in actions.items() if r.tracked],
+        used_actions=[f"{s}:{a}" for (s, a), r in actions.items() if recent(r)],
+        young=status != "analyzed",
+    )
+    return PrincipalUsage(status, usage, window_days, cutoff, services, actions)
+
+
+def principal_usage(principal: Principal, *, now: datetime | None = None) -> PrincipalUsage:
+    last = principal.account.sync_runs.filter(status="succeeded").order_by("-finished_at").first()
+    return usage_from_rows(
+        principal=principal,
+        rows=list(LastAccessed.objects.filter(principal=principal)),
+        window_days=principal.account.unused_days,
+        now=now or timezone.now(),
+        last_collected=last.finished_at if last else None,
+    )
+
+
+# -- policy layers ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Layers:
+    """Every document a principal's permissions depend on, as stored: its own inline and attached
+    policies, its groups' (users), its permissions boundary and its trust policy (roles)."""
+
+    principal: Principal
+    inline: list[InlinePolicy]
+    managed: list[ManagedPolicy]
+    groups: list[Layers] = field(default_factory=list)
+    boundary: ManagedPolicy | None = None
+    trust: Any = None
+
+
+def principal_layers(principal: Principal) -> Layers:
+    wanted = set(principal.attached_policy_arns) | (
+        {principal.boundary_arn} if principal.boundary_arn else set()
+    )
+    groups = (
+        list(Principal.objects.filter(account=principal.account, kind="group", name__in=principal.groups))
+        if principal.kind == "user" and principal.groups
+        else []
+    )
+    for group in groups:
+        wanted |= set(group.attached_policy_arns)
+    managed = {
+        p.arn: p
+        for p in ManagedPolicy.objects.filter(account=principal.account, arn__in=wanted).select_related(
+            "document"
+        )
+    }
+    inline = {p.pk: [] for p in [principal, *groups]}  # type: dict[int, list[InlinePolicy]]
+    for row in InlinePolicy.objects.filter(principal__in=[principal, *groups]).select_related("document"):
+        inline[row.principal_id].append(row)
+
+    def own(p: Principal) -> Layers:
+        return Layers(
+            p,
+            sorted(inline[p.pk], key=lambda r: r.name),
+            [managed[a] for a in p.attached_policy_arns if a in managed],
+        )
+
+    layers = own(principal)
+    layers.groups = [own(g) for g in groups]
+    layers.boundary = managed.get(principal.boundary_arn) if principal.boundary_arn else None
+    layers.trust = principal.trust_document.document if principal.trust_document_id else None
+    return layers
+
+
+# -- the stored snapshot as an account file ---------------------------------------------------------------
+
+_LIST_KEY = {"user": "UserDetailList", "group": "GroupDetailList", "role": "RoleDetailList"}
+_NAME_KEY = {"user": "UserName", "group": "GroupName", "role": "RoleName"}
+_INLINE_KEY = {"user": "UserPolicyList", "group": "GroupPolicyList", "role": "RolePolicyList"}
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def account_gaad(
+    account: LinkedAccount,
+    *,
+    inline_override: dict[str, list[tuple[str, Any]]] | None = None,
+    attached_override: dict[str, list[str]] | None = None,
+    extra_policies: dict[str, tuple[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The account's stored snapshot in the shape of `get-account-authorization-details`, so the engine
+    can analyse it again: with one principal's documents replaced (`*_override`, keyed by principal ARN;
+    `extra_policies`: ARN -> (name, document) of policies that do not exist yet), it predicts exactly what
+    the next sync will compute after an apply."""
+    inline_override = inline_override or {}
+    attached_override = attached_override or {}
+    policies = {
+        p.arn: {
+            "Arn": p.arn,
+            "PolicyName": p.name,
+            "DefaultVersionId": p.default_version or "v1",
+            "PolicyVersionList": [
+                {
+                    "VersionId": p.default_version or "v1",
+                    "IsDefaultVersion": True,
+                    "Document": p.document.document if p.document else None,
+                }
+            ],
+        }
+        for p in ManagedPolicy.objects.filter(account=account).select_related("document")
+    }
+    for arn, (name, document) in (extra_policies or {}).items():
+        policies[arn] = {
+            "Arn": arn,
+            "PolicyName": name,
+            "DefaultVersionId": "v1",
+            "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": True, "Document": document}],
+        }
+    inline: dict[int, list[tuple[str, Any]]] = {}
+    for row in InlinePolicy.objects.filter(principal__account=account).select_related("document"):
+        inline.setdefault(row.principal_id, []).append((row.name, row.document.document))
+    out: dict[str, Any] = {"Policies": list(policies.values()), **{key: [] for key in _LIST_KEY.values()}}
+    for p in Principal.objects.filter(account=account).select_related("trust_document").order_by("id"):
+        docs = inline_override.get(p.arn, inline.get(p.pk, []))
+        item: dict[str, Any] = {
+            "Arn": p.arn,
+            _NAME_KEY[p.kind]: p.name,
+            "Path": p.path,
+            "CreateDate": _iso(p.aws_created_at),
+            "Tags": [{"Key": k, "Value": v} for k, v in (p.tags or {}).items()],
+            _INLINE_KEY[p.kind]: [{"PolicyName": n, "PolicyDocument": d} for n, d in docs],
+            "AttachedManagedPolicies": [
+                {"PolicyArn": a} for a in attached_override.get(p.arn, p.attached_policy_arns)
+            ],
+        }
+        if p.boundary_arn:
+            item["PermissionsBoundary"] = {"PermissionsBoundaryArn": p.boundary_arn}
+        if p.kind == "user":
+            item["GroupList"] = list(p.groups)
+        if p.kind == "role":
+            item["AssumeRolePolicyDocument"] = p.trust_document.document if p.trust_document else None
+            item["RoleLastUsed"] = {"LastUsedDate": _iso(p.last_used_at)} if p.last_used_at else {}
+        out[_LIST_KEY[p.kind]].append(item)
+    return out

@@ -1,0 +1,88 @@
+"""The one ingest pipeline: what a sync collected (or a file an import read) becomes the account's snapshot,
+its analysis, its findings and, after commit, its suggestions. A live sync and `import_gaad` both call
+`snapshot_ingest`; `sync_run_execute` is a live sync end to end (collect in `accounts`, ingest here)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from accounts.aws.client import AwsAccessError
+from accounts.aws.collect import Collected
+from accounts.models import LinkedAccount, SyncRun
+from accounts.sync import SyncMeter, sync_collect, sync_run_claim, sync_run_fail, sync_run_succeed
+from core import jobs
+from core.jobs import job_progress
+from findings.analysis import account_analyze
+from findings.lifecycle import findings_refresh
+from findings.snapshot import snapshot_store
+from policy.gaad import GaadError
+
+logger = logging.getLogger(__name__)
+
+
+class RunReaped(Exception):
+    """The reaper failed this run while its worker was still going: roll the snapshot back."""
+
+
+def snapshot_ingest(
+    *, account: LinkedAccount, collected: Collected, run: SyncRun, meter: SyncMeter | None = None
+) -> dict[str, Any]:
+    """Store `collected` as the account's snapshot, analyse it, refresh findings; the counts of each step.
+
+    Runs in the caller's transaction (all or nothing with the run's success). Suggestions are built by
+    their own task once the snapshot is committed, so a sync's AWS calls stay bounded.
+    """
+    meter = meter or SyncMeter()
+    with meter.timed("store"):
+        stored = snapshot_store(account=account, collected=collected, run=run)
+    with meter.timed("analyze"):
+        outcome = account_analyze(
+            account=account,
+            details=stored.account_details,
+            changed=stored.changed_principals,
+            usage_changed=stored.usage_changed,
+        )
+        lifecycle = findings_refresh(account=account, outcome=outcome, run=run)
+    if settings.IAMREVIEW_BUILD_SUGGESTIONS:
+        jobs.enqueue("findings.tasks.suggestions_build_for_account", account.pk)
+    return {**stored.counts, **outcome.counts(), **lifecycle}
+
+
+def sync_run_execute(*, run_id: int, session_factory: Any = None) -> SyncRun | None:
+    """Claim and run one sync. Returns the finished run, or None when it was not ours to run."""
+    run = sync_run_claim(run_id)
+    if run is None:
+        return None
+    account = run.account
+    meter = SyncMeter()
+    try:
+        collected = sync_collect(run=run, meter=meter, session_factory=session_factory)
+        job_progress(run, "Storing the snapshot", 88, api_calls=meter.counter.as_dict())
+        with transaction.atomic():
+            counts = snapshot_ingest(account=account, collected=collected, run=run, meter=meter)
+            counts["api_calls"] = meter.counter.total
+            # Success is recorded in the same transaction as the snapshot: a worker killed at any moment
+            # leaves either both or neither.
+            if not sync_run_succeed(run=run, counts=counts, meter=meter):
+                raise RunReaped
+    except RunReaped:
+        logger.warning(
+            "sync %s of %s was failed by the reaper while running; its snapshot was not stored",
+            run.pk,
+            account.account_id,
+        )
+    except (AwsAccessError, GaadError) as exc:
+        sync_run_fail(run=run, message=str(exc), meter=meter)
+    except Exception as exc:
+        logger.exception("sync %s of %s failed", run.pk, account.account_id)
+        sync_run_fail(
+            run=run,
+            message=f"Unexpected error ({type(exc).__name__}: {exc}). The previous snapshot is still current.",
+            meter=meter,
+        )
+    run.refresh_from_db()
+    return run

@@ -1,0 +1,45 @@
+"""The AccessDenied watch after an apply: a worker reads CloudTrail and stores what it saw, or why it could
+not look; the principal and change pages show the stored answer and never call AWS themselves."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.aws import apply as aws
+from accounts.aws.client import AwsAccessError, AwsSession
+from accounts.services import aws_target
+from findings.models import ChangeRequest, ChangeStatus
+
+
+def watch_change(*, change: ChangeRequest, session_factory: Any = None, now: datetime | None = None) -> None:
+    """Look once for AccessDenied of the change's principal since the apply, with the read-only role."""
+    now = now or timezone.now()
+    try:
+        session = (session_factory or AwsSession)(aws_target(change.account))
+        events = aws.access_denied_events(
+            session.client("cloudtrail"), change.principal_arn, change.applied_at
+        )
+    except AwsAccessError as exc:
+        ChangeRequest.objects.filter(pk=change.pk).update(
+            watch_checked_at=now, watch_error=f"Could not read CloudTrail: {exc}"
+        )
+        return
+    ChangeRequest.objects.filter(pk=change.pk).update(
+        watch_checked_at=now, watch_error="", watch_events=events
+    )
+
+
+def access_denied_watch(*, session_factory: Any = None, now: datetime | None = None) -> int:
+    """Every applied change still inside its watch period (IAMREVIEW_WATCH_DAYS) is looked at once."""
+    now = now or timezone.now()
+    since = now - timedelta(days=settings.IAMREVIEW_WATCH_DAYS)
+    changes = ChangeRequest.objects.filter(status=ChangeStatus.APPLIED, applied_at__gte=since)
+    count = 0
+    for change in changes.select_related("account"):
+        watch_change(change=change, session_factory=session_factory, now=now)
+        count += 1
+    return count
