@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -10,7 +9,7 @@ from policy.catalog import Catalog
 from policy.escalation import EscalationSearch, _hub
 from policy.evaluate import GrantCache, PrincipalContext, PrincipalPermissions
 from policy.gaad import AccountDetails, PrincipalRecord, is_aws_managed, principal_documents
-from policy.model import Condition, PolicyDocument, Statement, gc_paused
+from policy.model import PolicyDocument, Statement, gc_paused
 from policy.report import AccountReport as AccountReport
 from policy.report import Escalation as Escalation
 from policy.report import Exclusions as Exclusions
@@ -20,11 +19,11 @@ from policy.rules import (
     CREDENTIALS_EXPOSURE_ACTIONS,
     DATA_EXFILTRATION_ACTIONS,
     INFRASTRUCTURE_SERVICES,
-    LIMITING_TRUST_KEYS,
     RULES,
     SENSITIVE_SERVICES,
 )
 from policy.score import principal_risk_score
+from policy.trust_findings import trust_findings
 
 # Actions an administrator holds; all allowed on `*` plus 90% of the catalog makes a principal an admin.
 ADMIN_SENTINELS = (
@@ -174,7 +173,7 @@ class AccountAnalysis(EscalationSearch):
             )
             report.findings.append(Finding(kind, rule.severity, names, ["*"], detail, count))
         if record.kind == "role":
-            self._trust_findings(record, report)
+            report.findings += trust_findings(record)
 
     def _whole_services(self, statement: Statement) -> tuple[str, ...]:
         """The sensitive services a statement's Action list grants whole (`*` or `service:*`). Worked out
@@ -189,49 +188,6 @@ class AccountAnalysis(EscalationSearch):
                 hit = tuple(p[:-2] for p in patterns if p.endswith(":*") and p[:-2] in SENSITIVE_SERVICES)
             self._whole_cache[id(statement)] = hit
         return hit
-
-    def _trust_findings(self, record: PrincipalRecord, report: PrincipalReport) -> None:
-        trust = record.trust
-        if trust is None:
-            return
-        for st in trust.statements:
-            if st.effect != "Allow" or st.principal is None:
-                continue
-            keys = {c.key for c in st.conditions}
-            limited = bool(keys & set(LIMITING_TRUST_KEYS))
-            actions = [a for a in st.actions if a.startswith("sts:") or a == "*"]
-            if st.principal.wildcard and not limited:
-                report.findings.append(
-                    Finding(
-                        "trust-public", "critical", actions, [record.arn], "Principal * may assume this role."
-                    )
-                )
-            others = sorted(
-                {a for a in st.principal.aws if a != "*" and _account_in(a) not in ("", record.account_id)}
-            )
-            if others and not ({"sts:externalid", "aws:principalorgid", "aws:principalorgpaths"} & keys):
-                report.findings.append(
-                    Finding(
-                        "trust-cross-account-no-external-id",
-                        "medium",
-                        actions,
-                        others,
-                        f"Trusted without sts:ExternalId: {', '.join(others)}.",
-                    )
-                )
-            for provider in st.principal.federated:
-                if "saml-provider" in provider:
-                    continue
-                if not _has_subject_condition(provider, st.conditions):
-                    report.findings.append(
-                        Finding(
-                            "trust-oidc-no-sub",
-                            "critical",
-                            actions,
-                            [provider],
-                            f"Any identity of {provider} may assume this role: no condition on its subject.",
-                        )
-                    )
 
     # -- driver ----------------------------------------------------------------------------------------
     def run(self) -> AccountReport:
@@ -283,26 +239,6 @@ class AccountAnalysis(EscalationSearch):
             report.score_explanation = score.explanation()
         ordered = sorted(self.reports.values(), key=lambda r: (-r.risk_score, r.arn))
         return AccountReport(self.account.account_id, ordered, list(self.account.errors))
-
-
-_ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):")
-
-
-def _account_in(principal: str) -> str:
-    if re.fullmatch(r"\d{12}", principal):
-        return principal
-    match = _ACCOUNT_IN_ARN.match(principal)
-    return match.group(1) if match else ""
-
-
-def _has_subject_condition(provider: str, conditions: tuple[Condition, ...]) -> bool:
-    host = provider.split("oidc-provider/", 1)[-1].lower()
-    wanted = ("amr", "aud") if "cognito-identity" in host else ("sub",)
-    for c in conditions:
-        names_subject = c.key.startswith(host) and c.key.rsplit(":", 1)[-1] in wanted
-        if names_subject and c.values and all(v not in ("*", "") for v in c.values):
-            return True
-    return False
 
 
 def analyze_account(

@@ -219,16 +219,3 @@ INFRASTRUCTURE_SERVICES = (
 
 # Access levels whose `Resource: *` grants the write rule reports.
 WRITE_LEVELS = ("Write", "Permissions management", "Tagging")
-
-# Condition keys on a trust policy that limit who may assume a role shared with `*` or another account.
-LIMITING_TRUST_KEYS = (
-    "sts:externalid",
-    "aws:principalorgid",
-    "aws:principalorgpaths",
-    "aws:principalaccount",
-    "aws:principalarn",
-    "aws:sourceaccount",
-    "aws:sourcearn",
-    "aws:sourceorgid",
-    "aws:sourceowner",
-)
