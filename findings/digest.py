@@ -14,9 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import DigestSent, LinkedAccount, Profile
-from findings.models import SEVERITY_RANK, Finding, FindingStatus
-
-SEVERITY_ORDER = ["critical", "high", "medium", "low", "info"]
+from findings.models import Finding, FindingStatus
+from policy.kinds import SEVERITY_IDS, SEVERITY_RANK
 
 
 def period_of(frequency: str, now: datetime) -> str:
@@ -58,7 +57,7 @@ def digest_content(profile: Profile, now: datetime) -> dict[str, Any]:
         "groups": [
             {
                 "account": name,
-                "severities": [{"severity": s, "findings": by_sev[s]} for s in SEVERITY_ORDER if s in by_sev],
+                "severities": [{"severity": s, "findings": by_sev[s]} for s in SEVERITY_IDS if s in by_sev],
             }
             for name, by_sev in sorted(groups.items())
         ],

@@ -9,6 +9,7 @@ from policy.catalog import Catalog
 from policy.escalation import EscalationSearch, _hub
 from policy.evaluate import GrantCache, PrincipalContext, PrincipalPermissions
 from policy.gaad import AccountDetails, PrincipalRecord, is_aws_managed, principal_documents
+from policy.kinds import kind
 from policy.model import PolicyDocument, Statement, gc_paused
 from policy.report import AccountReport as AccountReport
 from policy.report import Escalation as Escalation
@@ -19,7 +20,6 @@ from policy.rules import (
     CREDENTIALS_EXPOSURE_ACTIONS,
     DATA_EXFILTRATION_ACTIONS,
     INFRASTRUCTURE_SERVICES,
-    RULES,
     SENSITIVE_SERVICES,
 )
 from policy.score import principal_risk_score
@@ -124,18 +124,16 @@ class AccountAnalysis(EscalationSearch):
     ) -> None:
         cat = self.catalog
         for problem in record.errors:
-            report.findings.append(Finding("malformed-policy", "medium", [], [], problem))
+            report.findings.append(Finding.of("malformed-policy", [], [], problem))
         if perms.warnings:
             report.findings.append(
-                Finding("unknown-action", "info", [], [], "; ".join(sorted(set(perms.warnings))[:20]))
+                Finding.of("unknown-action", [], [], "; ".join(sorted(set(perms.warnings))[:20]))
             )
         if report.is_admin:
             sources = sorted({s for a in ADMIN_SENTINELS for s in perms.decide(a, "*").sources})
             conditional = any(perms.decide(a, "*").conditional for a in ADMIN_SENTINELS)
             detail = "Allows every action on every resource" + (" (under conditions)" if conditional else "")
-            report.findings.append(
-                Finding("admin", "critical", ["*"], ["*"], f"{detail}; from {', '.join(sources)}.")
-            )
+            report.findings.append(Finding.of("admin", ["*"], ["*"], f"{detail}; from {', '.join(sources)}."))
         else:
             # One pass over the grants: which of them give a whole sensitive service on every resource.
             whole: dict[str, set[str]] = {}  # sensitive service -> sources granting all of it on `*`
@@ -148,17 +146,16 @@ class AccountAnalysis(EscalationSearch):
                 if service in whole and perms.allows(next(iter(cat.by_service.get(service, ("",)))), "*"):
                     sources = sorted(whole[service])
                     report.findings.append(
-                        Finding(
+                        Finding.of(
                             "service-admin",
-                            "high",
                             [f"{service}:*"],
                             ["*"],
                             f"Every {service} action on every resource, from {', '.join(sources)}.",
                         )
                     )
         on_all, unconditional = self._on_all_resources(perms)
-        for kind, wanted in self.classifier.masks.items() if on_all else ():
-            if report.is_admin and kind in ("infrastructure-modification", "write-on-all-resources"):
+        for kind_id, wanted in self.classifier.masks.items() if on_all else ():
+            if report.is_admin and kind_id in ("infrastructure-modification", "write-on-all-resources"):
                 continue  # the admin finding says it all
             actions = on_all & wanted
             if not actions:
@@ -166,12 +163,12 @@ class AccountAnalysis(EscalationSearch):
             conditional = not (actions & unconditional)
             count = actions.bit_count()
             names = cat.first_names(actions, MAX_LISTED_ACTIONS)
-            rule = RULES[kind]
+            rule = kind(kind_id)
             more = f", the first {MAX_LISTED_ACTIONS} listed" if count > MAX_LISTED_ACTIONS else ""
             detail = f"{rule.description} {count} action(s){more}" + (
                 " under conditions." if conditional else "."
             )
-            report.findings.append(Finding(kind, rule.severity, names, ["*"], detail, count))
+            report.findings.append(Finding.of(kind_id, names, ["*"], detail, count))
         if record.kind == "role":
             report.findings += trust_findings(record)
 
@@ -225,13 +222,14 @@ class AccountAnalysis(EscalationSearch):
                 ids = sorted({e.path_id for e in report.privilege_escalation})
                 conditional = all(e.conditional for e in report.privilege_escalation)
                 report.findings.append(
-                    Finding(
+                    Finding.of(
                         "privilege-escalation",
-                        "critical" if not conditional else "high",
                         sorted({a for e in report.privilege_escalation for a in e.actions}),
                         sorted({e.target for e in report.privilege_escalation}),
                         f"Escalation paths: {', '.join(ids)}"
                         + (" (all under conditions)" if conditional else ""),
+                        # Every path under conditions: one step down.
+                        severity="high" if conditional else "",
                     )
                 )
             score = principal_risk_score((f.kind, f.severity, f.detail) for f in report.findings)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy.gaad import PrincipalRecord
+from policy.kinds import kind
 from policy.matching import arn_matches
 
 
@@ -28,6 +29,24 @@ class Finding:
     resources: list[str]
     detail: str
     action_count: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        kind_id: str,
+        actions: list[str],
+        resources: list[str],
+        detail: str,
+        action_count: int = 0,
+        *,
+        severity: str = "",
+    ) -> Finding:
+        """A finding of a registered kind, at its usual severity or another one the registry allows."""
+        registered = kind(kind_id)
+        severity = severity or registered.severity
+        if severity not in registered.allowed_severities():
+            raise ValueError(f"{kind_id} findings are not {severity}")
+        return cls(kind_id, severity, actions, resources, detail, action_count)
 
     def to_json(self) -> dict[str, Any]:
         return {

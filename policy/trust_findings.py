@@ -6,7 +6,6 @@ import re
 
 from policy.gaad import PrincipalRecord
 from policy.report import Finding
-from policy.rules import RULES
 from policy.trust_conditions import (
     AWS_KEY_RULES,
     CROSS_ACCOUNT_LIMITING_KEYS,
@@ -46,9 +45,8 @@ def trust_findings(record: PrincipalRecord) -> list[Finding]:
             verdict = conditions_limit(st.conditions, PUBLIC_LIMITING_KEYS, AWS_KEY_RULES)
             if not verdict.limits:
                 found.append(
-                    Finding(
+                    Finding.of(
                         "trust-public",
-                        RULES["trust-public"].severity,
                         actions,
                         [record.arn],
                         "Principal * may assume this role." + _why_not(verdict),
@@ -61,9 +59,8 @@ def trust_findings(record: PrincipalRecord) -> list[Finding]:
             verdict = conditions_limit(st.conditions, CROSS_ACCOUNT_LIMITING_KEYS, AWS_KEY_RULES)
             if not verdict.limits:
                 found.append(
-                    Finding(
+                    Finding.of(
                         "trust-cross-account-no-external-id",
-                        RULES["trust-cross-account-no-external-id"].severity,
                         actions,
                         others,
                         f"Trusted without sts:ExternalId: {', '.join(others)}." + _why_not(verdict),
@@ -76,9 +73,8 @@ def trust_findings(record: PrincipalRecord) -> list[Finding]:
             verdict = conditions_limit(st.conditions, rules, rules)
             if not verdict.limits:
                 found.append(
-                    Finding(
+                    Finding.of(
                         "trust-oidc-no-sub",
-                        RULES["trust-oidc-no-sub"].severity,
                         actions,
                         [provider],
                         f"Any identity of {provider} may assume this role: no condition on its subject."
