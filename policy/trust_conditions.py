@@ -91,12 +91,14 @@ def judge_arn(value: str, wild: bool) -> str:
     return ""
 
 
-def judge_secret(value: str, wild: bool) -> str:
-    """sts:ExternalId: any literal text limits; a pattern of wildcards alone does not."""
-    if not value:
-        return "an empty value"
-    if not _literal_prefix(value, wild) and not _WILDCARD.sub("", value):
-        return f'"{value}" matches any value'
+def judge_user_id(value: str, wild: bool) -> str:
+    """aws:userid `AROAUNIQUEID:session` or `AIDAUNIQUEID`: the unique id before the colon must be literal
+    (the session name after it is the caller's choice)."""
+    if value and not _has_wildcard(value, wild):
+        return ""
+    head = _literal_prefix(value, wild)
+    if ":" not in head or head.startswith(":"):
+        return f'"{value}" matches principals of any account'
     return ""
 
 
@@ -139,9 +141,23 @@ def judge_eks_subject(value: str, wild: bool) -> str:
     return ""
 
 
+_CLAIM_NAME = re.compile(r"[a-z_]+:")
+
+
 def judge_subject(value: str, wild: bool) -> str:
-    """Any other identity provider's subject: some literal text must remain."""
-    return judge_secret(value, wild)
+    """Any other provider's subject. A structured one (`project_path:GROUP/...` for GitLab,
+    `organization:ORG:...` for Terraform Cloud) must write out its first value up to the next separator:
+    `project_path:acme*` matches a group anyone can create. An opaque one (a user id) must be literal."""
+    if not value:
+        return "an empty value"
+    if not _has_wildcard(value, wild):
+        return ""
+    head = _literal_prefix(value, wild)
+    claim = _CLAIM_NAME.match(head)
+    rest = head[claim.end() :] if claim else ""
+    if claim and rest and rest[0] not in ":/" and re.search(r"[:/]", rest):
+        return ""
+    return f'"{value}" matches subjects anyone can have'
 
 
 _AWS_KEYS: dict[str, KeyRule] = {
@@ -154,7 +170,9 @@ _AWS_KEYS: dict[str, KeyRule] = {
     "aws:sourceorgid": KeyRule(judge_identifier, optional=True),
     "aws:sourceorgpaths": KeyRule(judge_org_path, optional=True),
     "aws:sourceowner": KeyRule(judge_identifier, optional=True),
-    "sts:externalid": KeyRule(judge_secret, optional=True),
+    "sts:externalid": KeyRule(judge_identifier, optional=True),  # exact: a pattern lets the deputy's
+    # other customers in, whose ExternalIds look alike
+    "aws:userid": KeyRule(judge_user_id, optional=False),
 }
 # Who a trust of `Principal: *` must name for the role not to be public.
 PUBLIC_LIMITING_KEYS = frozenset(_AWS_KEYS)

@@ -65,7 +65,10 @@ STRING: list[Row] = [
     ("StringLike", "aws:SourceOrgID", "o-*", False),
     ("StringEquals", "sts:ExternalId", "7f3c-customer-1", True),
     ("StringLike", "sts:ExternalId", "*", False),
-    ("StringLike", "sts:ExternalId", "cust-*", True),
+    ("StringLike", "sts:ExternalId", "cust-*", False),  # the vendor's other customers have cust-...
+    ("StringLike", "aws:userid", "AROAEXAMPLEROLEID:*", True),  # one role, any session
+    ("StringLike", "aws:userid", "AROA*", False),
+    ("StringEquals", "aws:userid", "AIDAEXAMPLEUSERID", True),
     ("StringEquals", "sts:ExternalId", "${aws:username}", False),  # the caller's own value
     ("StringEquals", "sts:ExternalId", "", False),
     ("StringLike", "aws:PrincipalOrgPaths", "o-abc123/*", True),
@@ -157,8 +160,13 @@ WILDCARD_VALUES: list[Row] = [
     ("ForAnyValue:StringLike", "cognito-identity.amazonaws.com:amr", "authenticated", False),
     # Any other provider: some literal text must remain in the subject.
     ("StringLike", "gitlab.com:sub", "project_path:acme/app:*", True),
+    ("StringLike", "gitlab.com:sub", "project_path:acme/*", True),
+    ("StringLike", "gitlab.com:sub", "project_path:*", False),
+    ("StringLike", "gitlab.com:sub", "project_path:acme*", False),  # acme-evil is free to create
     ("StringLike", "gitlab.com:sub", "*", False),
     ("StringLike", "gitlab.com:sub", "**?", False),
+    ("StringEquals", "gitlab.com:sub", "project_path:acme/app:ref_type:branch:ref:main", True),
+    ("StringLike", "gitlab.com:sub", "12345*", False),  # an opaque subject with a wildcard: anyone's
     ("StringEquals", "gitlab.com:aud", "https://gitlab.com", False),
 ]
 
