@@ -34,7 +34,7 @@ def digest_content(profile: Profile, now: datetime) -> dict[str, Any]:
     visible = profile.accounts.all() if profile.accounts.exists() else LinkedAccount.objects.all()
     chosen = profile.digest_accounts.all()
     accounts = visible.filter(pk__in=chosen.values("pk")) if chosen.exists() else visible
-    threshold = SEVERITY_RANK.get(profile.digest_min_severity, 4)
+    threshold = SEVERITY_RANK.get(profile.digest_min_severity, SEVERITY_RANK["info"])
     new = (
         Finding.objects.filter(
             account__in=accounts, first_seen__gt=since, first_seen__lte=now, severity_rank__lte=threshold

@@ -307,7 +307,7 @@ class Finding(models.Model):
     kind = models.CharField(max_length=64, choices=kind_choices)
     severity = models.CharField(max_length=16, choices=severity_choices)
     # 0 critical .. 4 info: lets the findings list sort by severity from an index.
-    severity_rank = models.PositiveSmallIntegerField(default=9)
+    severity_rank = models.PositiveSmallIntegerField(default=UNKNOWN_SEVERITY_RANK)
     subject = models.CharField(max_length=512, blank=True)
     title = models.CharField(max_length=300)
     detail = models.TextField(blank=True)

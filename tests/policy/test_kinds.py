@@ -81,7 +81,8 @@ def _kinds_in_source(path: Path) -> list[tuple[int, str, set[str]]]:
                 found += [(node.lineno, s, finding_only) for s in _literal_strings(node.args[0])]
             for kw in node.keywords:
                 if kw.arg in ("kind", "kind__in", "kind_id"):
-                    found += [(node.lineno, s, OTHER_KINDS) for s in _literal_strings(kw.value)]
+                    others = finding_only if name in ("FindingSpec", "Finding.of") else OTHER_KINDS
+                    found += [(node.lineno, s, others) for s in _literal_strings(kw.value)]
         elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
             if node.value.id in ("KINDS", "RULES"):
                 found += [(node.lineno, s, finding_only) for s in _literal_strings(node.slice)]
