@@ -42,6 +42,8 @@ class Target:
 
 
 Step = dict[str, Any]
+# The kinds of recorded write (a step), each undone by `undo_step`.
+STEP_KINDS = frozenset({"inline-put", "managed-version", "create-policy", "attach", "detach"})
 Record = Callable[[Step], None]
 
 

@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from accounts.models import LinkedAccount
 from findings.models import AccessKey, AnalyzerFinding, CredentialReportRow, LastAccessed, Principal
 from policy.analyze import AccountAnalysis, PrincipalReport
+from policy.kinds import kind
 
 
 @dataclass
@@ -30,6 +31,11 @@ class FindingSpec:
     detail: str
     data: dict[str, Any] = field(default_factory=dict)
     sources: list[str] = field(default_factory=lambda: ["iamreview"])
+
+    def __post_init__(self) -> None:
+        # Every finding is of a registered kind, at a severity the registry allows for it.
+        if self.severity not in kind(self.kind).allowed_severities():
+            raise ValueError(f"{self.kind} findings are not {self.severity}")
 
     def fingerprint(self, account_id: str) -> str:
         key = "|".join([account_id, self.principal_arn, self.kind, self.subject])
@@ -64,29 +70,12 @@ def engine_specs(reports: Iterable[PrincipalReport]) -> list[FindingSpec]:
                     f.kind,
                     f.severity,
                     subject,
-                    _ENGINE_TITLES.get(f.kind, f.kind),
+                    kind(f.kind).title,
                     f.detail,
                     data,
                 )
             )
     return specs
-
-
-_ENGINE_TITLES = {
-    "admin": "Full administrator",
-    "service-admin": "Service administrator",
-    "privilege-escalation": "Privilege escalation",
-    "data-exfiltration": "Can read data or secrets everywhere",
-    "resource-exposure": "Can rewrite resource policies everywhere",
-    "credentials-exposure": "Can mint or read credentials everywhere",
-    "infrastructure-modification": "Can change infrastructure everywhere",
-    "write-on-all-resources": "Write actions on Resource *",
-    "trust-public": "Role trusts everyone",
-    "trust-cross-account-no-external-id": "Cross-account trust without ExternalId",
-    "trust-oidc-no-sub": "OIDC trust without a subject condition",
-    "unknown-action": "Unknown action or service",
-    "malformed-policy": "Unreadable policy",
-}
 
 
 MAX_SERVICE_FINDINGS = 10
@@ -402,17 +391,17 @@ def merge_analyzer(specs: list[FindingSpec], *, account: LinkedAccount) -> list[
         mapping = _ANALYZER_KIND.get(f.finding_type)
         if mapping is None:
             continue
-        kind, subject_of = mapping
-        subject = subject_of(f) or kind
-        key = (f.resource_arn, kind, subject)
+        kind_id, subject_of = mapping
+        subject = subject_of(f) or kind_id
+        key = (f.resource_arn, kind_id, subject)
         if key in index:
             if "access-analyzer" not in index[key].sources:
                 index[key].sources.append("access-analyzer")
             continue
         spec = FindingSpec(
             f.resource_arn,
-            kind,
-            "medium" if kind != "unused-service" else "low",
+            kind_id,
+            "medium" if kind_id != "unused-service" else "low",
             subject,
             f"Access Analyzer: {f.finding_type}",
             f"Reported by IAM Access Analyzer ({f.analyzer_arn}).",

@@ -14,9 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import DigestSent, LinkedAccount, Profile
-from findings.models import SEVERITY_RANK, Finding, FindingStatus
-
-SEVERITY_ORDER = ["critical", "high", "medium", "low", "info"]
+from findings.models import Finding, FindingStatus
+from policy.kinds import SEVERITY_IDS, SEVERITY_RANK
 
 
 def period_of(frequency: str, now: datetime) -> str:
@@ -35,7 +34,7 @@ def digest_content(profile: Profile, now: datetime) -> dict[str, Any]:
     visible = profile.accounts.all() if profile.accounts.exists() else LinkedAccount.objects.all()
     chosen = profile.digest_accounts.all()
     accounts = visible.filter(pk__in=chosen.values("pk")) if chosen.exists() else visible
-    threshold = SEVERITY_RANK.get(profile.digest_min_severity, 4)
+    threshold = SEVERITY_RANK.get(profile.digest_min_severity, SEVERITY_RANK["info"])
     new = (
         Finding.objects.filter(
             account__in=accounts, first_seen__gt=since, first_seen__lte=now, severity_rank__lte=threshold
@@ -58,7 +57,7 @@ def digest_content(profile: Profile, now: datetime) -> dict[str, Any]:
         "groups": [
             {
                 "account": name,
-                "severities": [{"severity": s, "findings": by_sev[s]} for s in SEVERITY_ORDER if s in by_sev],
+                "severities": [{"severity": s, "findings": by_sev[s]} for s in SEVERITY_IDS if s in by_sev],
             }
             for name, by_sev in sorted(groups.items())
         ],

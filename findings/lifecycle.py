@@ -21,7 +21,6 @@ from findings.detect import FindingSpec, credential_specs, engine_specs, merge_a
 from findings.figures_cache import figures_changed_on_commit
 from findings.models import (
     LIVE_FINDING_STATUSES,
-    SEVERITY_RANK,
     AccessKey,
     DailyMetric,
     Finding,
@@ -30,24 +29,7 @@ from findings.models import (
     SuppressionRule,
 )
 from policy.evaluate import arn_matches
-
-ENGINE_KINDS = {
-    "admin",
-    "service-admin",
-    "privilege-escalation",
-    "data-exfiltration",
-    "resource-exposure",
-    "credentials-exposure",
-    "infrastructure-modification",
-    "write-on-all-resources",
-    "trust-public",
-    "trust-cross-account-no-external-id",
-    "trust-oidc-no-sub",
-    "unknown-action",
-    "malformed-policy",
-}
-USAGE_KINDS = {"unused-service", "unused-actions", "unused-role"}
-SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+from policy.kinds import SEVERITY_RANK, UNKNOWN_SEVERITY_RANK, carried_kinds
 
 
 def rule_matches(
@@ -100,7 +82,7 @@ def findings_refresh(
         unused_total = sum(counts.values())
     else:
         # Nothing changed since the last analysis: engine and usage findings stand as they are.
-        carry_kinds = ENGINE_KINDS | USAGE_KINDS
+        carry_kinds = set(carried_kinds())
         unused_total = sum(Principal.objects.filter(account=account).values_list("unused_count", flat=True))
     specs = merge_analyzer(specs, account=account)
 
@@ -126,7 +108,7 @@ def findings_refresh(
                 principal_arn=spec.principal_arn,
                 kind=spec.kind,
                 severity=spec.severity,
-                severity_rank=SEVERITY_RANK.get(spec.severity, 9),
+                severity_rank=SEVERITY_RANK.get(spec.severity, UNKNOWN_SEVERITY_RANK),
                 subject=spec.subject,
                 title=spec.title,
                 detail=spec.detail,
@@ -155,7 +137,7 @@ def findings_refresh(
             continue
         finding.principal = principal
         finding.severity, finding.title, finding.detail = spec.severity, spec.title, spec.detail
-        finding.severity_rank = SEVERITY_RANK.get(spec.severity, 9)
+        finding.severity_rank = SEVERITY_RANK.get(spec.severity, UNKNOWN_SEVERITY_RANK)
         finding.data, finding.sources, finding.last_seen = spec.data, spec.sources, now
         if finding.status == FindingStatus.RESOLVED:
             finding.status = FindingStatus.OPEN

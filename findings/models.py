@@ -15,6 +15,8 @@ from django.db import models
 
 from accounts.models import LinkedAccount, SyncRun
 from core.models import JobRow
+from policy.kinds import KINDS, UNKNOWN_SEVERITY_RANK, kind_choices, severity_choices
+from policy.kinds import SEVERITY_RANK as SEVERITY_RANK
 
 
 class PolicyDocument(models.Model):
@@ -228,7 +230,6 @@ class FindingStatus(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
-SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 LIVE_FINDING_STATUSES = (FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED, FindingStatus.SUPPRESSED)
 
 
@@ -239,7 +240,7 @@ class SuppressionRule(models.Model):
     principal_pattern = models.CharField(max_length=256, blank=True, help_text="name or ARN, * and ? allowed")
     tag_key = models.CharField(max_length=128, blank=True)
     tag_value = models.CharField(max_length=256, blank=True)
-    kind = models.CharField(max_length=64, blank=True)
+    kind = models.CharField(max_length=64, blank=True, choices=kind_choices)
     reason = models.TextField()
     expires_at = models.DateTimeField()
     created_by = models.ForeignKey(
@@ -260,10 +261,10 @@ class Finding(models.Model):
         Principal, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings"
     )
     principal_arn = models.CharField(max_length=2048)
-    kind = models.CharField(max_length=64)
-    severity = models.CharField(max_length=16)
+    kind = models.CharField(max_length=64, choices=kind_choices)
+    severity = models.CharField(max_length=16, choices=severity_choices)
     # 0 critical .. 4 info: lets the findings list sort by severity from an index.
-    severity_rank = models.PositiveSmallIntegerField(default=9)
+    severity_rank = models.PositiveSmallIntegerField(default=UNKNOWN_SEVERITY_RANK)
     subject = models.CharField(max_length=512, blank=True)
     title = models.CharField(max_length=300)
     detail = models.TextField(blank=True)
@@ -299,8 +300,14 @@ class Finding(models.Model):
         return f"{self.kind} {self.subject} on {self.principal_arn}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.severity_rank = SEVERITY_RANK.get(self.severity, 9)
+        self.severity_rank = SEVERITY_RANK.get(self.severity, UNKNOWN_SEVERITY_RANK)
         super().save(*args, **kwargs)
+
+    @property
+    def remediation(self) -> str:
+        """What to do about it, from the registry of kinds (empty for a kind no longer registered)."""
+        registered = KINDS.get(self.kind)
+        return registered.remediation if registered is not None else ""
 
 
 class DailyMetric(models.Model):

@@ -23,6 +23,7 @@ from findings.models import (
     FindingStatus,
     Principal,
 )
+from policy.kinds import SEVERITY_IDS
 
 RISK_BANDS = {
     "critical": (80, 100),
@@ -31,7 +32,7 @@ RISK_BANDS = {
     "low": (1, 29),
     "none": (0, 0),
 }
-SEVERITIES = ["critical", "high", "medium", "low", "info"]
+SEVERITIES = SEVERITY_IDS
 
 
 def risk_band(score: int) -> str:

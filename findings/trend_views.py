@@ -22,13 +22,14 @@ from core.params import db_id
 from findings import selectors
 from findings.models import ChangeRequest, DailyMetric, Finding, PolicyDocument, SnapshotChange
 from findings.views import _csv_response
+from policy.kinds import SEVERITY, SEVERITY_CHOICES, SEVERITY_IDS
 from policy.tighten import policy_diff
 
 PERIODS = (30, 90, 365)
 CHARTS = {
     "risk": ("Risk score (mean and 90th percentile)", ["score_mean", "score_p90"]),
     "admins": ("Administrators", ["admins"]),
-    "findings": ("Open findings by severity", ["critical", "high", "medium", "low"]),
+    "findings": ("Open findings by severity", list(SEVERITY_IDS)),
     "unused": ("Unused permissions", ["unused_permissions"]),
     "keys": ("Access keys older than 90 days", ["old_keys"]),
     "changes": ("Tightened policies accepted and applied", ["accepted", "applied"]),
@@ -51,7 +52,7 @@ def _series(request: HttpRequest) -> tuple[list[str], dict[str, dict[str, list[f
         day["admins"] += m.admins
         day["unused_permissions"] += m.unused_permissions
         day["old_keys"] += m.old_keys
-        for sev in ("critical", "high", "medium", "low"):
+        for sev in SEVERITY_IDS:
             day[sev] += m.open_by_severity.get(sev, 0)
         # Means weighted by principals, so the org-wide line is not skewed by small accounts.
         day["score_mean"] += m.score_mean * m.principals
@@ -79,6 +80,15 @@ def _series(request: HttpRequest) -> tuple[list[str], dict[str, dict[str, list[f
     return labels, series, days, account
 
 
+def _colours(series: str) -> dict[str, str]:
+    """A severity's series is drawn in that severity's colour (the badges' colour); others keep the
+    chart's own."""
+    severity = SEVERITY.get(series)
+    if severity is None:
+        return {}
+    return {"borderColor": severity.colour, "backgroundColor": severity.colour}
+
+
 @role_required(Role.VIEWER)
 def trends(request: HttpRequest) -> HttpResponse:
     labels, series, days, account = _series(request)
@@ -89,7 +99,8 @@ def trends(request: HttpRequest) -> HttpResponse:
             "data": {
                 "labels": labels,
                 "datasets": [
-                    {"label": f.replace("_", " "), "data": series[key][f], "spanGaps": True} for f in fields
+                    {"label": f.replace("_", " "), "data": series[key][f], "spanGaps": True} | _colours(f)
+                    for f in fields
                 ],
             },
         }
@@ -188,9 +199,7 @@ def drift(request: HttpRequest) -> HttpResponse:
 
 
 class DigestSettingsForm(forms.ModelForm):
-    digest_min_severity = forms.ChoiceField(
-        choices=[(s, s) for s in ("critical", "high", "medium", "low", "info")]
-    )
+    digest_min_severity = forms.ChoiceField(choices=SEVERITY_CHOICES)
 
     class Meta:
         model = Profile

@@ -32,6 +32,8 @@ from findings.models import (
     Suggestion,
 )
 from findings.principal_page import permissions_of, policies_of, service_usage
+from policy.kinds import KEY_PAGE_KINDS
+from policy.rules import SEVERITY_OF_PATH_CATEGORY
 
 PAGE_SIZE = 50
 
@@ -121,12 +123,13 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
     findings = (
         Finding.objects.filter(principal=principal)
         .exclude(status=FindingStatus.RESOLVED)
-        .order_by("severity", "kind")
+        .order_by("severity_rank", "kind")
     )
     steps = [
         {
             "path": p,
             "chain": [principal.arn, *p.get("via", [])] if p.get("via") else [principal.arn, principal.arn],
+            "severity": SEVERITY_OF_PATH_CATEGORY.get(p.get("category", ""), "high"),
         }
         for p in principal.escalation_paths
     ]
@@ -355,7 +358,7 @@ def key_list(request: HttpRequest) -> HttpResponse:
     for f in Finding.objects.filter(
         principal_arn__in=arns,
         status__in=[FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED],
-        kind__in=["key-old", "key-unused", "two-active-keys", "no-mfa"],
+        kind__in=KEY_PAGE_KINDS,
     ):
         findings.setdefault(f.subject if f.kind.startswith("key-") else f.principal_arn, []).append(f)
     rows = [

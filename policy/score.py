@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from policy.kinds import SEVERITIES
+
 # Points a finding of this kind and severity brings on its own; see docs/risk-score.md.
-SEVERITY_POINTS = {"critical": 45.0, "high": 25.0, "medium": 10.0, "low": 4.0, "info": 0.0}
+SEVERITY_POINTS = {s.id: s.points for s in SEVERITIES}
 KIND_POINTS = {"admin": 70.0}
 
 

@@ -6,8 +6,11 @@ import json
 from typing import Any
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from findings.selectors import risk_band
+from policy.kinds import KINDS, SEVERITIES
 
 register = template.Library()
 
@@ -26,3 +29,20 @@ def pretty_json(value: Any) -> str:
 def short_arn(arn: str) -> str:
     """The last part of an ARN (role/name, user/name), for chains drawn step by step."""
     return arn.split(":", 5)[-1] if arn.count(":") >= 5 else arn
+
+
+@register.filter
+def kind_title(kind_id: str) -> str:
+    """A finding kind's title from the registry (the id itself for a kind no longer registered)."""
+    registered = KINDS.get(kind_id)
+    return registered.title if registered is not None else kind_id
+
+
+@register.simple_tag
+def severity_styles() -> SafeString:
+    """The badge and risk-band colours, written from the registry so every page, chart and badge agrees."""
+    rules = []
+    for s in SEVERITIES:
+        style = f"color: {s.text_colour}; background: {s.colour};"
+        rules.append(f".sev-{s.id}, .band-{s.id} {{ {style} }}")
+    return format_html("<style>{}</style>", " ".join(rules))

@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import DigestSent, LinkedAccount, Profile
 from findings.digest import digest_send, digests_send_due
 from findings.models import DailyMetric, Finding
+from policy.kinds import SEVERITY, SEVERITY_IDS
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "gaad" / "small-account.json"
 pytestmark = pytest.mark.django_db
@@ -231,3 +232,15 @@ def test_trends_page_and_csv(client_as: Any, account: LinkedAccount) -> None:
         "/settings/", {"digest_frequency": "weekly", "digest_min_severity": "medium"}
     )
     assert settings_page.status_code == 302
+
+
+def test_trend_severity_colours_are_the_registry_colours(client_as: Any, account: LinkedAccount) -> None:
+    """Every severity has its series, drawn in the colour its badges have (critical is not a default blue)."""
+    page = client_as("viewer").get("/trends/?days=30").content.decode()
+    source = page.split('<script id="chart-findings" type="application/json">', 1)[1].split("</script>", 1)[0]
+    datasets = json.loads(source)["datasets"]
+    assert [d["label"] for d in datasets] == list(SEVERITY_IDS)
+    for d in datasets:
+        assert d["borderColor"] == SEVERITY[d["label"]].colour
+    for s in SEVERITY.values():
+        assert f".sev-{s.id}, .band-{s.id} {{ color: {s.text_colour}; background: {s.colour}; }}" in page

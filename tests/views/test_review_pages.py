@@ -7,10 +7,13 @@ import io
 from typing import Any
 
 import pytest
+from django.utils import timezone
+from django.utils.html import escape
 
 from accounts.models import LinkedAccount
 from core.models import AuditEvent
 from findings.models import Finding, FindingStatus, Principal
+from policy.kinds import KINDS
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -202,3 +205,40 @@ def test_html_in_names_is_escaped(client_as: Any, imported: dict[str, LinkedAcco
     assert bob is not None
     page = text(client_as("viewer").get(f"/principals/{bob.pk}/"))
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+
+
+def test_remediation_is_shown_where_findings_are(client_as: Any, imported: dict[str, LinkedAccount]) -> None:
+    """Each kind's remediation, from the registry, on the principal page, the findings list and the review."""
+    viewer = client_as("viewer")
+    ci = Principal.objects.get(account=imported["prod"], name="ci")
+    page = text(viewer.get(f"/principals/{ci.pk}/"))
+    for f in Finding.objects.filter(principal=ci):
+        assert escape(KINDS[f.kind].remediation) in page, f.kind
+    listing = text(viewer.get(f"/findings/?account={imported['prod'].pk}&kind=trust-oidc-no-sub", **HX))
+    assert escape(KINDS["trust-oidc-no-sub"].remediation) in listing
+    card = text(client_as("reviewer").get("/findings/review/"))
+    shown = Finding.objects.filter(status="open").order_by("first_seen").first()
+    assert shown is not None and "What to do:" in card
+
+
+def test_principal_findings_sorted_by_severity_rank(
+    client_as: Any, imported: dict[str, LinkedAccount]
+) -> None:
+    bob = Principal.objects.get(account=imported["prod"], name="bob")
+    now = timezone.now()
+    Finding.objects.create(
+        fingerprint="bob-unused-password",
+        account=imported["prod"],
+        principal=bob,
+        principal_arn=bob.arn,
+        kind="unused-password",
+        severity="medium",
+        subject="password",
+        title="Console password not used in 90 days",
+        first_seen=now,
+        last_seen=now,
+    )
+    page = text(client_as("viewer").get(f"/principals/{bob.pk}/"))
+    findings = page.split('id="findings"', 1)[1]
+    positions = [findings.index(f'sev-{s}">{s}') for s in ("critical", "medium", "low")]
+    assert positions == sorted(positions)  # by rank, not by name ("low" < "medium")

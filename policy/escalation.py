@@ -1,0 +1,344 @@
+"""Privilege escalation in one account: what each principal can do to itself, the graph of who can become
+whom (principal takeover, PassRole to a service, AssumeRole), and the chains that end at an administrator."""
+
+from __future__ import annotations
+
+from policy.catalog import Catalog
+from policy.evaluate import Decision, Grant, PrincipalPermissions, arn_matches
+from policy.gaad import AccountDetails, PrincipalRecord, attached_policy_arns, is_aws_managed
+from policy.graph import Edge
+from policy.report import Escalation
+from policy.rules import PRIVESC_PATHS, PrivescPath
+from policy.trust_index import TrustIndex
+
+_CATEGORY = {p.id: p.category for p in PRIVESC_PATHS}
+_HUB = "service:"
+MAX_TARGETS_PER_PATH = 3
+
+
+def _hub(service: str) -> str:
+    """A graph node standing for every role that `service` may assume."""
+    return _HUB + service
+
+
+_PATH_ACTIONS_OF = {p.id: tuple(a.lower() for a in p.actions) for p in PRIVESC_PATHS}
+_PATH_ACTIONS = frozenset(a for acts in _PATH_ACTIONS_OF.values() for a in acts)
+_PATH_ACTION_SETS = {path_id: frozenset(acts) for path_id, acts in _PATH_ACTIONS_OF.items()}
+_SELF_ESCALATION_PATHS = [p for p in PRIVESC_PATHS if p.category == "self-escalation"]
+_MODIFY_THEN_BECOME = {"iam-014", "iam-015", "iam-016", "iam-017", "iam-018", "iam-019", "iam-020", "iam-021"}
+
+
+class EscalationSearch(TrustIndex):
+    """Escalation paths of every principal, on top of the shared trust indexes."""
+
+    def __init__(
+        self,
+        account: AccountDetails,
+        catalog: Catalog,
+        records: list[PrincipalRecord],
+        access_key_counts: dict[str, int] | None,
+    ) -> None:
+        super().__init__(account, catalog, records)
+        self.key_counts = access_key_counts or {}
+        self._users_ranked: list[str] = []
+        self._path_actions_mask = catalog.mask(_PATH_ACTIONS)
+        self._held: dict[str, frozenset[str]] = {}
+        self._with_customer_policies: frozenset[str] = frozenset()
+        self._roles_ranked: list[str] = []
+        self._toward_admin: dict[str, Edge] = {}
+
+    def _self_targets(self, record: PrincipalRecord, action: str) -> list[str]:
+        """Resources that give this principal more power if `action` is used on them."""
+        if action in ("iam:putrolepolicy", "iam:attachrolepolicy"):
+            return [record.arn] if record.kind == "role" else []
+        if action in ("iam:putuserpolicy", "iam:attachuserpolicy"):
+            return [record.arn] if record.kind == "user" else []
+        if action in ("iam:putgrouppolicy", "iam:attachgrouppolicy"):
+            if record.kind == "group":
+                return [record.arn]
+            return [g.arn for name in record.groups if (g := self.account.groups_by_name.get(name))]
+        if action == "iam:addusertogroup":
+            if record.kind != "user":
+                return []
+            return [g.arn for g in self.account.of_kind("group") if g.name not in record.groups]
+        if action == "iam:createpolicyversion":
+            return [a for a in attached_policy_arns(self.account, record) if not is_aws_managed(a)]
+        return []
+
+    def _self_escalations(self, record: PrincipalRecord, perms: PrincipalPermissions) -> list[Escalation]:
+        found: list[Escalation] = []
+        held = self._held_path_actions(record, perms)  # an action outside it is allowed on no resource
+        if not held:
+            return found
+        for path in _SELF_ESCALATION_PATHS:
+            action = _PATH_ACTIONS_OF[path.id][0]
+            if action not in held:
+                continue
+            for resource in self._self_targets(record, action):
+                decision = perms.decide(action, resource)
+                if decision.allowed:
+                    found.append(
+                        Escalation(
+                            path.id, path.category, list(path.actions), [], record.arn, decision.conditional
+                        )
+                    )
+                    break
+        return found
+
+    def _add_edges(self, record: PrincipalRecord, perms: PrincipalPermissions) -> None:
+        """Edges from `record` to every principal it can become (principal-access and PassRole paths).
+
+        A path is only tried when the principal holds all of its actions somewhere, so the loops over
+        targets run for the few principals that could use them.
+        """
+        if record.kind == "group":
+            return
+        held = self._held_path_actions(record, perms)
+        named, hub = self._assumable(record, perms, "sts:assumerole" in held)
+        assume_ok = named
+        if hub:
+            # Paths that modify a role and then assume it look roles up one by one.
+            assume_ok = {arn: (True, cond) for arn, cond in self._hub_cond[hub].items()} | named
+        somewhere: dict[str, Decision] = {}  # allows_somewhere per action, shared by this principal's paths
+        for path in PRIVESC_PATHS:
+            acts = _PATH_ACTIONS_OF[path.id]
+            if path.id == "sts-001":
+                for role_arn, (_ok, cond) in named.items():
+                    self.graph.add(Edge(record.arn, role_arn, path.id, path.actions, cond))
+                if hub:
+                    self.graph.add(Edge(record.arn, hub, path.id, path.actions))
+                continue
+            if not _PATH_ACTION_SETS[path.id] <= held:
+                continue
+            if path.category == "principal-access":
+                self._principal_access_edges(record, perms, path, acts, assume_ok)
+            else:
+                self._passrole_edges(record, perms, path, acts, somewhere)
+
+    def _held_path_actions(self, record: PrincipalRecord, perms: PrincipalPermissions) -> frozenset[str]:
+        """The escalation paths' actions this principal is allowed somewhere (one mask operation)."""
+        held = self._held.get(record.arn)
+        if held is None:
+            hits = perms.allowed_mask(self.catalog) & self._path_actions_mask
+            held = self._held[record.arn] = self.catalog.actions_of(hits) if hits else frozenset()
+        return held
+
+    def _principal_access_edges(
+        self,
+        record: PrincipalRecord,
+        perms: PrincipalPermissions,
+        path: PrivescPath,
+        acts: tuple[str, ...],
+        assume_ok: dict[str, tuple[bool, bool]],
+    ) -> None:
+        """Edges to the most privileged principals this path can take over (ranked, a few per path)."""
+        iam_acts = [a for a in acts if a != "sts:assumerole"]
+        needs_assume = "sts:assumerole" in acts
+        on_users = any("user" in a or "accesskey" in a or "loginprofile" in a for a in iam_acts)
+        ranked = self._users_ranked if on_users else self._roles_ranked
+        eligible: frozenset[str] | set[str] | None = None
+        if path.id in ("iam-016", "iam-020"):
+            # Those rewrite one of the target's customer-managed policies: only such targets qualify.
+            eligible = self._with_customer_policies
+        else:
+            eligible = self._covered(perms, iam_acts[0], ranked)
+        if needs_assume:
+            eligible = eligible & assume_ok.keys()
+        ranked = [a for a in ranked if a in eligible]
+        added = 0
+        for arn in ranked:
+            if added >= MAX_TARGETS_PER_PATH:
+                break
+            if arn == record.arn:
+                continue
+            if path.id not in _MODIFY_THEN_BECOME and not self.more_privileged(arn, record.arn):
+                continue
+            if path.id == "iam-002" and self.key_counts.get(arn, 0) >= 2:
+                continue  # CreateAccessKey alone needs a free key slot
+            target = self.account.principals[arn]
+            conditional = False
+            for action in iam_acts:
+                resources = [arn]
+                if action == "iam:createpolicyversion":
+                    resources = [a for a in target.attached if not is_aws_managed(a)]
+                    if not resources:
+                        break
+                decision = next((d for r in resources if (d := perms.decide(action, r)).allowed), None)
+                if decision is None:
+                    break
+                conditional = conditional or decision.conditional
+            else:
+                if needs_assume:
+                    conditional = conditional or assume_ok[arn][1]
+                self.graph.add(Edge(record.arn, arn, path.id, path.actions, conditional))
+                added += 1
+
+    def _passrole_edges(
+        self,
+        record: PrincipalRecord,
+        perms: PrincipalPermissions,
+        path: PrivescPath,
+        acts: tuple[str, ...],
+        somewhere: dict[str, Decision],
+    ) -> None:
+        """PassRole paths reach the roles a service may assume. When nothing narrows which role can be
+        passed, one edge to the service's hub stands for all of them (keeps the graph linear in size)."""
+        service_acts = [a for a in acts if a != "iam:passrole"]
+        decisions = []
+        for a in service_acts:
+            hit = somewhere.get(a)
+            if hit is None:
+                hit = somewhere[a] = perms.allows_somewhere(a, self.catalog)
+            decisions.append(hit)
+        if not all(decisions):
+            return
+        conditional = any(d.conditional for d in decisions)
+        roles = self._roles_by_service.get(path.service, ())
+        if not roles:
+            return
+        if "iam:passrole" not in acts:
+            self.graph.add(Edge(record.arn, _hub(path.service), path.id, path.actions, conditional))
+            return
+        anywhere = perms.decide("iam:passrole", "*")
+        unrestricted = anywhere.allowed and not any(
+            c.key == "iam:passedtoservice"
+            for g in perms.grants_for("iam:passrole")
+            for c in g.statement.conditions
+        )
+        if unrestricted:
+            cond = conditional or anywhere.conditional
+            self.graph.add(Edge(record.arn, _hub(path.service), path.id, path.actions, cond))
+            return
+        if not _passed_to_service_ok(perms, "*", path.service, any_resource=True):
+            return
+        # When every PassRole grant names all resources and nothing denies it anywhere, the decision and
+        # the PassedToService check are the same for each role as for `*`: worked out once above.
+        plain = anywhere.allowed and perms.plain_on_action("iam:passrole")
+        ranked = self._hub_ranked[_hub(path.service)]
+        # Without a Deny, boundary or SCP on PassRole, a role can be passed here exactly when a grant that
+        # covers it does not limit PassedToService to other services; the sets of roles each grant
+        # covers are shared between principals, so no ARN is matched again.
+        simple = not plain and perms.boundary is None and not perms.scps
+        simple = simple and not perms.identity.denies_on_action("iam:passrole")
+        coverage: list[tuple[Grant, frozenset[str]]] = []
+        eligible: set[str] = set()
+        if simple:
+            for g in perms.grants_for("iam:passrole"):
+                covered = self._coverage_of(g, ranked)
+                coverage.append((g, covered))
+                if _grant_passes_to(g, path.service):
+                    eligible |= covered
+            candidates = [a for a in ranked if a in eligible]
+        else:
+            named = self._covered(perms, "iam:passrole", ranked)
+            candidates = [a for a in ranked if a in named]
+        added = 0
+        for arn in candidates:
+            if added >= MAX_TARGETS_PER_PATH:
+                break
+            if arn == record.arn or not self.more_privileged(arn, record.arn):
+                continue
+            if plain:
+                decision = anywhere
+            elif simple:
+                decision = Decision(True, all(g.conditional for g, covered in coverage if arn in covered))
+            else:
+                decision = perms.decide("iam:passrole", arn)
+                if not (decision.allowed and _passed_to_service_ok(perms, arn, path.service)):
+                    continue
+            if decision.allowed:
+                self.graph.add(
+                    Edge(record.arn, arn, path.id, path.actions, conditional or decision.conditional)
+                )
+                added += 1
+
+    def _escalations_of(self, record: PrincipalRecord) -> list[Escalation]:
+        """Direct paths to more privileged principals (the most privileged few per path), then chains of
+        hops that end at an administrator.
+
+        Modifying a principal and then becoming it (iam-014 to iam-021) reaches administrator whatever the
+        principal held before, so those count whoever the target is.
+        """
+        found: list[Escalation] = []
+        reached_admin = False
+        seen: set[tuple[str, str]] = set()
+        # more_privileged(target, record) for a non-admin source, with the source's side worked out once:
+        # the write actions it lacks.
+        lacks = self._writes & ~self._power_of(record.arn)
+        reports, power_of, hubs = self.reports, self._power_of, self._hub_ranked
+        for edge in self.graph.out(record.arn):
+            modify = edge.path_id in _MODIFY_THEN_BECOME
+            targets = hubs.get(edge.target)
+            hop_cond: dict[str, bool] = {}
+            if targets is None:
+                targets = [edge.target]
+            else:
+                has_admin, union = self._hub_reach[edge.target]
+                if not (modify or has_admin or union & lacks):
+                    continue  # none of the hub's principals is more privileged
+                hop_cond = self._hub_cond.get(edge.target, hop_cond)
+            shown = 0
+            for target in targets:
+                if shown >= MAX_TARGETS_PER_PATH:
+                    break
+                if target == record.arn or (edge.path_id, target) in seen:
+                    continue
+                if modify or reports[target].is_admin or power_of(target) & lacks:
+                    seen.add((edge.path_id, target))
+                    shown += 1
+                    reached_admin = reached_admin or reports[target].is_admin
+                    found.append(
+                        Escalation(
+                            edge.path_id,
+                            _CATEGORY[edge.path_id],
+                            list(edge.actions),
+                            [target],
+                            target,
+                            edge.conditional or hop_cond.get(target, False),
+                        )
+                    )
+        if not reached_admin:
+            chain = self._chain_to_admin(record.arn)
+            if chain:
+                first = chain[0]
+                via = [e.target for e in chain if e.target not in hubs]
+                found.append(
+                    Escalation(
+                        first.path_id,
+                        _CATEGORY[first.path_id],
+                        list(first.actions),
+                        via,
+                        via[-1],
+                        any(e.conditional for e in chain),
+                    )
+                )
+        return found
+
+    def _chain_to_admin(self, start: str) -> list[Edge]:
+        chain: list[Edge] = []
+        node = start
+        while node in self._toward_admin and len(chain) < 8:
+            edge = self._toward_admin[node]
+            chain.append(edge)
+            node = edge.target
+            if node not in self._hub_ranked and self.reports[node].is_admin:
+                return chain
+        return []
+
+
+def _grant_passes_to(g: Grant, service: str) -> bool:
+    """Does this PassRole grant allow passing to `service` (no iam:PassedToService, or one naming it)?"""
+    limits = [c for c in g.statement.conditions if c.key == "iam:passedtoservice"]
+    return not limits or any(arn_matches(v, service) for c in limits for v in c.values)
+
+
+def _passed_to_service_ok(
+    perms: PrincipalPermissions, role_arn: str, service: str, *, any_resource: bool = False
+) -> bool:
+    """An iam:PassedToService condition that names other services makes this PassRole useless here."""
+    for g in perms.grants_for("iam:passrole"):
+        if not any_resource and not g.covers(role_arn):
+            continue
+        if _grant_passes_to(g, service):
+            return True
+    return False

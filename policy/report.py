@@ -1,0 +1,132 @@
+"""What the account analysis reports: findings, escalation paths, and a report per principal and account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from policy.gaad import PrincipalRecord
+from policy.kinds import kind
+from policy.matching import arn_matches
+
+
+@dataclass
+class Exclusions:
+    """Principals and actions to leave out of the analysis, passed in (never a global)."""
+
+    principals: tuple[str, ...] = ()  # ARN or name patterns with * and ?
+    actions: tuple[str, ...] = ()  # lower-cased action patterns
+
+    def excludes_principal(self, record: PrincipalRecord) -> bool:
+        return any(arn_matches(p, record.arn) or arn_matches(p, record.name) for p in self.principals)
+
+
+@dataclass
+class Finding:
+    kind: str
+    severity: str
+    actions: list[str]
+    resources: list[str]
+    detail: str
+    action_count: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        kind_id: str,
+        actions: list[str],
+        resources: list[str],
+        detail: str,
+        action_count: int = 0,
+        *,
+        severity: str = "",
+    ) -> Finding:
+        """A finding of a registered kind, at its usual severity or another one the registry allows."""
+        registered = kind(kind_id)
+        severity = severity or registered.severity
+        if severity not in registered.allowed_severities():
+            raise ValueError(f"{kind_id} findings are not {severity}")
+        return cls(kind_id, severity, actions, resources, detail, action_count)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "actions": self.actions,
+            "resources": self.resources,
+            "detail": self.detail,
+            "action_count": self.action_count or len(self.actions),
+        }
+
+
+@dataclass
+class Escalation:
+    path_id: str
+    category: str
+    actions: list[str]
+    via: list[str]  # ARNs passed through, the last one being what is gained; empty for self-escalation
+    target: str
+    conditional: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path_id": self.path_id,
+            "category": self.category,
+            "actions": self.actions,
+            "via": self.via,
+            "target": self.target,
+            "conditional": self.conditional,
+        }
+
+
+@dataclass
+class PrincipalReport:
+    arn: str
+    name: str
+    kind: str
+    account_id: str
+    is_admin: bool = False
+    risk_score: int = 0
+    score_explanation: list[dict[str, object]] = field(default_factory=list)
+    privilege_escalation: list[Escalation] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "arn": self.arn,
+            "name": self.name,
+            "type": self.kind,
+            "account_id": self.account_id,
+            "risk_score": self.risk_score,
+            "is_admin": self.is_admin,
+            "score_explanation": self.score_explanation,
+            "privilege_escalation": [e.to_json() for e in self.privilege_escalation],
+            "findings": [f.to_json() for f in self.findings],
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
+class AccountReport:
+    account_id: str
+    principals: list[PrincipalReport]
+    errors: list[str]
+
+    def stats(self) -> dict[str, Any]:
+        by_kind: dict[str, int] = {}
+        for p in self.principals:
+            by_kind[p.kind] = by_kind.get(p.kind, 0) + 1
+        return {
+            "account_id": self.account_id,
+            "principals": len(self.principals),
+            "by_type": by_kind,
+            "admins": sum(p.is_admin for p in self.principals),
+            "with_privilege_escalation": sum(bool(p.privilege_escalation) for p in self.principals),
+            "high_risk": sum(p.risk_score >= 70 for p in self.principals),
+            "findings": sum(len(p.findings) for p in self.principals),
+            "errors": self.errors,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {"principals": [p.to_json() for p in self.principals], "stats": self.stats()}
