@@ -8,6 +8,7 @@ from iamreview.env import (
     env_bool,
     env_database,
     env_email,
+    env_header,
     env_int,
     env_list,
     env_str,
@@ -136,6 +137,11 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Brute-force protection: this many failed sign-ins for one username within the lockout time lock it out.
 IAMREVIEW_LOGIN_MAX_FAILURES = env_int("IAMREVIEW_LOGIN_MAX_FAILURES", 10, minimum=1)
 IAMREVIEW_LOGIN_LOCKOUT_SECONDS = env_int("IAMREVIEW_LOGIN_LOCKOUT_SECONDS", 900, minimum=60)
+# Sign-in throttling counts failures per client address. Only REMOTE_ADDR unless the proxy in front sets a
+# header we are told to trust (X-Forwarded-For, X-Real-IP, ...): then the hop the outermost of
+# IAMREVIEW_TRUSTED_PROXY_COUNT proxies wrote (iamreview/client.py).
+IAMREVIEW_CLIENT_ADDRESS_HEADER = env_header("IAMREVIEW_CLIENT_ADDRESS_HEADER")
+IAMREVIEW_TRUSTED_PROXY_COUNT = env_int("IAMREVIEW_TRUSTED_PROXY_COUNT", 1, minimum=1)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
