@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 # Only our own static assets: no CDN, no inline script. Inline styles are allowed for chart sizing and
 # htmx's indicator styles.
@@ -49,3 +50,21 @@ class RejectNulCharactersMiddleware:
                         content_type="text/plain",
                     )
         return None
+
+
+class PrivateResponsesMiddleware:
+    """Pages for a signed-in user are never stored by a browser or a proxy (`private, no-store`), and every
+    response varies on HX-Request: one URL answers a whole page or an htmx fragment, and a cache that
+    kept one must not serve it for the other (the back button showing a bare fragment).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        patch_vary_headers(response, ["HX-Request"])
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, private=True, no_store=True)
+        return response

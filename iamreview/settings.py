@@ -19,9 +19,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("IAMREVIEW_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
-# Without SECRET_KEY the demo and tests use a fixed key whose "django-insecure-" prefix makes
-# `manage.py check --deploy` fail, so a production deployment cannot forget it.
-SECRET_KEY = env_str("SECRET_KEY") or "django-insecure-demo-only-set-SECRET_KEY-in-production"
+# Without SECRET_KEY the demo and tests use a fixed key, known to anyone with the source (public on
+# purpose): with DEBUG off `manage.py check --deploy` fails outright (iamreview/checks.py), so a production
+# deployment cannot forget it.
+IAMREVIEW_DEMO_SECRET_KEY = "django-insecure-demo-only-set-SECRET_KEY-in-production"  # noqa: S105  # nosec B105
+SECRET_KEY = env_str("SECRET_KEY") or IAMREVIEW_DEMO_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -56,7 +58,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "iamreview.middleware.RejectNulCharactersMiddleware",
     "iamreview.middleware.ContentSecurityPolicyMiddleware",
+    "iamreview.middleware.PrivateResponsesMiddleware",
 ]
+# Debug error pages hide passwords inside URLs too (DATABASES, CACHES, REDIS_URL, the environment).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "iamreview.debug.UrlCleansingExceptionReporterFilter"
 
 ROOT_URLCONF = "iamreview.urls"
 WSGI_APPLICATION = "iamreview.wsgi.application"
