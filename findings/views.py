@@ -11,7 +11,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -42,6 +48,11 @@ def _is_htmx(request: HttpRequest) -> bool:
 def _render(request: HttpRequest, template: str, fragment: str, context: dict[str, Any]) -> HttpResponse:
     """One URL, two renderings: the fragment for htmx (not boosted), else the page."""
     return render(request, fragment if _is_htmx(request) else template, context)
+
+
+def _report_problems(request: HttpRequest, listing: selectors.Listing) -> None:
+    for problem in listing.problems:
+        messages.warning(request, problem)
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:
@@ -95,6 +106,7 @@ def _pending_changes(user: Any) -> int:
 @role_required(Role.VIEWER)
 def principal_list(request: HttpRequest) -> HttpResponse:
     listing = selectors.principal_listing(request.user, request.GET)
+    _report_problems(request, listing)
     page = CachedCountPaginator(listing.queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -186,6 +198,7 @@ def _suggestions(principal: Principal) -> list[Any]:
 @role_required(Role.VIEWER)
 def finding_list(request: HttpRequest) -> HttpResponse:
     listing = selectors.finding_listing(request.user, request.GET)
+    _report_problems(request, listing)
     page = CachedCountPaginator(listing.queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -265,8 +278,10 @@ def finding_bulk(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.VIEWER)
-def finding_export(request: HttpRequest) -> StreamingHttpResponse:
+def finding_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     listing = selectors.finding_listing(request.user, request.GET)
+    if listing.problems:  # an export of more than was asked for would pass unnoticed
+        return HttpResponseBadRequest("\n".join(listing.problems), content_type="text/plain; charset=utf-8")
     rows = (
         [
             f.account.account_id,
