@@ -38,7 +38,7 @@ DEVICE_MAX_AGE = 180 * 24 * 3600
 def address_delay(failures: int, threshold: int) -> int:
     """Seconds an address waits between password checks once it has reached its threshold of failures."""
     excess = max(0, failures - threshold)
-    return min(ADDRESS_FIRST_DELAY_SECONDS * 2 ** min(excess, 16), ADDRESS_MAX_DELAY_SECONDS)
+    return int(min(ADDRESS_FIRST_DELAY_SECONDS * 2 ** min(excess, 16), ADDRESS_MAX_DELAY_SECONDS))
 
 
 def _device_user(request: Any) -> str | None:
