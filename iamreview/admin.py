@@ -29,12 +29,14 @@ from django_celery_beat.models import (
     PeriodicTask,
     SolarSchedule,
 )
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.roles import ROLE_GROUPS, Role, has_role
 from findings.audit import audit_record
 
-# Never copied into the log: a password hash is a secret; login times change on every sign-in.
-NOT_AUDITED = {"password", "last_login"}
+# Never copied into the log: a password hash and a TOTP key are secrets; login times change at every sign-in.
+NOT_AUDITED = {"password", "key", "last_login"}
 
 
 def _admin_role_only(request: HttpRequest) -> bool:
@@ -193,7 +195,7 @@ class RoleGroupAdmin(AuditedAdmin, GroupAdmin):
 
 
 def _audit_registered(model: type[Model], base: type[admin.ModelAdmin]) -> None:  # type: ignore[type-arg]
-    """Swap an app's admin for the same class with auditing (django-celery-beat's schedules)."""
+    """Swap an app's admin for the same class with auditing (django-celery-beat's, django-otp's)."""
     admin.site.unregister(model)
     admin.site.register(model, type(f"Audited{base.__name__}", (AuditedAdmin, base), {}))
 
@@ -208,5 +210,7 @@ for _model, _base in (
     (CrontabSchedule, beat_admin.CrontabScheduleAdmin),
     (SolarSchedule, beat_admin.SolarScheduleAdmin),
     (ClockedSchedule, beat_admin.ClockedScheduleAdmin),
+    # Deleting a user's device here is how a lost authenticator app is reset.
+    (TOTPDevice, TOTPDeviceAdmin),
 ):
     _audit_registered(_model, _base)

@@ -52,6 +52,14 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return value
 
 
+def env_choice(name: str, choices: list[str]) -> str:
+    """One of `choices` (the first is the default), compared without case."""
+    raw = os.environ.get(name, choices[0]).strip().lower()
+    if raw not in choices:
+        raise ConfigError(f"{name}={raw!r} is not one of: {', '.join(c or '(empty)' for c in choices)}")
+    return raw
+
+
 def env_header(name: str) -> str:
     """An HTTP header name (letters, digits, dashes), or empty."""
     raw = os.environ.get(name, "").strip()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from iamreview.env import (
     env_bool,
+    env_choice,
     env_database,
     env_email,
     env_header,
@@ -40,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "iamreview",
     "accounts",
     "findings",
@@ -52,7 +55,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "iamreview.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -147,6 +152,12 @@ IAMREVIEW_LOGIN_LOCKOUT_SECONDS = env_int("IAMREVIEW_LOGIN_LOCKOUT_SECONDS", 900
 # IAMREVIEW_TRUSTED_PROXY_COUNT proxies wrote (iamreview/client.py).
 IAMREVIEW_CLIENT_ADDRESS_HEADER = env_header("IAMREVIEW_CLIENT_ADDRESS_HEADER")
 IAMREVIEW_TRUSTED_PROXY_COUNT = env_int("IAMREVIEW_TRUSTED_PROXY_COUNT", 1, minimum=1)
+# A TOTP code as well as the password for this role and the roles above it (empty: only for users who set
+# one up themselves). accounts/two_factor.py.
+IAMREVIEW_OTP_REQUIRED_ROLE = env_choice(
+    "IAMREVIEW_OTP_REQUIRED_ROLE", ["", "viewer", "reviewer", "approver", "admin"]
+)
+OTP_TOTP_ISSUER = "iamreview"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
