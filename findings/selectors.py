@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.fields.json import KeyTextTransform
 from django.http import QueryDict
 from django.utils import timezone
 
 from accounts.models import last_sync_runs
 from accounts.selectors import profile_of, visible_accounts
-from core.params import db_id
+from core.params import aware_datetime, db_id, tag_filter
 from findings.figures_cache import cached_figures
 from findings.models import (
     LIVE_FINDING_STATUSES,
@@ -51,6 +52,23 @@ class Listing:
     queryset: QuerySet[Any]
     filters: dict[str, str]
     sort: str
+    # Filters given but not applied, each with why: the page shows them rather than guessing.
+    problems: list[str] = field(default_factory=list)
+
+
+def _ignored(name: str, value: str, why: str) -> str:
+    shown = value if len(value) <= 40 else value[:40] + "…"
+    return f"The {name} filter {shown!r} was ignored: {why}."
+
+
+def _with_tag(qs: QuerySet[Principal], key: str, value: str | None) -> QuerySet[Principal]:
+    """Principals holding tag `key` (with `value`): key and value are data, never part of a lookup."""
+    if value is None:
+        return qs.filter(tags__has_key=key)
+    if connection.vendor == "postgresql":
+        # JSON containment matches the key as text; a key path would read "0" as an array index.
+        return qs.filter(tags__contains={key: value})
+    return qs.alias(tag_value=KeyTextTransform(key, "tags")).filter(tag_value=value)
 
 
 PRINCIPAL_SORTS = {
@@ -100,11 +118,16 @@ def principal_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict)
     if params.get("escalation") == "1":
         qs = qs.exclude(escalation_paths=[])
         filters["escalation"] = "1"
+    problems: list[str] = []
     tag = params.get("tag", "").strip()
     if tag:
-        key, _, value = tag.partition("=")
-        qs = qs.filter(tags__has_key=key) if not value else qs.filter(**{f"tags__{key}": value})
-        filters["tag"] = tag
+        try:
+            key, value = tag_filter(tag)
+        except ValueError as exc:
+            problems.append(_ignored("tag", tag, str(exc)))
+        else:
+            qs = _with_tag(qs, key, value)
+            filters["tag"] = tag
     q = params.get("q", "").strip()
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(arn__icontains=q))
@@ -112,7 +135,7 @@ def principal_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict)
     sort = params.get("sort", "-risk")
     if sort not in PRINCIPAL_SORTS:
         sort = "-risk"
-    return Listing(qs.order_by(*PRINCIPAL_SORTS[sort]), filters, sort)
+    return Listing(qs.order_by(*PRINCIPAL_SORTS[sort]), filters, sort, problems)
 
 
 FINDING_SORTS = {
@@ -156,14 +179,14 @@ def finding_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -
     elif assignee == "none":
         qs = qs.filter(assignee__isnull=True)
         filters["assignee"] = "none"
+    problems: list[str] = []
     since = params.get("since", "")
     if since:
         try:
-            when = datetime.fromisoformat(since)
-            qs = qs.filter(first_seen__gt=when if timezone.is_aware(when) else timezone.make_aware(when))
+            qs = qs.filter(first_seen__gt=aware_datetime(since))
             filters["since"] = since
-        except ValueError:
-            pass
+        except ValueError as exc:
+            problems.append(_ignored("since", since, str(exc)))
     principal = _int(params.get("principal"))
     if principal is not None:
         qs = qs.filter(principal_id=principal)
@@ -175,7 +198,7 @@ def finding_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -
     sort = params.get("sort", "severity")
     if sort not in FINDING_SORTS:
         sort = "severity"
-    return Listing(qs.order_by(*FINDING_SORTS[sort]), filters, sort)
+    return Listing(qs.order_by(*FINDING_SORTS[sort]), filters, sort, problems)
 
 
 def finding_kinds(user: AbstractBaseUser | AnonymousUser) -> list[str]:

@@ -11,7 +11,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
@@ -36,6 +42,11 @@ from policy.kinds import KEY_PAGE_KINDS
 from policy.rules import SEVERITY_OF_PATH_CATEGORY
 
 PAGE_SIZE = 50
+
+
+def _report_problems(request: HttpRequest, listing: selectors.Listing) -> None:
+    for problem in listing.problems:
+        messages.warning(request, problem)
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:
@@ -89,6 +100,7 @@ def _pending_changes(user: Any) -> int:
 @role_required(Role.VIEWER)
 def principal_list(request: HttpRequest) -> HttpResponse:
     listing = selectors.principal_listing(request.user, request.GET)
+    _report_problems(request, listing)
     page = CachedCountPaginator(listing.queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -177,6 +189,7 @@ def _suggestions(principal: Principal) -> list[Any]:
 @role_required(Role.VIEWER)
 def finding_list(request: HttpRequest) -> HttpResponse:
     listing = selectors.finding_listing(request.user, request.GET)
+    _report_problems(request, listing)
     page = CachedCountPaginator(listing.queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -258,8 +271,10 @@ def finding_bulk(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.VIEWER)
-def finding_export(request: HttpRequest) -> StreamingHttpResponse:
+def finding_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     listing = selectors.finding_listing(request.user, request.GET)
+    if listing.problems:  # an export of more than was asked for would pass unnoticed
+        return HttpResponseBadRequest("\n".join(listing.problems), content_type="text/plain; charset=utf-8")
     rows = (
         [
             f.account.account_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import environ
@@ -49,6 +50,22 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise ConfigError(f"{name}={value} is below the minimum of {minimum}")
     return value
+
+
+def env_choice(name: str, choices: list[str]) -> str:
+    """One of `choices` (the first is the default), compared without case."""
+    raw = os.environ.get(name, choices[0]).strip().lower()
+    if raw not in choices:
+        raise ConfigError(f"{name}={raw!r} is not one of: {', '.join(c or '(empty)' for c in choices)}")
+    return raw
+
+
+def env_header(name: str) -> str:
+    """An HTTP header name (letters, digits, dashes), or empty."""
+    raw = os.environ.get(name, "").strip()
+    if raw and not re.fullmatch(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*", raw):
+        raise ConfigError(f"{name}={raw!r} is not an HTTP header name such as X-Forwarded-For")
+    return raw
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

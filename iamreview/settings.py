@@ -6,8 +6,10 @@ from pathlib import Path
 
 from iamreview.env import (
     env_bool,
+    env_choice,
     env_database,
     env_email,
+    env_header,
     env_int,
     env_list,
     env_str,
@@ -18,9 +20,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("IAMREVIEW_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
-# Without SECRET_KEY the demo and tests use a fixed key whose "django-insecure-" prefix makes
-# `manage.py check --deploy` fail, so a production deployment cannot forget it.
-SECRET_KEY = env_str("SECRET_KEY") or "django-insecure-demo-only-set-SECRET_KEY-in-production"
+# Without SECRET_KEY the demo and tests use a fixed key, known to anyone with the source (public on
+# purpose): with DEBUG off `manage.py check --deploy` fails outright (iamreview/checks.py), so a production
+# deployment cannot forget it.
+IAMREVIEW_DEMO_SECRET_KEY = "django-insecure-demo-only-set-SECRET_KEY-in-production"  # noqa: S105  # nosec B105
+SECRET_KEY = env_str("SECRET_KEY") or IAMREVIEW_DEMO_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -37,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "iamreview",
     "core",
     "accounts",
@@ -50,13 +56,18 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "iamreview.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "iamreview.middleware.RejectNulCharactersMiddleware",
     "iamreview.middleware.ContentSecurityPolicyMiddleware",
+    "iamreview.middleware.PrivateResponsesMiddleware",
 ]
+# Debug error pages hide passwords inside URLs too (DATABASES, CACHES, REDIS_URL, the environment).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "iamreview.debug.UrlCleansingExceptionReporterFilter"
 
 ROOT_URLCONF = "iamreview.urls"
 WSGI_APPLICATION = "iamreview.wsgi.application"
@@ -137,6 +148,17 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Brute-force protection: this many failed sign-ins for one username within the lockout time lock it out.
 IAMREVIEW_LOGIN_MAX_FAILURES = env_int("IAMREVIEW_LOGIN_MAX_FAILURES", 10, minimum=1)
 IAMREVIEW_LOGIN_LOCKOUT_SECONDS = env_int("IAMREVIEW_LOGIN_LOCKOUT_SECONDS", 900, minimum=60)
+# Sign-in throttling counts failures per client address. Only REMOTE_ADDR unless the proxy in front sets a
+# header we are told to trust (X-Forwarded-For, X-Real-IP, ...): then the hop the outermost of
+# IAMREVIEW_TRUSTED_PROXY_COUNT proxies wrote (iamreview/client.py).
+IAMREVIEW_CLIENT_ADDRESS_HEADER = env_header("IAMREVIEW_CLIENT_ADDRESS_HEADER")
+IAMREVIEW_TRUSTED_PROXY_COUNT = env_int("IAMREVIEW_TRUSTED_PROXY_COUNT", 1, minimum=1)
+# A TOTP code as well as the password for this role and the roles above it (empty: only for users who set
+# one up themselves). accounts/two_factor.py.
+IAMREVIEW_OTP_REQUIRED_ROLE = env_choice(
+    "IAMREVIEW_OTP_REQUIRED_ROLE", ["", "viewer", "reviewer", "approver", "admin"]
+)
+OTP_TOTP_ISSUER = "iamreview"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

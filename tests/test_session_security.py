@@ -84,7 +84,7 @@ def test_repeated_failures_lock_the_username_out(
     assert not LoginFailure.objects.filter(username="viewer").exists(), "a success clears the failures"
 
 
-def test_one_address_failing_for_many_usernames_is_locked_out(users: dict[str, Any], settings: Any) -> None:
+def test_one_address_failing_for_many_usernames_is_slowed_down(users: dict[str, Any], settings: Any) -> None:
     settings.IAMREVIEW_LOGIN_MAX_FAILURES = 2
     client = Client(REMOTE_ADDR="203.0.113.9")
     for n in range(10):  # 2 x 5 (ADDRESS_FACTOR) failures, each for a different username

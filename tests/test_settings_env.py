@@ -116,3 +116,14 @@ def test_production_cookies_sessions_and_headers() -> None:
     assert values["SECURE_HSTS_SECONDS"] >= 31536000 and values["SECURE_HSTS_INCLUDE_SUBDOMAINS"]
     assert values["X_FRAME_OPTIONS"] == "DENY" and values["SECURE_CONTENT_TYPE_NOSNIFF"]
     assert values["SECURE_REFERRER_POLICY"] == "same-origin"
+
+
+def test_check_deploy_fails_with_the_demo_key_even_without_fail_level() -> None:
+    """The README promises `check --deploy` fails without SECRET_KEY: Django's own check only warns."""
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
+    result = _manage("check", "--deploy", env=env)
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "iamreview.E001" in result.stderr and "SECRET_KEY" in result.stderr
+    assert _manage("check", "--deploy", env=PRODUCTION_ENV).returncode == 0
+    # The demo (DEBUG on) keeps working with the demo key.
+    assert "iamreview.E001" not in _manage("check", "--deploy", env={**env, "DEBUG": "true"}).stderr
