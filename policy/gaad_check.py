@@ -20,12 +20,13 @@ import orjson
 
 from policy.model import MAX_DOCUMENT_CHARS, PolicyError, load_document_json
 
-# The file's own shape is six levels deep and a policy adds at most twenty (policy/model.py): deeper is
-# not an authorization-details file, and a recursive reader further on (json.dumps) must never meet it.
-MAX_DEPTH = 64
-# Largest integer a document may hold: what orjson (the `analyze` reader) and PostgreSQL's jsonb callers
-# round-trip, and far below Python's 4,300-digit conversion limit.
-MAX_INT = 2**63
+# Deeper than this is no authorization-details file (its own shape is six levels, a policy adds at most
+# twenty), and recursive readers further on (json.dumps, PostgreSQL) must never meet it. It is the depth
+# orjson writes, so that its quick pass below and the walk accept the same files.
+MAX_DEPTH = 253
+# Integers from -2**63 to below this: what orjson (the `analyze` reader) reads and writes, far below
+# Python's 4,300-digit conversion limit.
+MAX_INT = 2**64
 
 LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 _KINDS = {"UserDetailList": "user", "GroupDetailList": "group", "RoleDetailList": "role"}
@@ -149,7 +150,7 @@ def _scalar_problem(value: Any, key: str | int) -> str | None:
     if value is None or kind is bool:
         return None
     if kind is int:
-        if -MAX_INT <= value < MAX_INT:
+        if -(2**63) <= value < MAX_INT:
             return None
         return f"is a number out of range ({len(str(abs(value)))} digits)"
     if kind is float:
@@ -209,7 +210,7 @@ def check_tree(value: Any, path: Path = ()) -> int:
     return chars
 
 
-def check_document(value: Any, path: Path) -> None:
+def check_document(value: Any, path: Path, *, sizes: bool = True) -> None:
     """A policy document: an object (its values were checked with the whole file), or JSON text, plain or
     URL-encoded as IAM's API returns it. Text that is not JSON stays a problem of that policy (reported on
     its principal); what it decodes to must be storable, like an object given directly."""
@@ -224,6 +225,14 @@ def check_document(value: Any, path: Path) -> None:
         raise GaadError(
             f"must be a policy document (an object or JSON text), not {_type_name(value)}", place(path)
         )
+    elif sizes:
+        try:
+            size = len(orjson.dumps(value))
+        except orjson.JSONEncodeError:  # a datetime inside, say: the walk measures (and names it)
+            size = check_tree(value, path)
+        if size > MAX_DOCUMENT_CHARS:
+            check_tree(value, path)  # names an over-long string, when one is
+            raise GaadError(f"is larger than {MAX_DOCUMENT_CHARS:,} characters", place(path))
 
 
 def _type_name(value: Any) -> str:
@@ -252,7 +261,8 @@ def _date_problem(value: Any) -> str | None:
 class _Shape:
     """The fields the product reads, each checked for its type, size and uniqueness."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, sizes: bool) -> None:
+        self.sizes = sizes
         self.principal_arns: dict[str, Path] = {}
         self.names: dict[str, Path] = {}
         self.policy_arns: dict[str, Path] = {}
@@ -286,9 +296,10 @@ class _Shape:
         value = parent[key]
         if not isinstance(value, str):
             raise GaadError(f"must be a string, not {_type_name(value)}", place((*path, key)))
-        problem = _string_problem(value, limit)
-        if problem:
-            raise GaadError(problem, place((*path, key)))
+        if len(value) > limit or not value.isascii() or "\x00" in value:
+            problem = _string_problem(value, limit)
+            if problem:
+                raise GaadError(problem, place((*path, key)))
         if required and not value:
             raise GaadError("is empty", place((*path, key)))
         if pattern is not None and value and not pattern.fullmatch(value):
@@ -305,9 +316,13 @@ class _Shape:
             if problem:
                 raise GaadError(problem, place((*path, key)))
 
-    def unique(self, seen: dict[str, Path], key: str, what: str, path: Path) -> None:
+    def unique(
+        self, seen: dict[str, Path], key: str, what: str, path: Path, shown: str | None = None
+    ) -> None:
+        """`key` once in `seen`; the error says `what` and, quoted, `shown` (built only on error)."""
         if key in seen:
-            raise GaadError(f"{what} appears twice (also at {place(seen[key])})", place(path))
+            label = what if shown is None else f"{what} {_short(shown)}"
+            raise GaadError(f"{label} appears twice (also at {place(seen[key])})", place(path))
         seen[key] = path
 
     def tags(self, parent: dict[str, Any], path: Path) -> None:
@@ -316,7 +331,7 @@ class _Shape:
             where = (*path, "Tags", n)
             key = self.text(self.obj(tag, where), "Key", where, 128, required=True) or ""
             self.text(tag, "Value", where, 256)
-            self.unique(keys, key, f"tag {_short(key)}", where)
+            self.unique(keys, key, "tag", where, key)
 
     def policy_arn(self, parent: dict[str, Any], key: str, path: Path) -> str:
         return (
@@ -337,7 +352,7 @@ class _Shape:
             pattern=_PRINCIPAL_ARN[kind],
             rule=f"an IAM {kind} ARN",
         )
-        self.unique(self.principal_arns, arn or "", f"ARN {_short(arn or '')}", (*path, "Arn"))
+        self.unique(self.principal_arns, arn or "", "ARN", (*path, "Arn"), arn or "")
         name_key = NAME_KEY[kind]
         name = self.text(
             item, name_key, path, _NAME_CHARS, required=True, pattern=_IAM_NAME, rule=f"an IAM {kind} name"
@@ -346,8 +361,9 @@ class _Shape:
         self.unique(
             self.names,
             f"{kind}:{(name or '').casefold()}",
-            f"{kind} name {_short(name or '')}",
+            f"{kind} name",
             (*path, name_key),
+            name or "",
         )
         for key in ("UserId", "RoleId", "GroupId"):
             self.text(item, key, path, _NAME_CHARS)
@@ -376,19 +392,19 @@ class _Shape:
                 pattern=_IAM_NAME,
                 rule="an IAM policy name",
             )
-            self.unique(
-                inline, (policy_name or "").casefold(), f"policy name {_short(policy_name or '')}", where
-            )
+            self.unique(inline, (policy_name or "").casefold(), "policy name", where, policy_name or "")
             if "PolicyDocument" not in p:
                 raise GaadError("has no PolicyDocument", place(where))
-            check_document(p["PolicyDocument"], (*where, "PolicyDocument"))
+            check_document(p["PolicyDocument"], (*where, "PolicyDocument"), sizes=self.sizes)
         if kind == "user":
             for n, group in enumerate(self.items(item, "GroupList", path)):
                 if not isinstance(group, str) or not _IAM_NAME.fullmatch(group) or len(group) > _NAME_CHARS:
                     raise GaadError("must be an IAM group name", place((*path, "GroupList", n)))
         if kind == "role":
             if "AssumeRolePolicyDocument" in item:
-                check_document(item["AssumeRolePolicyDocument"], (*path, "AssumeRolePolicyDocument"))
+                check_document(
+                    item["AssumeRolePolicyDocument"], (*path, "AssumeRolePolicyDocument"), sizes=self.sizes
+                )
             if "RoleLastUsed" in item:
                 where = (*path, "RoleLastUsed")
                 self.date(self.obj(item["RoleLastUsed"], where), "LastUsedDate", where)
@@ -397,7 +413,7 @@ class _Shape:
     def policy(self, item: Any, path: Path) -> None:
         self.obj(item, path)
         arn = self.policy_arn(item, "Arn", path)
-        self.unique(self.policy_arns, arn, f"ARN {_short(arn)}", (*path, "Arn"))
+        self.unique(self.policy_arns, arn, "ARN", (*path, "Arn"), arn)
         self.text(item, "PolicyName", path, _NAME_CHARS, pattern=_IAM_NAME, rule="an IAM policy name")
         self.text(item, "PolicyId", path, _NAME_CHARS)
         self.text(item, "Path", path, _PATH_CHARS)
@@ -412,12 +428,12 @@ class _Shape:
         for n, v in enumerate(self.items(item, "PolicyVersionList", path)):
             where = (*path, "PolicyVersionList", n)
             vid = self.text(self.obj(v, where), "VersionId", where, _VERSION_CHARS, required=True) or ""
-            self.unique(versions, vid, f"version {_short(vid)}", where)
+            self.unique(versions, vid, "version", where, vid)
             self.flag(v, "IsDefaultVersion", where)
             self.date(v, "CreateDate", where)
             if "Document" not in v:
                 raise GaadError("has no Document", place(where))
-            check_document(v["Document"], (*where, "Document"))
+            check_document(v["Document"], (*where, "Document"), sizes=self.sizes)
             if v.get("IsDefaultVersion"):
                 if default_seen:
                     raise GaadError(f"is a second default version (also {default_seen})", place(where))
@@ -428,6 +444,28 @@ class _Shape:
                 default_seen = vid
 
 
+def _plain_json(data: Any) -> bytes | None:
+    """`data` as JSON when C encoders vouch that the walk would find nothing wrong in it (the common case,
+    in a fraction of the walk's time); None when it must be walked."""
+    try:
+        # Refuses lone surrogates, keys that are not strings, integers beyond 64 bits, nesting beyond
+        # MAX_DEPTH, and (passed through) datetimes and subclasses such as a dict with a duplicate key.
+        text = orjson.dumps(data, option=_OPAQUE)
+    except orjson.JSONEncodeError:
+        return None
+    if b"\\u0000" in text:
+        return None
+    if b"null" in text:  # orjson writes NaN and Infinity as null
+        try:
+            json.dumps(data, allow_nan=False)
+        except ValueError:
+            return None
+    return text
+
+
+_OPAQUE = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def gaad_check(data: Any) -> None:
     """Raise GaadError, naming the place, unless every part of `data` can be read and stored."""
     if not isinstance(data, dict) or not any(k in data for k in LISTS):
@@ -436,8 +474,11 @@ def gaad_check(data: Any) -> None:
             "GroupDetailList or Policies at the top level"
         )
     # First every value (fields the product does not read included): depth, NUL, surrogates, numbers.
-    check_tree(data)
-    shape = _Shape()
+    text = _plain_json(data)
+    if text is None:
+        check_tree(data)
+    # A file smaller than the document limit cannot hold a document over it.
+    shape = _Shape(sizes=text is None or len(text) > MAX_DOCUMENT_CHARS)
     for key in LISTS:
         for n, item in enumerate(shape.items(data, key, ())):
             if key == "Policies":

@@ -263,9 +263,9 @@ HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {
         "Statement[0].Resource: is 1,000,001 characters long",
     ),
     "100,000-deep nesting in a policy": (lambda: nested((*STATEMENT, "Condition")), "nested too deeply"),
-    "100-deep nesting in a field nobody reads": (
-        lambda: nested(("RoleDetailList", 0, "InstanceProfileList"), depth=100),
-        "RoleDetailList[0].InstanceProfileList[0][0][0][0][0][0][0]… (65 levels): nested deeper than 64",
+    "300-deep nesting in a field nobody reads": (
+        lambda: nested(("RoleDetailList", 0, "InstanceProfileList"), depth=300),
+        "RoleDetailList[0].InstanceProfileList[0][0][0][0][0][0][0]… (254 levels): nested deeper than 253",
     ),
     "byte that is not UTF-8": (
         lambda: encode(SMALL).replace(b'"alice"', b'"al\xffce"'),
@@ -382,7 +382,7 @@ def hostile_files(draw: st.DrawFn) -> bytes:
     if how == "nan":
         return encode(mutated(path, draw(st.sampled_from([float("nan"), float("inf"), float("-inf")])), base))
     if how == "deep":
-        return nested(path, draw(st.sampled_from([70, DEEP])), base)
+        return nested(path, draw(st.sampled_from([300, DEEP])), base)
     if how == "string":
         value = at(base, path)
         extra = draw(st.sampled_from(HOSTILE_STRINGS))

@@ -15,8 +15,8 @@ from accounts.models import LinkedAccount, SyncRun, SyncStatus, account_id_valid
 from findings.analysis import account_analyze
 from findings.lifecycle import findings_refresh
 from findings.snapshot import Collected, snapshot_store
-from policy.gaad import GaadError, load_gaad
-from policy.gaad_check import gaad_from_json
+from policy.gaad import GaadError
+from policy.gaad_check import gaad_check, gaad_from_json
 
 
 class Command(BaseCommand):
@@ -45,7 +45,7 @@ class Command(BaseCommand):
         # leaves no account, no run and no snapshot behind.
         try:
             data = gaad_from_json(Path(path).read_bytes())
-            load_gaad(data, opts["account"])
+            gaad_check(data)
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
         except GaadError as exc:
