@@ -442,6 +442,9 @@ class _Shape:
                         f"is marked default but DefaultVersionId is {_short(default_id)}", place(where)
                     )
                 default_seen = vid
+        if versions and not default_seen:
+            # The stored document and the analysed one must be the same version: say which it is.
+            raise GaadError("has no version marked IsDefaultVersion", place((*path, "PolicyVersionList")))
 
 
 def _plain_json(data: Any) -> bytes | None:

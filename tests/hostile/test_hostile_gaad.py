@@ -232,6 +232,10 @@ HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {
         ),
         "Policies[0].PolicyVersionList[1]: ",
     ),
+    "no default version": (
+        lambda: encode(mutated(("Policies", 0, "PolicyVersionList", 0, "IsDefaultVersion"), False)),
+        "Policies[0].PolicyVersionList: has no version marked IsDefaultVersion",
+    ),
     "missing role ARN": (
         lambda: encode(without(("RoleDetailList", 0, "Arn"))),
         "RoleDetailList[0]: has no Arn",
