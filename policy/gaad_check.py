@@ -93,7 +93,11 @@ def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         return out
     marked = _DuplicateKeys(out)
     seen: set[str] = set()
-    marked.duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+    for key, _ in pairs:
+        if key in seen:
+            marked.duplicate = key
+            break
+        seen.add(key)
     return marked
 
 
@@ -101,7 +105,9 @@ def gaad_from_json(raw: bytes) -> Any:
     """Decode a file's bytes, strictly: UTF-8 (a leading byte-order mark allowed), JSON with no duplicate
     keys, no NaN or Infinity. The result still needs `gaad_check`."""
     if raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-        raise GaadError("the file is UTF-16 text; save it as UTF-8 (aws ... > file.json does in most shells)")
+        raise GaadError(
+            "the file is UTF-16 text; save it as UTF-8 (in PowerShell: ... | Out-File -Encoding utf8 file.json)"
+        )
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8) :]
     try:
@@ -112,7 +118,7 @@ def gaad_from_json(raw: bytes) -> Any:
             f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line} (byte {exc.start:,}) {exc.reason}"
         ) from None
     try:
-        return json.loads(text, object_pairs_hook=_object_pairs, parse_constant=_no_constant)
+        return json.loads(text, object_pairs_hook=_object_pairs, parse_constant=_keep_constant)
     except json.JSONDecodeError as exc:
         raise GaadError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except (RecursionError, ValueError) as exc:  # nested thousands deep, an integer of thousands of digits
@@ -124,7 +130,7 @@ def gaad_from_json(raw: bytes) -> Any:
     raise GaadError(problem)
 
 
-def _no_constant(name: str) -> float:
+def _keep_constant(name: str) -> float:
     """NaN, Infinity or -Infinity as written in the file: kept as a float so the check can say where."""
     return float(name.replace("Infinity", "inf"))
 
@@ -210,7 +216,7 @@ def check_tree(value: Any, path: Path = ()) -> int:
     return chars
 
 
-def check_document(value: Any, path: Path, *, sizes: bool = True) -> None:
+def check_document(value: Any, path: Path) -> None:
     """A policy document: an object (its values were checked with the whole file), or JSON text, plain or
     URL-encoded as IAM's API returns it. Text that is not JSON stays a problem of that policy (reported on
     its principal); what it decodes to must be storable, like an object given directly."""
@@ -221,18 +227,18 @@ def check_document(value: Any, path: Path, *, sizes: bool = True) -> None:
             return
         if check_tree(decoded, path) > MAX_DOCUMENT_CHARS:
             raise GaadError(f"is larger than {MAX_DOCUMENT_CHARS:,} characters", place(path))
-    elif not isinstance(value, dict):
+        return
+    if not isinstance(value, dict):
         raise GaadError(
             f"must be a policy document (an object or JSON text), not {_type_name(value)}", place(path)
         )
-    elif sizes:
-        try:
-            size = len(orjson.dumps(value))
-        except orjson.JSONEncodeError:  # a datetime inside, say: the walk measures (and names it)
-            size = check_tree(value, path)
-        if size > MAX_DOCUMENT_CHARS:
-            check_tree(value, path)  # names an over-long string, when one is
-            raise GaadError(f"is larger than {MAX_DOCUMENT_CHARS:,} characters", place(path))
+    try:
+        size = len(orjson.dumps(value, option=_OPAQUE))
+    except orjson.JSONEncodeError as exc:  # a datetime, which only a date field outside a policy may be
+        raise GaadError(f"holds a value that is not JSON ({exc})", place(path)) from None
+    if size > MAX_DOCUMENT_CHARS:
+        check_tree(value, path)  # names an over-long string, when one is
+        raise GaadError(f"is larger than {MAX_DOCUMENT_CHARS:,} characters", place(path))
 
 
 def _type_name(value: Any) -> str:
@@ -261,8 +267,7 @@ def _date_problem(value: Any) -> str | None:
 class _Shape:
     """The fields the product reads, each checked for its type, size and uniqueness."""
 
-    def __init__(self, *, sizes: bool) -> None:
-        self.sizes = sizes
+    def __init__(self) -> None:
         self.principal_arns: dict[str, Path] = {}
         self.names: dict[str, Path] = {}
         self.policy_arns: dict[str, Path] = {}
@@ -395,16 +400,14 @@ class _Shape:
             self.unique(inline, (policy_name or "").casefold(), "policy name", where, policy_name or "")
             if "PolicyDocument" not in p:
                 raise GaadError("has no PolicyDocument", place(where))
-            check_document(p["PolicyDocument"], (*where, "PolicyDocument"), sizes=self.sizes)
+            check_document(p["PolicyDocument"], (*where, "PolicyDocument"))
         if kind == "user":
             for n, group in enumerate(self.items(item, "GroupList", path)):
                 if not isinstance(group, str) or not _IAM_NAME.fullmatch(group) or len(group) > _NAME_CHARS:
                     raise GaadError("must be an IAM group name", place((*path, "GroupList", n)))
         if kind == "role":
             if "AssumeRolePolicyDocument" in item:
-                check_document(
-                    item["AssumeRolePolicyDocument"], (*path, "AssumeRolePolicyDocument"), sizes=self.sizes
-                )
+                check_document(item["AssumeRolePolicyDocument"], (*path, "AssumeRolePolicyDocument"))
             if "RoleLastUsed" in item:
                 where = (*path, "RoleLastUsed")
                 self.date(self.obj(item["RoleLastUsed"], where), "LastUsedDate", where)
@@ -433,7 +436,7 @@ class _Shape:
             self.date(v, "CreateDate", where)
             if "Document" not in v:
                 raise GaadError("has no Document", place(where))
-            check_document(v["Document"], (*where, "Document"), sizes=self.sizes)
+            check_document(v["Document"], (*where, "Document"))
             if v.get("IsDefaultVersion"):
                 if default_seen:
                     raise GaadError(f"is a second default version (also {default_seen})", place(where))
@@ -447,23 +450,23 @@ class _Shape:
             raise GaadError("has no version marked IsDefaultVersion", place((*path, "PolicyVersionList")))
 
 
-def _plain_json(data: Any) -> bytes | None:
-    """`data` as JSON when C encoders vouch that the walk would find nothing wrong in it (the common case,
-    in a fraction of the walk's time); None when it must be walked."""
+def _plain_json(data: Any) -> bool:
+    """True when C encoders vouch that the walk would find nothing wrong in `data` (the common case, in a
+    fraction of the walk's time); False when it must be walked."""
     try:
         # Refuses lone surrogates, keys that are not strings, integers beyond 64 bits, nesting beyond
         # MAX_DEPTH, and (passed through) datetimes and subclasses such as a dict with a duplicate key.
         text = orjson.dumps(data, option=_OPAQUE)
     except orjson.JSONEncodeError:
-        return None
+        return False
     if b"\\u0000" in text:
-        return None
+        return False
     if b"null" in text:  # orjson writes NaN and Infinity as null
         try:
             json.dumps(data, allow_nan=False)
         except ValueError:
-            return None
-    return text
+            return False
+    return True
 
 
 _OPAQUE = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -477,11 +480,9 @@ def gaad_check(data: Any) -> None:
             "GroupDetailList or Policies at the top level"
         )
     # First every value (fields the product does not read included): depth, NUL, surrogates, numbers.
-    text = _plain_json(data)
-    if text is None:
+    if not _plain_json(data):
         check_tree(data)
-    # A file smaller than the document limit cannot hold a document over it.
-    shape = _Shape(sizes=text is None or len(text) > MAX_DOCUMENT_CHARS)
+    shape = _Shape()
     for key in LISTS:
         for n, item in enumerate(shape.items(data, key, ())):
             if key == "Policies":

@@ -86,3 +86,16 @@ def test_keys_that_are_not_strings_are_refused() -> None:
     g.role("r", inline={"p": doc(allow("s3:GetObject", Condition={"StringEquals": {1: "a"}}))})
     with pytest.raises(GaadError, match=r"Statement\[0\]\.Condition\.StringEquals: has a key of type int"):
         load_gaad(g.data)
+
+
+def test_a_date_inside_a_policy_is_refused() -> None:
+    """Dates are datetimes only in the fields boto3 writes them to: a policy holds JSON values only."""
+    g = Gaad()
+    g.role("r", inline={"p": doc(allow("s3:GetObject", Condition={"DateLessThan": {"CreateDate": "x"}}))})
+    g.data["RoleDetailList"][0]["RolePolicyList"][0]["PolicyDocument"]["Statement"][0]["Condition"][
+        "DateLessThan"
+    ]["CreateDate"] = datetime(2021, 1, 2, tzinfo=UTC)
+    with pytest.raises(
+        GaadError, match=r"^RoleDetailList\[0\]\.RolePolicyList\[0\]\.PolicyDocument: holds a"
+    ):
+        load_gaad(g.data)
