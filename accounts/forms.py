@@ -1,15 +1,25 @@
-"""Forms for linking and editing an AWS account."""
+"""Forms for linking and editing an AWS account, and the check of an email address."""
 
 from __future__ import annotations
 
 import re
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 
 from accounts.models import LinkedAccount, role_arn_validator
 
 ROLE_ARN_RE = re.compile(role_arn_validator.regex.pattern)
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+
+
+def validate_email_address(value: str) -> None:
+    """One plain address: no line break or other invisible character (they would add mail headers) and no
+    separator (it would add recipients)."""
+    if not value.isprintable() or any(c.isspace() or c in ',;<>()[]\\"' for c in value):
+        raise ValidationError("Enter one email address, without spaces, line breaks or separators.")
+    validate_email(value)
 
 
 class LinkedAccountForm(forms.ModelForm):

@@ -6,10 +6,9 @@ sync makes is in READ_ACTIONS, so the templates cannot drift from the code.
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 
+from accounts.exports import hcl_value, yaml_string
 from accounts.models import LinkedAccount
 
 READ_ACTIONS = (
@@ -96,7 +95,7 @@ def cloudformation_template(account: LinkedAccount, *, with_apply: bool = False)
             "        Version: '2012-10-17'",
             "        Statement:",
             "          - Effect: Allow",
-            f"            Principal: {{AWS: '{product_principal()}'}}",
+            f"            Principal: {{AWS: {yaml_string(product_principal())}}}",
             "            Action: sts:AssumeRole",
             "            Condition:",
             f"              StringEquals: {{'sts:ExternalId': '{account.external_id}'}}",
@@ -114,7 +113,7 @@ def cloudformation_template(account: LinkedAccount, *, with_apply: bool = False)
 
     parts = [
         "AWSTemplateFormatVersion: '2010-09-09'",
-        f"Description: iamreview access for account {account.account_id} ({account.name})",
+        f"Description: {yaml_string(f'iamreview access for account {account.account_id} ({account.name})')}",
         "Resources:",
         role(
             "ReadRole", READ_ROLE_NAME, READ_ACTIONS, "Read-only access for iamreview least-privilege review"
@@ -136,12 +135,12 @@ def terraform_snippet(account: LinkedAccount, *, with_apply: bool = False) -> st
             f'resource "aws_iam_role" "{resource}" {{\n'
             f'  name                 = "{name}"\n'
             f"  max_session_duration = 3600\n"
-            f"  assume_role_policy   = jsonencode({json.dumps(_trust(account), indent=2)})\n"
+            f"  assume_role_policy   = jsonencode({hcl_value(_trust(account), 1)})\n"
             f"}}\n\n"
             f'resource "aws_iam_role_policy" "{resource}" {{\n'
             f'  name   = "{name}"\n'
             f"  role   = aws_iam_role.{resource}.id\n"
-            f"  policy = jsonencode({json.dumps(_policy(actions), indent=2)})\n"
+            f"  policy = jsonencode({hcl_value(_policy(actions), 1)})\n"
             f"}}\n"
         )
 

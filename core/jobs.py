@@ -31,7 +31,9 @@ def enqueue(task_name: str, *args: Any) -> None:
     Services queue work by the task's name and never import a tasks module, because every tasks module
     imports the services it calls; tests/test_architecture.py checks that each name is a registered task.
     """
-    transaction.on_commit(lambda: current_app.send_task(task_name, args=list(args)))
+    # robust: a broker that is down must not undo the commit that queued the work. Nothing is lost
+    # silently: the row stays queued (or applying) and its app's reaper fails it with a message.
+    transaction.on_commit(lambda: current_app.send_task(task_name, args=list(args)), robust=True)
 
 
 def stale_after() -> timedelta:

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from accounts import exports
 from accounts.roles import ACTION, FORM, Role, role_required
 from core.htmx import is_partial, poll_response
 from core.models import AuditEvent
@@ -208,74 +209,13 @@ def change_rollback(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("change_detail", pk=pk)
 
 
-def _terraform(items: list[dict[str, Any]], kind: str, name: str) -> str:
-    out = []
-    for n, item in enumerate(items):
-        for m, doc in enumerate(item["proposed"]):
-            res = f"{item['name']}_{m}".replace("-", "_").replace(".", "_")
-            if item["kind"] == "inline":
-                block = {
-                    "role": "aws_iam_role_policy",
-                    "user": "aws_iam_user_policy",
-                    "group": "aws_iam_group_policy",
-                }[kind]
-                out.append(
-                    f'resource "{block}" "{res}" {{\n  name   = "{item["name"]}"\n  {kind}   = "{name}"\n'
-                    f"  policy = jsonencode({json.dumps(doc, indent=2)})\n}}\n"
-                )
-            else:
-                policy_name = item.get("replacement_name") or item["name"]
-                out.append(
-                    f'resource "aws_iam_policy" "{res}" {{\n  name   = "{policy_name}{"" if m == 0 else f"-{m + 1}"}"\n'
-                    f"  policy = jsonencode({json.dumps(doc, indent=2)})\n}}\n"
-                )
-        del n
-    return "\n".join(out)
-
-
-def _cloudformation(items: list[dict[str, Any]], kind: str, name: str) -> str:
-    lines = [
-        "AWSTemplateFormatVersion: '2010-09-09'",
-        f"Description: Tightened policies for {kind} {name} (iamreview)",
-        "Resources:",
-    ]
-    for item in items:
-        for m, doc in enumerate(item["proposed"]):
-            logical = "".join(c for c in f"{item['name']}{m}".title() if c.isalnum())
-            body = json.dumps(doc)
-            if item["kind"] == "inline":
-                target = {"role": "Roles", "user": "Users", "group": "Groups"}[kind]
-                lines += [
-                    f"  {logical}:",
-                    "    Type: AWS::IAM::Policy",
-                    "    Properties:",
-                    f"      PolicyName: {item['name']}",
-                    f"      {target}: [{name}]",
-                    f"      PolicyDocument: {body}",
-                ]
-            else:
-                lines += [
-                    f"  {logical}:",
-                    "    Type: AWS::IAM::ManagedPolicy",
-                    "    Properties:",
-                    f"      ManagedPolicyName: {item.get('replacement_name') or item['name']}",
-                    f"      PolicyDocument: {body}",
-                ]
-    return "\n".join(lines) + "\n"
-
-
 def _export(items: list[dict[str, Any]], kind: str, name: str, fmt: str, stem: str) -> HttpResponse:
     if fmt == "json":
-        body, content_type = (
-            json.dumps(
-                [{"name": i["name"], "kind": i["kind"], "documents": i["proposed"]} for i in items], indent=2
-            ),
-            "application/json",
-        )
+        body, content_type = exports.policies_json(items), "application/json"
     elif fmt == "tf":
-        body, content_type = _terraform(items, kind, name), "text/plain"
+        body, content_type = exports.policies_terraform(items, kind, name), "text/plain"
     elif fmt == "yaml":
-        body, content_type = _cloudformation(items, kind, name), "application/x-yaml"
+        body, content_type = exports.policies_cloudformation(items, kind, name), "application/x-yaml"
     else:
         raise Http404("unknown format")
     response = HttpResponse(body, content_type=content_type)

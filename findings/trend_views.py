@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from accounts.forms import validate_email_address
 from accounts.models import LinkedAccount, Profile
 from accounts.roles import FORM, Role, role_required
 from core.audit import audit_record
@@ -199,6 +200,9 @@ def drift(request: HttpRequest) -> HttpResponse:
 
 
 class DigestSettingsForm(forms.ModelForm):
+    email = forms.CharField(
+        label="Send to", max_length=254, required=False, validators=[validate_email_address]
+    )
     digest_min_severity = forms.ChoiceField(choices=SEVERITY_CHOICES)
 
     class Meta:
@@ -212,6 +216,9 @@ class DigestSettingsForm(forms.ModelForm):
             selectors.visible_accounts(user) if user else LinkedAccount.objects.none()
         )
         self.fields["digest_accounts"].help_text = "None selected: every account you can see."
+        # The address is the user's; it is checked here, when saved, rather than when a digest is sent.
+        self.fields["email"].initial = getattr(user, "email", "")
+        self.order_fields(["email"])
 
 
 @role_required(Role.VIEWER, FORM)
@@ -223,15 +230,17 @@ def profile_settings(request: HttpRequest) -> HttpResponse:
         request.POST if request.method == "POST" else None, instance=profile, user=request.user
     )
     if request.method == "POST" and form.is_valid():
-        before = {"frequency": profile.digest_frequency}
+        before = {"frequency": profile.digest_frequency, "email": request.user.email}
         form.save()
+        request.user.email = form.cleaned_data["email"]
+        request.user.save(update_fields=["email"])
         audit_record(
             actor=request.user,
             action="profile.digest",
             obj=profile,
             summary=f"Digest settings: {profile.digest_frequency}, {profile.digest_min_severity} and above",
             before=before,
-            after={"frequency": profile.digest_frequency},
+            after={"frequency": profile.digest_frequency, "email": request.user.email},
         )
         messages.success(request, "Saved.")
         return redirect("profile_settings")

@@ -1,7 +1,8 @@
 """Reads a `get-account-authorization-details` document into principals and managed policies.
 
-A malformed policy never stops the reading of an account: the principal keeps its other policies and
-the problem is recorded on it, to be reported as a finding.
+The whole file is checked first (policy/gaad_check.py): a file the product could not store is refused
+with one GaadError naming the place. A policy only IAM would refuse never stops the reading of an account:
+the principal keeps its other policies and the problem is recorded on it, to be reported as a finding.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from policy.gaad_check import GaadError as GaadError
+from policy.gaad_check import gaad_check
 from policy.model import PolicyDocument, PolicyError, Statement, parse_policy
 
 AWS_MANAGED_PREFIXES = (
@@ -75,10 +78,6 @@ class AccountDetails:
         return [p for p in self.principals.values() if p.kind == kind]
 
 
-class GaadError(ValueError):
-    """The file is not an authorization-details document at all."""
-
-
 def _account_of(arn: str) -> str:
     parts = arn.split(":")
     return parts[4] if len(parts) > 5 else ""
@@ -133,14 +132,9 @@ def _tags(items: Any) -> dict[str, str]:
 
 
 def load_gaad(data: Any, account_id: str = "") -> AccountDetails:
-    """Accept the AWS CLI's output shape (and one page or merged pages of the API's)."""
-    if not isinstance(data, dict) or not any(
-        k in data for k in ("UserDetailList", "RoleDetailList", "GroupDetailList", "Policies")
-    ):
-        raise GaadError(
-            "not a get-account-authorization-details document: expected UserDetailList, RoleDetailList, "
-            "GroupDetailList or Policies at the top level"
-        )
+    """Accept the AWS CLI's output shape (and one page or merged pages of the API's), once `gaad_check`
+    found nothing the product could not store: it raises GaadError otherwise."""
+    gaad_check(data)
     errors: list[str] = []
     parser = _DocumentParser()
     principals: dict[str, PrincipalRecord] = {}

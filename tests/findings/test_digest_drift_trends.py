@@ -152,18 +152,19 @@ def test_digest_through_a_real_smtp_server(users: dict[str, Any], account: Linke
     assert "Subject: iamreview:" in body and "reviewer@example.com" in body
 
 
-def test_failed_send_releases_the_claim(users: dict[str, Any], account: LinkedAccount) -> None:
-    with (
-        override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=1,
-            EMAIL_TIMEOUT=2,
-        ),
-        pytest.raises(RuntimeError, match="could not send"),
+def test_failed_send_is_recorded_and_tried_again(users: dict[str, Any], account: LinkedAccount) -> None:
+    profile = subscribe(users["reviewer"])
+    with override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=1,
+        EMAIL_TIMEOUT=2,
     ):
-        digest_send(profile=subscribe(users["reviewer"]))
-    assert not DigestSent.objects.exists()  # a retry will send it
+        failed = digest_send(profile=profile)
+    assert failed is not None and failed.sent_at is None and "could not send" in failed.error
+    retried = digest_send(profile=profile)  # the mail server is back (the test backend)
+    assert retried is not None and retried.pk == failed.pk and retried.sent_at is not None
+    assert len(mail.outbox) == 1 and DigestSent.objects.get().error == ""
 
 
 def test_drift_between_two_snapshots_is_exact(client_as: Any, account: LinkedAccount, tmp_path: Path) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from policy.gaad import load_gaad
+from datetime import UTC, datetime
+
+import pytest
+
+from policy.gaad import GaadError, load_gaad
 from tests.policy.gaad_builder import Gaad, allow, doc, trust_service
 
 
@@ -43,3 +47,55 @@ def test_documents_that_differ_are_not_confused() -> None:
     reader, writer = (account.principals[r["Arn"]] for r in g.data["RoleDetailList"])
     assert reader.inline[0].document.statements[0].actions == ("s3:getobject",)
     assert writer.inline[0].document.statements[0].actions == ("s3:putobject",)
+
+
+def test_a_file_nested_100000_deep_is_refused_without_recursing() -> None:
+    g = Gaad()
+    g.role("deep", inline={"p": doc(allow("s3:GetObject"))})
+    deep: list[object] = []
+    for _ in range(100_000):
+        deep = [deep]
+    g.data["RoleDetailList"][0]["RolePolicyList"][0]["PolicyDocument"]["Statement"][0]["Condition"] = deep
+    with pytest.raises(
+        GaadError, match=r"^RoleDetailList\[0\]\.RolePolicyList\[0\]\.PolicyDocument\..*nested deeper"
+    ):
+        load_gaad(g.data)
+
+
+def test_dates_as_boto3_gives_them_are_read_and_impossible_ones_refused() -> None:
+    g = Gaad()
+    g.role("r", inline={"p": doc(allow("s3:GetObject"))})
+    g.data["RoleDetailList"][0]["CreateDate"] = datetime(2021, 1, 2, tzinfo=UTC)
+    assert load_gaad(g.data).principals[g.data["RoleDetailList"][0]["Arn"]].created.startswith("2021-01-02")
+    g.data["RoleDetailList"][0]["CreateDate"] = datetime(1, 1, 1, tzinfo=UTC)
+    with pytest.raises(
+        GaadError, match=r"^RoleDetailList\[0\]\.CreateDate: 0001-01-01T00:00:00\+00:00 is not a date"
+    ):
+        load_gaad(g.data)
+
+
+def test_a_policy_only_iam_would_refuse_stays_a_problem_of_its_principal() -> None:
+    g = Gaad()
+    g.role("r", inline={"p": "not json {", "q": doc(allow("s3:GetObject"))})
+    record = load_gaad(g.data).principals[g.data["RoleDetailList"][0]["Arn"]]
+    assert [p.name for p in record.inline] == ["q"] and "not valid JSON" in record.errors[0]
+
+
+def test_keys_that_are_not_strings_are_refused() -> None:
+    g = Gaad()
+    g.role("r", inline={"p": doc(allow("s3:GetObject", Condition={"StringEquals": {1: "a"}}))})
+    with pytest.raises(GaadError, match=r"Statement\[0\]\.Condition\.StringEquals: has a key of type int"):
+        load_gaad(g.data)
+
+
+def test_a_date_inside_a_policy_is_refused() -> None:
+    """Dates are datetimes only in the fields boto3 writes them to: a policy holds JSON values only."""
+    g = Gaad()
+    g.role("r", inline={"p": doc(allow("s3:GetObject", Condition={"DateLessThan": {"CreateDate": "x"}}))})
+    g.data["RoleDetailList"][0]["RolePolicyList"][0]["PolicyDocument"]["Statement"][0]["Condition"][
+        "DateLessThan"
+    ]["CreateDate"] = datetime(2021, 1, 2, tzinfo=UTC)
+    with pytest.raises(
+        GaadError, match=r"^RoleDetailList\[0\]\.RolePolicyList\[0\]\.PolicyDocument: holds a"
+    ):
+        load_gaad(g.data)

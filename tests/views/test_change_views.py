@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 from django.utils import timezone
 
 from findings.models import ChangeRequest, ChangeStatus, Suggestion
@@ -81,8 +82,10 @@ def test_exports(client_as: Any, suggestion: Suggestion) -> None:
     assert as_json[0]["documents"] == [PROPOSED]
     terraform = viewer.get(f"/suggestions/{suggestion.pk}/export.tf").content.decode()
     assert 'resource "aws_iam_role_policy"' in terraform and '"s3:GetObject"' in terraform
-    cloudformation = viewer.get(f"/suggestions/{suggestion.pk}/export.yaml").content.decode()
-    assert "AWS::IAM::Policy" in cloudformation and "Roles: [ci]" in cloudformation
+    cloudformation = yaml.safe_load(viewer.get(f"/suggestions/{suggestion.pk}/export.yaml").content)
+    (policy,) = cloudformation["Resources"].values()
+    assert policy["Type"] == "AWS::IAM::RolePolicy" and policy["Properties"]["RoleName"] == "ci"
+    assert policy["Properties"]["PolicyDocument"] == PROPOSED
     assert viewer.get(f"/suggestions/{suggestion.pk}/export.exe").status_code == 404
 
 

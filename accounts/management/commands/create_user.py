@@ -6,8 +6,10 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.forms import validate_email_address
 from accounts.roles import ROLE_GROUPS
 
 
@@ -28,6 +30,11 @@ class Command(BaseCommand):
         password = opts["password"] or os.environ.get("DJANGO_USER_PASSWORD")
         if not password:
             raise CommandError("Give --password or set DJANGO_USER_PASSWORD.")
+        if opts["email"]:
+            try:
+                validate_email_address(opts["email"])
+            except ValidationError as exc:
+                raise CommandError(f"--email {opts['email']!r}: {' '.join(exc.messages)}") from exc
         user_model = get_user_model()
         user, created = user_model.objects.get_or_create(username=opts["username"])
         user.email = opts["email"] or user.email

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +9,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.aws.collect import Collected
 from accounts.models import LinkedAccount, SyncRun, SyncStatus, account_id_validator
-from findings.analysis import account_analyze
-from findings.lifecycle import findings_refresh
-from findings.snapshot import Collected, snapshot_store
+from accounts.sync import SyncMeter, sync_run_start_import, sync_run_succeed
+from core.jobs import job_progress
+from findings.ingest import snapshot_ingest
 from policy.gaad import GaadError
+from policy.gaad_check import gaad_check, gaad_from_json
 
 
 class Command(BaseCommand):
@@ -34,37 +35,63 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--account {opts['account']!r}: an AWS account id is exactly 12 digits"
             ) from exc
+        name = opts["name"] or f"imported {opts['account']}"
+        limit = LinkedAccount._meta.get_field("name").max_length or 0
+        if len(name) > limit or not name.isprintable():
+            raise CommandError(f"--name: at most {limit} printable characters")
+        path = opts["path"]
+        # The whole file is read and checked before anything is written: a file that cannot be stored
+        # leaves no account, no run and no snapshot behind.
         try:
-            data = json.loads(Path(opts["path"]).read_text())
+            data = gaad_from_json(Path(path).read_bytes())
+            gaad_check(data)
         except OSError as exc:
-            raise CommandError(f"cannot read {opts['path']}: {exc.strerror}") from exc
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"{opts['path']} is not JSON: {exc.msg} at line {exc.lineno}") from exc
-        account, created = LinkedAccount.objects.get_or_create(
-            account_id=opts["account"],
-            defaults={"name": opts["name"] or f"imported {opts['account']}", "enabled": False},
-        )
-        run = SyncRun.objects.create(
-            account=account, trigger="import", status=SyncStatus.RUNNING, started_at=timezone.now()
-        )
-        try:
-            with transaction.atomic():
-                stored = snapshot_store(account=account, collected=Collected(gaad=data), run=run)
-                outcome = account_analyze(
-                    account=account, details=stored.account_details, changed=stored.changed_principals
-                )
-                lifecycle = findings_refresh(account=account, outcome=outcome, run=run)
+            raise CommandError(f"cannot read {path}: {exc.strerror}") from exc
         except GaadError as exc:
-            SyncRun.objects.filter(pk=run.pk).update(
-                status=SyncStatus.FAILED, error=str(exc), finished_at=timezone.now()
-            )
-            raise CommandError(str(exc)) from exc
-        counts = {**stored.counts, **outcome.counts(), **lifecycle}
-        SyncRun.objects.filter(pk=run.pk).update(
-            status=SyncStatus.SUCCEEDED, progress=100, step="Done", counts=counts, finished_at=timezone.now()
+            raise CommandError(f"{path}: {exc}") from exc
+        account, created = LinkedAccount.objects.get_or_create(
+            account_id=opts["account"], defaults={"name": name, "enabled": False}
         )
+        run = self._start(account)
+        try:
+            counts = self._store(account, data, run)
+        except BaseException as exc:
+            # Whatever stops the import (an error, Ctrl-C), its run is finished here: a run left
+            # `running` would block every later sync and import of the account.
+            message = str(exc) if isinstance(exc, GaadError) else f"{type(exc).__name__}: {exc}"
+            SyncRun.objects.filter(pk=run.pk, status=SyncStatus.RUNNING).update(
+                status=SyncStatus.FAILED,
+                error=f"{message}. Nothing was stored; the previous snapshot is still current.",
+                finished_at=timezone.now(),
+            )
+            if isinstance(exc, Exception):
+                raise CommandError(f"{path}: import failed ({message}); nothing was stored") from exc
+            raise
         self.stdout.write(
             f"{'Created' if created else 'Updated'} account {account.account_id}: {counts['principals']} principals, "
             f"{counts['added']} added, {counts['removed']} removed, {counts['changed']} changed, "
             f"{counts['findings_created']} new findings."
         )
+
+    def _start(self, account: LinkedAccount) -> SyncRun:
+        """The import's run, running from now; refused while a sync or import of the account is active."""
+        run = sync_run_start_import(account=account)
+        if run is None:
+            active = SyncRun.objects.filter(
+                account=account, status__in=[SyncStatus.QUEUED, SyncStatus.RUNNING]
+            ).first()
+            raise CommandError(
+                f"account {account.account_id} has a sync or import in progress"
+                f"{f' (run #{active.pk}, {active.status})' if active else ''}; try again when it has finished"
+            )
+        return run
+
+    def _store(self, account: LinkedAccount, data: Any, run: SyncRun) -> dict[str, Any]:
+        """The same ingest as a live sync, and the run's success: one transaction, or none of it."""
+        meter = SyncMeter()
+        with transaction.atomic():
+            job_progress(run, "Storing the snapshot", 50)
+            counts = snapshot_ingest(account=account, collected=Collected(gaad=data), run=run, meter=meter)
+            if not sync_run_succeed(run=run, counts=counts, meter=meter):
+                raise CommandError("the run was failed by the reaper while it ran (no progress for too long)")
+        return counts

@@ -73,7 +73,8 @@ class Command(BaseCommand):
         profile.digest_min_severity = "critical"
         profile.last_digest_at = timezone.now() - timedelta(days=7)
         profile.save()
-        if digest_send(profile=profile) is not None:
+        claim = digest_send(profile=profile)
+        if claim is not None and claim.sent_at is not None:
             self.stdout.write("[demo] sent the manager's weekly digest (see var/mail/)")
 
     def _backfill_history(self, accounts: list[LinkedAccount]) -> None:
