@@ -123,7 +123,12 @@ def record_usage(
     actions: dict[str, datetime] | None = None,
     region: str = "us-east-1",
 ) -> None:
-    """Say that a principal used a service (and, for action-level services, which actions) at a time."""
+    """Say that a principal used a service, and which of its actions, at a time.
+
+    Record what the workload did, data events included (s3:GetObject, dynamodb:GetItem): Access Advisor
+    (`fakeaws.advisor`) then reports only what AWS would, the service's last use and, for the services AWS
+    tracks per action, their management actions.
+    """
     with STATE.lock:
         per = STATE.usage.setdefault(principal_arn, {})
         current = per.get(service)

@@ -72,9 +72,9 @@ def test_suggestion_keeps_used_actions_and_checks(world: Any) -> None:
     s = suggest("app")
     item = next(i for i in s.items if i["name"] == "app")
     assert item["kind"] == "inline"
-    assert item["removed_actions"] == ["s3:DeleteObject"]
+    assert item["removed_actions"] == ["lambda:DeleteFunction"]
     proposed = item["proposed"][0]["Statement"][0]
-    assert set(proposed["Action"]) == {"s3:GetObject", "s3:PutObject", "sqs:SendMessage"}
+    assert set(proposed["Action"]) == {"lambda:GetFunction", "lambda:UpdateFunctionCode", "sqs:SendMessage"}
     assert item["no_new_access"][0]["result"] == "PASS" and item["validation"][0]["available"]
     assert s.engine_problems == [] and s.risk_after <= s.risk_before
     assert changes.suggestion_build(principal=s.principal) == s  # unchanged basis: the same suggestion
@@ -114,7 +114,7 @@ def test_n_of_m_approvals_and_edit_resets_them(world: Any) -> None:
     items[0]["proposed"] = [
         {
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+            "Statement": [{"Effect": "Allow", "Action": "lambda:GetFunction", "Resource": "*"}],
         }
     ]
     with pytest.raises(ChangeError, match="Only the requester"):
@@ -155,9 +155,9 @@ def test_apply_and_rollback_inline(world: Any) -> None:
     assert live_inline(world, "app", "app") == cr.items[0]["proposed"][0]
     assert cr.previous[0]["document"] == before
     assert changes.access_denied_since_apply(change=cr) == []
-    fakeaws.record_access_denied(ACCOUNT, cr.principal_arn, "s3:DeleteObject", timezone.now())
+    fakeaws.record_access_denied(ACCOUNT, cr.principal_arn, "lambda:DeleteFunction", timezone.now())
     denied = changes.access_denied_since_apply(change=cr)
-    assert [d["action"] for d in denied] == ["s3:DeleteObject"]  # the watch after an apply sees it
+    assert [d["action"] for d in denied] == ["lambda:DeleteFunction"]  # the watch after an apply sees it
     from django.test import Client
 
     viewer = Client()

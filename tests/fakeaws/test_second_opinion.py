@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from policy.model import parse_policy
 from policy.tighten import grants_nothing_new
 from tests.fakeaws.adversarial import PAIRS
 
+FAKEAWS = Path(__file__).resolve().parent.parent.parent / "fakeaws"
 Check = Callable[[dict[str, Any], dict[str, Any]], bool]  # (existing, new) -> grants something new
 
 
@@ -35,6 +38,21 @@ def missed(check: Check) -> list[str]:
     return [
         name for name, (old, new, _) in PAIRS.items() if fakeaws_says_new(old, new) and not check(old, new)
     ]
+
+
+def test_fakeaws_modules_never_import_the_engine() -> None:
+    files = sorted(FAKEAWS.rglob("*.py"))
+    assert len(files) > 10
+    offenders = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("policy", "findings")]
+    assert offenders == []
 
 
 @pytest.mark.parametrize("name", sorted(PAIRS))
