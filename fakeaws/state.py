@@ -69,6 +69,13 @@ class State:
     )  # analyzer ARN -> findings
     access_denied: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # account -> events
     faults: Faults = field(default_factory=Faults)
+    # Refuse what an assumed role's policies do not allow (fakeaws.enforce); on unless FAKEAWS_ENFORCE=0.
+    enforce: bool = field(default_factory=lambda: _enforce_default())
+    refused: list[dict[str, str]] = field(default_factory=list)  # calls refused by enforcement, in order
+
+
+def _enforce_default() -> bool:
+    return os.environ.get("FAKEAWS_ENFORCE", "1") != "0"
 
 
 STATE = State()
@@ -82,6 +89,8 @@ def reset() -> None:
     STATE.analyzer_findings.clear()
     STATE.access_denied.clear()
     STATE.faults = Faults()
+    STATE.enforce = _enforce_default()
+    STATE.refused.clear()
 
 
 _control_mtime: float = 0.0
