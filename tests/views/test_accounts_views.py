@@ -10,6 +10,7 @@ import yaml
 import fakeaws
 from accounts.models import LinkedAccount, SyncRun, SyncStatus
 from accounts.onboarding import READ_ACTIONS
+from accounts.product_roles import apply_policy, read_policy
 from fakeaws.enforce import action_for
 from fakeaws.scenario import seed_account
 from findings.models import AuditEvent
@@ -87,8 +88,13 @@ def test_onboarding_template_is_valid_and_carries_the_external_id(
     assert condition["sts:ExternalId"] == account.external_id
     assert read["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"] == list(READ_ACTIONS)
     assert "ApplyRole" in template["Resources"]
+    # The rendered policies are exactly the ones fakeaws enforces in the tests, the Denies included.
+    apply_role = template["Resources"]["ApplyRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    assert apply_role == apply_policy() and read["Policies"][0]["PolicyDocument"] == read_policy()
     terraform = client_as("viewer").get(f"/accounts/{account.pk}/iamreview.tf").content.decode()
     assert account.external_id in terraform and 'resource "aws_iam_role" "iamreview_read"' in terraform
+    with_apply = client_as("viewer").get(f"/accounts/{account.pk}/iamreview.tf?apply=1").content.decode()
+    assert '"Sid": "NeverChangeOwnRoles"' in with_apply and '"iam:PutRolePermissionsBoundary"' in with_apply
 
 
 def test_read_role_allows_every_call_a_sync_makes(client_as: Any) -> None:
