@@ -326,7 +326,7 @@ def _condition_holds(condition: Condition, context: Mapping[str, Sequence[str]])
 def decide(
     policies: Iterable[Policy], action: str, resource: str, context: Mapping[str, Sequence[str]] | None = None
 ) -> str:
-    """ "allowed", "explicitDeny" or "implicitDeny", as IAM decides one request against identity policies."""
+    """The decision for one request against identity policies: allowed, explicitDeny or implicitDeny."""
     context = {k.lower(): v for k, v in (context or {}).items()}
     allowed = False
     for policy in policies:
