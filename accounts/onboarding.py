@@ -1,60 +1,36 @@
 """What a member account needs: the read-only role (and optional apply role), as CloudFormation and Terraform.
 
-The action lists are the exact calls the collectors and appliers make; a test checks every API call a
-sync makes is in READ_ACTIONS, so the templates cannot drift from the code.
+The policies come from `accounts.product_roles`; fakeaws gives its seeded accounts the same roles and refuses
+every call they do not allow, so a template that lacks an action the collectors or appliers need fails the
+tests the way it would fail in AWS.
 """
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from django.conf import settings
 
 from accounts.exports import hcl_value, yaml_string
 from accounts.models import LinkedAccount
+from accounts.product_roles import (
+    APPLY_ACTIONS,
+    APPLY_ROLE_NAME,
+    READ_ACTIONS,
+    READ_ROLE_NAME,
+    apply_policy,
+    read_policy,
+)
 
-READ_ACTIONS = (
-    "iam:GetAccountAuthorizationDetails",
-    "iam:GetAccountSummary",
-    "iam:GenerateCredentialReport",
-    "iam:GetCredentialReport",
-    "iam:ListAccessKeys",
-    "iam:GenerateServiceLastAccessedDetails",
-    "iam:GetServiceLastAccessedDetails",
-    "access-analyzer:ListAnalyzers",
-    "access-analyzer:ListFindingsV2",
-    "access-analyzer:GetFindingV2",
-    "access-analyzer:ValidatePolicy",
-    "access-analyzer:CheckNoNewAccess",
-    "cloudtrail:LookupEvents",
-)
-APPLY_ACTIONS = (
-    "iam:GetRolePolicy",
-    "iam:GetUserPolicy",
-    "iam:GetGroupPolicy",
-    "iam:PutRolePolicy",
-    "iam:PutUserPolicy",
-    "iam:PutGroupPolicy",
-    "iam:DeleteRolePolicy",
-    "iam:DeleteUserPolicy",
-    "iam:DeleteGroupPolicy",
-    "iam:GetPolicy",
-    "iam:GetPolicyVersion",
-    "iam:ListPolicyVersions",
-    "iam:CreatePolicy",
-    "iam:CreatePolicyVersion",
-    "iam:DeletePolicyVersion",
-    "iam:SetDefaultPolicyVersion",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListAttachedUserPolicies",
-    "iam:ListAttachedGroupPolicies",
-    "iam:AttachRolePolicy",
-    "iam:DetachRolePolicy",
-    "iam:AttachUserPolicy",
-    "iam:DetachUserPolicy",
-    "iam:AttachGroupPolicy",
-    "iam:DetachGroupPolicy",
-)
-READ_ROLE_NAME = "iamreview-read"
-APPLY_ROLE_NAME = "iamreview-apply"
+__all__ = [
+    "APPLY_ACTIONS",
+    "APPLY_ROLE_NAME",
+    "READ_ACTIONS",
+    "READ_ROLE_NAME",
+    "cloudformation_template",
+    "terraform_snippet",
+]
 
 
 def product_principal() -> str:
@@ -75,15 +51,24 @@ def _trust(account: LinkedAccount) -> dict[str, object]:
     }
 
 
-def _policy(actions: tuple[str, ...]) -> dict[str, object]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}],
-    }
+def _yaml_statements(document: dict[str, Any], indent: str) -> list[str]:
+    """A policy's statements as YAML block lines; every string is a JSON string (valid YAML quoting)."""
+    lines = []
+    for statement in document["Statement"]:
+        first = True
+        for key, value in statement.items():
+            lead = f"{indent}- " if first else f"{indent}  "
+            first = False
+            if isinstance(value, list):
+                lines.append(f"{lead}{key}:")
+                lines += [f"{indent}    - {json.dumps(v)}" for v in value]
+            else:
+                lines.append(f"{lead}{key}: {json.dumps(value)}")
+    return lines
 
 
 def cloudformation_template(account: LinkedAccount, *, with_apply: bool = False) -> str:
-    def role(logical: str, name: str, actions: tuple[str, ...], description: str) -> str:
+    def role(logical: str, name: str, document: dict[str, Any], description: str) -> str:
         lines = [
             f"  {logical}:",
             "    Type: AWS::IAM::Role",
@@ -104,10 +89,7 @@ def cloudformation_template(account: LinkedAccount, *, with_apply: bool = False)
             "          PolicyDocument:",
             "            Version: '2012-10-17'",
             "            Statement:",
-            "              - Effect: Allow",
-            "                Resource: '*'",
-            "                Action:",
-            *[f"                  - {a}" for a in actions],
+            *_yaml_statements(document, "              "),
         ]
         return "\n".join(lines)
 
@@ -116,12 +98,17 @@ def cloudformation_template(account: LinkedAccount, *, with_apply: bool = False)
         f"Description: {yaml_string(f'iamreview access for account {account.account_id} ({account.name})')}",
         "Resources:",
         role(
-            "ReadRole", READ_ROLE_NAME, READ_ACTIONS, "Read-only access for iamreview least-privilege review"
+            "ReadRole", READ_ROLE_NAME, read_policy(), "Read-only access for iamreview least-privilege review"
         ),
     ]
     if with_apply:
         parts.append(
-            role("ApplyRole", APPLY_ROLE_NAME, APPLY_ACTIONS, "Applies approved, tightened IAM policies")
+            role(
+                "ApplyRole",
+                APPLY_ROLE_NAME,
+                apply_policy(),
+                "Applies approved, tightened IAM policies; may never change the iamreview roles",
+            )
         )
     parts += ["Outputs:", "  ReadRoleArn:", "    Value: !GetAtt ReadRole.Arn"]
     if with_apply:
@@ -130,7 +117,7 @@ def cloudformation_template(account: LinkedAccount, *, with_apply: bool = False)
 
 
 def terraform_snippet(account: LinkedAccount, *, with_apply: bool = False) -> str:
-    def role(resource: str, name: str, actions: tuple[str, ...]) -> str:
+    def role(resource: str, name: str, document: dict[str, Any]) -> str:
         return (
             f'resource "aws_iam_role" "{resource}" {{\n'
             f'  name                 = "{name}"\n'
@@ -140,11 +127,11 @@ def terraform_snippet(account: LinkedAccount, *, with_apply: bool = False) -> st
             f'resource "aws_iam_role_policy" "{resource}" {{\n'
             f'  name   = "{name}"\n'
             f"  role   = aws_iam_role.{resource}.id\n"
-            f"  policy = jsonencode({hcl_value(_policy(actions), 1)})\n"
+            f"  policy = jsonencode({hcl_value(document, 1)})\n"
             f"}}\n"
         )
 
-    out = role("iamreview_read", READ_ROLE_NAME, READ_ACTIONS)
+    out = role("iamreview_read", READ_ROLE_NAME, read_policy())
     if with_apply:
-        out += "\n" + role("iamreview_apply", APPLY_ROLE_NAME, APPLY_ACTIONS)
+        out += "\n" + role("iamreview_apply", APPLY_ROLE_NAME, apply_policy())
     return out

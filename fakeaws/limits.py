@@ -8,7 +8,15 @@ from typing import Any
 from moto.iam.responses import IamResponse
 
 from fakeaws.errors import FakeAwsError
-from policy.tighten import SIZE_LIMITS
+
+# AWS's published quotas (reference/aws-facts.md), kept here so fakeaws does not take them from the
+# product it is checking.
+SIZE_LIMITS = {
+    "managed": 6144,
+    "inline-role": 10240,
+    "inline-user": 2048,
+    "inline-group": 5120,
+}
 
 _installed = False
 

@@ -11,6 +11,10 @@
         "analyzers": [{"name": "unused", "type": "ACCOUNT_UNUSED_ACCESS", "findings": [...]}],
     })
 
+Every seeded account also gets the product's read and apply roles (`iamreview-read`, `iamreview-apply`)
+with the policies of the onboarding templates, unless the spec says `"product_roles": False`; fakeaws then
+refuses any call those roles are not allowed to make (`fakeaws.enforce`).
+
 Works in-process under `fakeaws.mock()` and inside the fakeaws server process.
 """
 
@@ -25,6 +29,7 @@ import boto3
 from fakeaws.state import record_usage
 
 READ_ROLE = "iamreview-read"
+APPLY_ROLE = "iamreview-apply"
 
 
 def _ago(days: float, now: datetime) -> datetime:
@@ -36,20 +41,36 @@ def _naive(dt: datetime) -> datetime:
 
 
 def account_clients(account_id: str, endpoint_url: str | None = None) -> dict[str, Any]:
-    """IAM and Access Analyzer clients acting inside `account_id` (moto keys assumed-role credentials to
-    the role's account)."""
-    sts = boto3.client("sts", region_name="us-east-1", endpoint_url=endpoint_url)
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/seed", RoleSessionName="seed")[
-        "Credentials"
+    """IAM and Access Analyzer clients acting inside `account_id` as its owner, with no permission checks.
+
+    They name the account with moto's `x-moto-account-id` header instead of assuming a role, so that
+    fakeaws's permission checks (which apply to assumed-role sessions) never stand in the way of seeding.
+    """
+
+    def name_account(request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = account_id
+
+    clients = {}
+    for service in ("iam", "accessanalyzer"):
+        client = boto3.client(service, region_name="us-east-1", endpoint_url=endpoint_url)
+        client.meta.events.register("before-sign.*.*", name_account)
+        clients[service] = client
+    return clients
+
+
+def product_roles(trusted_account: str) -> list[dict[str, Any]]:
+    """The product's read and apply roles with the policies of the onboarding templates."""
+    from accounts.product_roles import role_policies
+
+    return [
+        {
+            "name": name,
+            "trust": read_role_trust(trusted_account),
+            "inline": {name: document},
+            "created_days": 30,
+        }
+        for name, document in role_policies().items()
     ]
-    kwargs = {
-        "region_name": "us-east-1",
-        "endpoint_url": endpoint_url,
-        "aws_access_key_id": creds["AccessKeyId"],
-        "aws_secret_access_key": creds["SecretAccessKey"],
-        "aws_session_token": creds["SessionToken"],
-    }
-    return {"iam": boto3.client("iam", **kwargs), "accessanalyzer": boto3.client("accessanalyzer", **kwargs)}
 
 
 def read_role_trust(trusted_account: str = "123456789012", external_id: str = "") -> dict[str, Any]:
@@ -95,7 +116,11 @@ def seed_account(
         for ref in group.get("attached", []):
             iam.attach_group_policy(GroupName=group["name"], PolicyArn=attach_arn(ref))
 
-    for role in spec.get("roles", []):
+    roles = list(spec.get("roles", []))
+    if spec.get("product_roles", True):
+        named = {r["name"] for r in roles}
+        roles += [r for r in product_roles(account_id) if r["name"] not in named]
+    for role in roles:
         kwargs: dict[str, Any] = {
             "RoleName": role["name"],
             "AssumeRolePolicyDocument": json.dumps(role.get("trust") or read_role_trust(account_id)),

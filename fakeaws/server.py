@@ -1,6 +1,8 @@
 """fakeaws as a server: `python -m fakeaws.server --port 5055 [--scenario demo|small] [--deny-assume ARN]`.
 
 Point iamreview at it with AWS_ENDPOINT_URL=http://127.0.0.1:5055 (and any AWS_ACCESS_KEY_ID/SECRET).
+Seeded accounts have the product's read and apply roles with the onboarding templates' policies, and calls
+made through them are refused when those policies do not allow them; FAKEAWS_ENFORCE=0 turns that off.
 """
 
 from __future__ import annotations

@@ -69,6 +69,13 @@ class State:
     )  # analyzer ARN -> findings
     access_denied: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # account -> events
     faults: Faults = field(default_factory=Faults)
+    # Refuse what an assumed role's policies do not allow (fakeaws.enforce); on unless FAKEAWS_ENFORCE=0.
+    enforce: bool = field(default_factory=lambda: _enforce_default())
+    refused: list[dict[str, str]] = field(default_factory=list)  # calls refused by enforcement, in order
+
+
+def _enforce_default() -> bool:
+    return os.environ.get("FAKEAWS_ENFORCE", "1") != "0"
 
 
 STATE = State()
@@ -82,6 +89,8 @@ def reset() -> None:
     STATE.analyzer_findings.clear()
     STATE.access_denied.clear()
     STATE.faults = Faults()
+    STATE.enforce = _enforce_default()
+    STATE.refused.clear()
 
 
 _control_mtime: float = 0.0
@@ -123,7 +132,12 @@ def record_usage(
     actions: dict[str, datetime] | None = None,
     region: str = "us-east-1",
 ) -> None:
-    """Say that a principal used a service (and, for action-level services, which actions) at a time."""
+    """Say that a principal used a service, and which of its actions, at a time.
+
+    Record what the workload did, data events included (s3:GetObject, dynamodb:GetItem): Access Advisor
+    (`fakeaws.advisor`) then reports only what AWS would, the service's last use and, for the services AWS
+    tracks per action, their management actions.
+    """
     with STATE.lock:
         per = STATE.usage.setdefault(principal_arn, {})
         current = per.get(service)

@@ -45,7 +45,15 @@ def small_company() -> dict[str, Any]:
                     "app": doc(
                         {
                             "Effect": "Allow",
-                            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "sqs:SendMessage"],
+                            # Lambda management actions: Access Advisor reports them one by one, so
+                            # DeleteFunction is known to be unused. (s3:GetObject would not do: a data
+                            # event, it never appears in action-level data.)
+                            "Action": [
+                                "lambda:GetFunction",
+                                "lambda:UpdateFunctionCode",
+                                "lambda:DeleteFunction",
+                                "sqs:SendMessage",
+                            ],
                             "Resource": "*",
                         }
                     )
@@ -97,7 +105,10 @@ def small_company() -> dict[str, Any]:
             },
         ],
         "usage": {
-            "app": {"s3": {"days": 1, "actions": {"GetObject": 1, "PutObject": 5}}, "sqs": {"days": 2}},
+            "app": {
+                "lambda": {"days": 1, "actions": {"GetFunction": 1, "UpdateFunctionCode": 5}},
+                "sqs": {"days": 2},
+            },
             "admin": {
                 "s3": {"days": 3, "actions": {"ListBucket": 3}},
                 "ec2": {"days": 4, "actions": {"DescribeInstances": 4}},

@@ -7,13 +7,14 @@ import json
 from typing import Any
 
 import boto3
+import botocore.exceptions
 import botocore.session
 import pytest
 from botocore.model import Shape
 
 import fakeaws
 from fakeaws.accessanalyzer import add_finding
-from fakeaws.scenario import account_clients, seed_account
+from fakeaws.scenario import APPLY_ROLE, READ_ROLE, account_clients, seed_account
 from tests.scenarios import ACCOUNT, small_company
 
 PY_TYPES = {
@@ -67,6 +68,19 @@ def clients() -> Any:
     with fakeaws.mock():
         arns = seed_account(ACCOUNT, small_company())
         yield account_clients(ACCOUNT), arns
+
+
+def assumed(role_arn: str) -> boto3.Session:
+    """A session with credentials for the role, as the product gets them."""
+    creds = boto3.client("sts", region_name="us-east-1").assume_role(
+        RoleArn=role_arn, RoleSessionName="contract"
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name="us-east-1",
+    )
 
 
 def check(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
@@ -163,20 +177,76 @@ def test_access_analyzer_responses(clients: Any) -> None:
 
 
 def test_cloudtrail_access_denied(clients: Any) -> None:
-    (c, arns) = clients
+    (_c, arns) = clients
     fakeaws.record_access_denied(
         ACCOUNT, arns["app"], "s3:DeleteObject", datetime.datetime.now(tz=datetime.UTC)
     )
-    session = c["iam"]._request_signer._credentials
-    creds = session.get_frozen_credentials()
-    trail = boto3.client(
-        "cloudtrail",
-        region_name="us-east-1",
-        aws_access_key_id=creds.access_key,
-        aws_secret_access_key=creds.secret_key,
-        aws_session_token=creds.token,
-    )
+    trail = assumed(f"arn:aws:iam::{ACCOUNT}:role/{READ_ROLE}").client("cloudtrail")
     events = check(
         trail, "LookupEvents", StartTime=datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(hours=1)
     )["Events"]
     assert events and json.loads(events[0]["CloudTrailEvent"])["errorCode"] == "AccessDenied"
+
+
+def test_policy_checks_answer_in_the_real_shapes(clients: Any) -> None:
+    (c, _) = clients
+    aa = c["accessanalyzer"]
+    passrole = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}],
+        }
+    )
+    found = check(aa, "ValidatePolicy", policyDocument=passrole, policyType="IDENTITY_POLICY")["findings"]
+    assert [(f["findingType"], f["issueCode"]) for f in found] == [
+        ("SECURITY_WARNING", "PASS_ROLE_WITH_STAR_IN_RESOURCE")
+    ]
+    assert found[0]["locations"][0]["path"] == [{"value": "Statement"}, {"index": 0}, {"value": "Resource"}]
+    unknown = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": ["access-analyzer:ListFindingsV2", "zzz:Get"], "Resource": "*"}
+            ],
+        }
+    )
+    codes = [
+        f["issueCode"]
+        for f in check(aa, "ValidatePolicy", policyDocument=unknown, policyType="IDENTITY_POLICY")["findings"]
+    ]
+    assert codes == ["INVALID_ACTION", "INVALID_SERVICE_IN_ACTION"]
+    for actions, expected in ((["iam:PassRole"], "FAIL"), (["iam:CreateUser"], "PASS")):
+        answer = check(
+            aa,
+            "CheckAccessNotGranted",
+            policyDocument=passrole,
+            access=[{"actions": actions}],
+            policyType="IDENTITY_POLICY",
+        )
+        assert answer["result"] == expected
+
+
+def test_refused_calls_carry_the_real_error_codes(clients: Any) -> None:
+    apply_role = assumed(f"arn:aws:iam::{ACCOUNT}:role/{APPLY_ROLE}")
+    with pytest.raises(botocore.exceptions.ClientError) as iam_error:
+        apply_role.client("iam").put_role_policy(
+            RoleName=APPLY_ROLE,
+            PolicyName="more",
+            PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+            ),
+        )
+    error = iam_error.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert error["Error"]["Code"] == "AccessDenied"
+    assert error["Error"]["Message"] == (
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{APPLY_ROLE}/contract is not authorized to perform: "
+        f"iam:PutRolePolicy on resource: arn:aws:iam::{ACCOUNT}:role/{APPLY_ROLE} "
+        "with an explicit deny in an identity-based policy"
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as json_error:
+        apply_role.client("cloudtrail").lookup_events()
+    assert json_error.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "because no identity-based policy allows the cloudtrail:LookupEvents action" in str(
+        json_error.value
+    )

@@ -116,7 +116,9 @@ def test_no_secret_reaches_the_logs_or_the_database(console: io.StringIO, users:
         "SECRET_KEY": SECRET_KEY,
         **{f"issued credential {n}": value for n, value in enumerate(issued)},
     }
-    assert len(issued) >= 4, "both syncs assumed a role (the second was refused after assuming the base)"
+    # The first sync assumed the read role (a secret key and a session token); the second was refused.
+    # (Seeding names the account with a header and assumes no role.)
+    assert len(issued) >= 2, "the sync assumed a role"
     stored = _database_text()
     for what, value in secrets.items():
         assert value not in logged, f"the {what} was logged"

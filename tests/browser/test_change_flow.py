@@ -54,7 +54,7 @@ def test_accept_approve_apply_rollback(
         login(reviewer, base, "reviewer", PASSWORD)
         reviewer.goto(f"{base}/principals/{app.pk}/")
         reviewer.click("#view-suggestion")
-        assert "s3:DeleteObject" in reviewer.content()
+        assert "lambda:DeleteFunction" in reviewer.content()
         reviewer.fill("input[name=reason]", "quarterly review")
         reviewer.click("#accept-suggestion")
         reviewer.wait_for_url("**/changes/*/")

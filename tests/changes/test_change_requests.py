@@ -28,9 +28,9 @@ def test_suggestion_keeps_used_actions_and_checks(world: Any) -> None:
     s = suggest("app")
     item = next(i for i in s.items if i["name"] == "app")
     assert item["kind"] == "inline"
-    assert item["removed_actions"] == ["s3:DeleteObject"]
+    assert item["removed_actions"] == ["lambda:DeleteFunction"]
     proposed = item["proposed"][0]["Statement"][0]
-    assert set(proposed["Action"]) == {"s3:GetObject", "s3:PutObject", "sqs:SendMessage"}
+    assert set(proposed["Action"]) == {"lambda:GetFunction", "lambda:UpdateFunctionCode", "sqs:SendMessage"}
     assert item["no_new_access"][0]["result"] == "PASS" and item["validation"][0]["available"]
     assert s.engine_problems == [] and s.risk_after <= s.risk_before
     assert suggestions.suggestion_build(principal=s.principal) == s  # unchanged basis: the same suggestion
@@ -73,7 +73,7 @@ def test_n_of_m_approvals_and_edit_resets_them(world: Any) -> None:
     items[0]["proposed"] = [
         {
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+            "Statement": [{"Effect": "Allow", "Action": "lambda:GetFunction", "Resource": "*"}],
         }
     ]
     with pytest.raises(ChangeError, match="Only the requester"):
@@ -126,12 +126,14 @@ def test_apply_and_rollback_inline(world: Any) -> None:
     assert cr.watch_checked_at is not None and cr.watch_events == [] and not cr.watch_error
     # CloudTrail names a role's caller by its session; a role whose name only starts with "app" is not it.
     session_arn = f"arn:aws:sts::{ACCOUNT}:assumed-role/app/1700000000000"
-    fakeaws.record_access_denied(ACCOUNT, session_arn, "s3:DeleteObject", timezone.now())
+    fakeaws.record_access_denied(ACCOUNT, session_arn, "lambda:DeleteFunction", timezone.now())
     other = f"arn:aws:sts::{ACCOUNT}:assumed-role/app-runner/x"
-    fakeaws.record_access_denied(ACCOUNT, other, "s3:PutBucketPolicy", timezone.now())
+    fakeaws.record_access_denied(ACCOUNT, other, "lambda:GetFunction", timezone.now())
     watch.access_denied_watch()
     cr.refresh_from_db()
-    assert [d["action"] for d in cr.watch_events] == ["s3:DeleteObject"]  # the watch after an apply sees it
+    assert [d["action"] for d in cr.watch_events] == [
+        "lambda:DeleteFunction"
+    ]  # the watch after an apply sees it
     from django.test import Client
 
     viewer = Client()
@@ -142,6 +144,34 @@ def test_apply_and_rollback_inline(world: Any) -> None:
     assert cr.status == ChangeStatus.ROLLED_BACK
     assert live_inline(world, "app", "app") == before
     assert AuditEvent.objects.filter(action="change.rollback", object_id=str(cr.pk)).exists()
+
+
+def test_access_denied_watch_reads_with_a_role_allowed_to(world: Any) -> None:
+    """The watch reads CloudTrail as the read-only role, which the template allows LookupEvents."""
+    cr = apply(world, approved(world, "app"))
+    assert cr.status == ChangeStatus.APPLIED, cr.error
+    fakeaws.record_access_denied(ACCOUNT, cr.principal_arn, "lambda:DeleteFunction", timezone.now())
+    watch.watch_change(change=cr)
+    cr.refresh_from_db()
+    refused = [r["action"] for r in fakeaws.STATE.refused]
+    assert refused == [] and not cr.watch_error
+    assert [d["action"] for d in cr.watch_events] == ["lambda:DeleteFunction"]
+
+
+def test_a_watch_that_cannot_read_cloudtrail_says_so(world: Any, settings: Any) -> None:
+    """ "Could not read CloudTrail" is never shown as "no AccessDenied"."""
+    cr = apply(world, approved(world, "app"))
+    world["account"].role_arn = world["account"].apply_role_arn  # a role not allowed LookupEvents
+    world["account"].save()
+    watch.access_denied_watch()
+    cr.refresh_from_db()
+    assert cr.watch_error.startswith("Could not read CloudTrail") and cr.watch_events == []
+    from django.test import Client
+
+    viewer = Client()
+    viewer.force_login(world["viewer"])
+    page = viewer.get(f"/principals/{cr.principal_id}/").content.decode()
+    assert "Could not read CloudTrail" in page and "No AccessDenied" not in page
 
 
 def test_apply_customer_managed_with_five_versions(world: Any) -> None:

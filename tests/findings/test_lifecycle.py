@@ -93,9 +93,10 @@ def test_unused_and_credential_findings(account: LinkedAccount) -> None:
     assert finding("unused-service", "old-batch", "dynamodb").status == FindingStatus.OPEN
     unused_role = finding("unused-role", "old-batch")
     assert set(unused_role.sources) == {"iamreview", "access-analyzer"}
-    # app used s3:GetObject and PutObject but not DeleteObject (action level); sqs is used (service level)
-    app_actions = finding("unused-actions", "app", "s3")
-    assert app_actions.data["actions"] == ["s3:DeleteObject"]
+    # app used lambda:GetFunction and UpdateFunctionCode but not DeleteFunction (action level); sqs is
+    # used (service level)
+    app_actions = finding("unused-actions", "app", "lambda")
+    assert app_actions.data["actions"] == ["lambda:DeleteFunction"]
     assert not Finding.objects.filter(
         principal_arn__endswith="/app", kind="unused-service", subject="sqs"
     ).exists()

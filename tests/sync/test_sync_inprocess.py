@@ -57,9 +57,15 @@ def test_sync_stores_the_whole_snapshot(account: LinkedAccount) -> None:
     assert CredentialReportRow.objects.filter(account=account, user="alice").exists()
     app = Principal.objects.get(account=account, name="app")
     services = set(LastAccessed.objects.filter(principal=app, action="").values_list("service", flat=True))
-    assert {"s3", "sqs"} <= services
-    get_object = LastAccessed.objects.get(principal=app, service="s3", action="GetObject")
-    assert get_object.last_accessed_at is not None
+    assert {"lambda", "sqs"} <= services
+    get_function = LastAccessed.objects.get(principal=app, service="lambda", action="GetFunction")
+    assert get_function.last_accessed_at is not None
+    # As in AWS, data events never appear at action level, though alice used s3:GetObject yesterday:
+    # only the service's own row shows that s3 was used.
+    alice = Principal.objects.get(account=account, name="alice")
+    assert LastAccessed.objects.get(principal=alice, service="s3", action="").last_accessed_at is not None
+    assert LastAccessed.objects.filter(principal=alice, service="s3").exclude(action="").exists()
+    assert not LastAccessed.objects.filter(principal__account=account, action="GetObject").exists()
     assert AnalyzerFinding.objects.filter(account=account, finding_type="UnusedIAMRole").count() == 1
     assert Finding.objects.filter(account=account, kind="admin").exists()
 

@@ -10,7 +10,9 @@ import yaml
 import fakeaws
 from accounts.models import LinkedAccount, SyncRun, SyncStatus
 from accounts.onboarding import READ_ACTIONS
+from accounts.product_roles import apply_policy, read_policy
 from core.models import AuditEvent
+from fakeaws.enforce import action_for
 from fakeaws.scenario import seed_account
 
 pytestmark = pytest.mark.django_db
@@ -86,12 +88,18 @@ def test_onboarding_template_is_valid_and_carries_the_external_id(
     assert condition["sts:ExternalId"] == account.external_id
     assert read["Policies"][0]["PolicyDocument"]["Statement"][0]["Action"] == list(READ_ACTIONS)
     assert "ApplyRole" in template["Resources"]
+    # The rendered policies are exactly the ones fakeaws enforces in the tests, the Denies included.
+    apply_role = template["Resources"]["ApplyRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    assert apply_role == apply_policy() and read["Policies"][0]["PolicyDocument"] == read_policy()
     terraform = client_as("viewer").get(f"/accounts/{account.pk}/iamreview.tf").content.decode()
     assert account.external_id in terraform and 'resource "aws_iam_role" "iamreview_read"' in terraform
+    with_apply = client_as("viewer").get(f"/accounts/{account.pk}/iamreview.tf?apply=1").content.decode()
+    assert '"NeverChangeOwnRoles"' in with_apply and '"iam:PutRolePermissionsBoundary"' in with_apply
 
 
 def test_read_role_allows_every_call_a_sync_makes(client_as: Any) -> None:
-    """The template's action list and the collectors cannot drift apart."""
+    """The template's action list and the collectors cannot drift apart: fakeaws refuses what the read role
+    may not do, and every call the sync made maps (by IAM action name, not operation name) into the list."""
     from django.test import override_settings
 
     from findings.ingest import sync_run_execute
@@ -105,9 +113,16 @@ def test_read_role_allows_every_call_a_sync_makes(client_as: Any) -> None:
         run = SyncRun.objects.create(account=account)
         with override_settings(IAMREVIEW_POLL_MS=20):
             run = sync_run_execute(run_id=run.pk)  # type: ignore[assignment]
-    assert run.status == SyncStatus.SUCCEEDED
-    service_prefix = {"iam": "iam", "accessanalyzer": "access-analyzer", "sts": "sts"}
-    called = {f"{service_prefix[s]}:{op}" for s, op in (c.split(":") for c in run.api_calls)}
+        refused = list(fakeaws.STATE.refused)
+    assert run.status == SyncStatus.SUCCEEDED, run.error
+    assert refused == []
+    service_prefix = {
+        "iam": "iam",
+        "accessanalyzer": "access-analyzer",
+        "sts": "sts",
+        "cloudtrail": "cloudtrail",
+    }
+    called = {action_for(service_prefix[s], op) for s, op in (c.split(":") for c in run.api_calls)}
     assert called - {"sts:AssumeRole"} <= set(READ_ACTIONS), called - set(READ_ACTIONS)
 
 
@@ -138,6 +153,7 @@ def test_viewer_cannot_sync(client_as: Any, account: LinkedAccount) -> None:
 
 def test_connection_test_reports_in_words(client_as: Any, account: LinkedAccount) -> None:
     with fakeaws.mock():
+        seed_account(account.account_id, {})  # the read role exists, with the template's policy
         ok = client_as("reviewer").post(f"/accounts/{account.pk}/test/", **HX).content.decode()
         assert "Connected as" in ok and "IAM is readable" in ok
         fakeaws.faults().deny_assume.add(account.role_arn)

