@@ -113,9 +113,14 @@ class _Outcome:
     kept: set[str] = field(default_factory=set)  # lower-case actions and patterns
     removed: set[str] = field(default_factory=set)
     unknown: set[str] = field(default_factory=set)
+    # The original granted services the catalog may not know (through `*`, NotAction or a wildcard in
+    # the service name) and the rewrite lists actions instead: those services are no longer granted.
+    unnamed_lost: bool = False
 
 
-def _outside_catalog(patterns: tuple[str, ...], negated: bool, catalog: Catalog, usage: Usage) -> _Outcome:
+def _outside_catalog(
+    patterns: tuple[str, ...], negated: bool, catalog: Catalog, usage: Usage, named: frozenset[str]
+) -> _Outcome:
     """What the statement grants beyond the catalog: the patterns it cannot expand (new actions, new
     services), used actions the catalog does not know but the statement covers, and used services the
     catalog does not know that it grants whole. Kept as text unless the evidence says unused."""
@@ -145,9 +150,16 @@ def _outside_catalog(patterns: tuple[str, ...], negated: bool, catalog: Catalog,
             return not any(may_overlap(n, wanted) for n in written)
         return any(covers(w, wanted) for w in written)
 
-    for action in usage.used_actions:
-        if not catalog.bit(action) and action not in out.kept and granted(action):
+    # Actions the catalog does not know but the usage names (used, or reported at action level) or the
+    # policy writes out somewhere: kept by name when used or unknown.
+    for action in sorted(usage.used_actions | usage.tracked_actions | named):
+        if catalog.bit(action) or action in out.kept or action in out.removed:
+            continue
+        state = usage.state(action)
+        if state is not ActionUse.UNUSED and granted(action):
             out.kept.add(action)
+            if state is ActionUse.UNKNOWN:
+                out.unknown.add(action)
     for service in usage.used_services:
         whole = f"{service}:*"
         if not catalog.service_known(service) and whole not in out.kept and granted(whole):
@@ -155,11 +167,11 @@ def _outside_catalog(patterns: tuple[str, ...], negated: bool, catalog: Catalog,
     return out
 
 
-def _tighten_statement(st: Statement, catalog: Catalog, usage: Usage) -> _Outcome:
+def _tighten_statement(st: Statement, catalog: Catalog, usage: Usage, named: frozenset[str]) -> _Outcome:
     negated = st.not_actions is not None
     patterns = (st.not_actions if negated else st.actions) or ()  # the parser sets one of the two
     known: set[str] = set()
-    out = _outside_catalog(patterns, negated, catalog, usage)
+    out = _outside_catalog(patterns, negated, catalog, usage, named)
     for action in catalog.expand_statement(patterns, negated):
         state = usage.state(action)
         if state is ActionUse.UNUSED:
@@ -172,10 +184,12 @@ def _tighten_statement(st: Statement, catalog: Catalog, usage: Usage) -> _Outcom
     if not out.removed:
         out.statement = st  # nothing to remove: the statement as written, NotAction and wildcards too
         return out
-    if not out.kept:
-        return out
     wildcards = () if negated else patterns
     listed = fold_actions(frozenset(known), catalog, wildcards)
+    written = {a.lower() for a in listed} if out.kept else set()
+    out.unnamed_lost = negated or any(is_wildcard(p.split(":", 1)[0]) and p not in written for p in patterns)
+    if not out.kept:
+        return out
     # Outside the catalog: patterns kept as written, used actions and services by name.
     listed += sorted(out.kept - known)
     out.statement = Statement(
@@ -252,14 +266,23 @@ def tighten_policy(
     kept_all: set[str] = set()
     removed_all: set[str] = set()
     unknown_all: set[str] = set()
+    unnamed_lost = False
+    named = frozenset(
+        a
+        for st in doc.statements
+        if st.is_allow
+        for a in st.actions
+        if not is_wildcard(a) and not catalog.bit(a)
+    )
     for st in doc.statements:
         if not st.is_allow:
             statements.append(st)
             continue
-        outcome = _tighten_statement(st, catalog, usage)
+        outcome = _tighten_statement(st, catalog, usage, named)
         kept_all |= outcome.kept
         removed_all |= outcome.removed
         unknown_all |= outcome.unknown
+        unnamed_lost |= outcome.unnamed_lost
         if outcome.statement is not None:
             statements.append(outcome.statement)
     removed_all -= kept_all  # removed from one statement but kept by another: still granted
@@ -268,6 +291,12 @@ def tighten_policy(
     version = doc.version if _uses_variables(doc) else "2012-10-17"
     names = _names(catalog, statements)
     warnings: list[str] = []
+    if unnamed_lost:
+        warnings.append(
+            "the original grants every service through `*`, NotAction or a wildcard service name; the "
+            "tightened policy lists actions, so a service newer than the action catalog and not reported "
+            "by Access Advisor is no longer granted"
+        )
     if not statements:
         # Nothing used and nothing denied: the policy can go. (A policy left with only its Deny
         # statements is kept, since removing it would widen what other policies grant.)

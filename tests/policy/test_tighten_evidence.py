@@ -157,3 +157,12 @@ def test_inline_policies_fit_together_or_say_so() -> None:
     assert warning is not None and "2,049" in warning and "2,048" in warning
     assert inline_total_warning([6000, 4240], "inline-role") is None
     assert inline_total_warning([5121], "inline-group") is not None
+
+
+def test_rewriting_a_star_says_unnamed_services_lose_access() -> None:
+    cat = default_catalog()
+    star = parse_policy(doc(allow("*")), "admin")
+    result = tighten_policy(star, WORKLOAD, cat)
+    assert any("newer than the action catalog" in w for w in result.warnings)
+    listed = parse_policy(doc(allow(["s3:*", "sns:*"])), "app")
+    assert not any("newer than" in w for w in tighten_policy(listed, WORKLOAD, cat).warnings)
