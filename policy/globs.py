@@ -53,6 +53,17 @@ def covers(outer: tuple[Token, ...], inner: tuple[Token, ...]) -> bool:
     `inner` (and each variable) must fall inside a `*` of `outer`, or meet the same variable."""
     if outer == inner:
         return True
+    # Quick answers before the table: most patterns are plain names, and most differ early.
+    if STAR not in outer and len(outer) != len(inner):
+        return False
+    for t, u in zip(outer, inner, strict=False):
+        if t == STAR:
+            break
+        if t == QMARK:
+            if u != QMARK and u[0] != "lit":
+                return False
+        elif t != u:
+            return False
     n, m = len(outer), len(inner)
     # ok[j]: outer[i:] covers inner[j:], filled from the end (i descending); a table, not recursion, so a
     # long ARN cannot exhaust the stack.

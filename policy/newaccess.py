@@ -35,7 +35,17 @@ def _condition_set(st: Statement, variables: bool) -> frozenset[tuple[str, str, 
 class _Side:
     """One statement read for comparison: its action and resource patterns as tokens."""
 
-    __slots__ = ("actions", "conditions", "doc", "negated", "not_resources", "resources", "statement")
+    __slots__ = (
+        "action_set",
+        "actions",
+        "conditions",
+        "doc",
+        "negated",
+        "not_resources",
+        "resource_set",
+        "resources",
+        "statement",
+    )
 
     def __init__(self, st: Statement, doc: PolicyDocument) -> None:
         variables = variables_apply(doc.version)
@@ -44,7 +54,9 @@ class _Side:
         self.negated = st.not_actions is not None
         raw_actions = (st.not_actions if self.negated else st.actions) or ()
         self.actions = [tokens(a, False, True) for a in raw_actions]  # no variables in actions
+        self.action_set = frozenset(self.actions)
         self.resources = [tokens(r, variables, False) for r in st.resources]
+        self.resource_set = frozenset(self.resources)  # most proposed resources are an original's, as is
         self.not_resources = (
             [tokens(r, variables, False) for r in st.not_resources] if st.not_resources is not None else None
         )
@@ -56,7 +68,7 @@ def _scope_covered(old: _Side, resource: Pattern | None, not_resources: list[Pat
     list)?"""
     if resource is not None:
         if old.not_resources is None:
-            return any(covers(r, resource) for r in old.resources)
+            return resource in old.resource_set or any(covers(r, resource) for r in old.resources)
         return not any(may_overlap(n, resource) for n in old.not_resources)
     assert not_resources is not None
     if old.not_resources is None:
@@ -70,7 +82,7 @@ def _pattern_covered(old: _Side, pattern: Pattern) -> bool:
     """Does `old` grant every action `pattern` can match, as text?"""
     if old.negated:
         return not any(may_overlap(n, pattern) for n in old.actions)
-    return any(covers(a, pattern) for a in old.actions)
+    return pattern in old.action_set or any(covers(a, pattern) for a in old.actions)
 
 
 def _negation_covered(old: _Side, excluded: list[Pattern]) -> bool:
@@ -132,18 +144,18 @@ def _allow_problems(new: _Side, index: int, olds: list[_Side], catalog: Catalog)
                 f"fewer conditions{_version_note(new, olds)}"
             )
             continue
-        # Catalog actions: together, the covering originals must grant every one.
+        # Catalog actions: together, the covering originals must grant every one (as bit masks).
         patterns = (st.not_actions if new.negated else st.actions) or ()
-        wanted = set(catalog.expand_statement(patterns, new.negated))
+        wanted = catalog.statement_mask(patterns, new.negated)
         for o in olds_here:
             o_patterns = (o.statement.not_actions if o.negated else o.statement.actions) or ()
-            wanted -= catalog.expand_statement(o_patterns, o.negated)
+            wanted &= ~catalog.statement_mask(o_patterns, o.negated)
             if not wanted:
                 break
         if wanted:
-            sample = ", ".join(sorted(catalog.name(a) for a in wanted)[:5])
+            sample = ", ".join(catalog.first_names(wanted, 5))
             problems.append(
-                f"{where} grants {len(wanted)} action(s) on {shown} the original does not: {sample}"
+                f"{where} grants {wanted.bit_count()} action(s) on {shown} the original does not: {sample}"
             )
         # Beyond the catalog: every wildcard and unknown name, covered as text by one original.
         if new.negated:

@@ -151,9 +151,9 @@ def _outside_catalog(
         return any(covers(w, wanted) for w in written)
 
     # Actions the catalog does not know but the usage names (used, or reported at action level) or the
-    # policy writes out somewhere: kept by name when used or unknown.
-    for action in sorted(usage.used_actions | usage.tracked_actions | named):
-        if catalog.bit(action) or action in out.kept or action in out.removed:
+    # policy writes out somewhere (`named`): kept by name when used or unknown.
+    for action in sorted(named):
+        if action in out.kept or action in out.removed:
             continue
         state = usage.state(action)
         if state is not ActionUse.UNUSED and granted(action):
@@ -267,13 +267,8 @@ def tighten_policy(
     removed_all: set[str] = set()
     unknown_all: set[str] = set()
     unnamed_lost = False
-    named = frozenset(
-        a
-        for st in doc.statements
-        if st.is_allow
-        for a in st.actions
-        if not is_wildcard(a) and not catalog.bit(a)
-    )
+    written = {a for st in doc.statements if st.is_allow for a in st.actions if not is_wildcard(a)}
+    named = frozenset(a for a in written | usage.used_actions | usage.tracked_actions if not catalog.bit(a))
     for st in doc.statements:
         if not st.is_allow:
             statements.append(st)
