@@ -81,7 +81,7 @@ def _item(
         "proposed": result.documents,
         "removed_actions": result.removed_actions,
         "kept_actions": len(result.kept_actions),
-        "unknown_actions": list(getattr(result, "unknown_actions", []) or []),
+        "unknown_actions": list(result.unknown_actions),
         "size": result.size,
         "limit": result.limit,
         "fits": result.fits,

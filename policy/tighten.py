@@ -1,63 +1,44 @@
-"""Tightened policies from observed use: keep only used actions, keep every scope, fit AWS size limits.
+"""Tightened policies from observed use: keep what is used or unknown, keep every scope, fit AWS size limits.
 
 A tightened document never grants anything its original did not: every kept statement is its original with
-fewer actions (same resources, same conditions), every Deny is kept as it was, and `grants_nothing_new`
-checks the result with the engine before it is offered.
+fewer actions (same resources, same conditions, same reading of `${...}`), every Deny is kept as it was (in
+every part of a split), a wildcard is kept only where the original wrote it and every action it names is
+kept, and `grants_nothing_new` checks the result before it is offered.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from policy.catalog import Catalog
+from policy.globs import covers, is_wildcard, may_overlap, tokens
 from policy.model import PolicyDocument, Statement, document_to_json, minified_length
+from policy.newaccess import grants_nothing_new
+from policy.usage import ActionUse, Usage
 
-# Characters AWS allows (whitespace excluded); reference/aws-facts.md.
+__all__ = [
+    "SIZE_LIMITS",
+    "TightenedPolicy",
+    "Usage",
+    "fold_actions",
+    "grants_nothing_new",
+    "inline_total_warning",
+    "policy_diff",
+    "tighten_policy",
+]
+
+# Characters AWS allows (whitespace excluded); reference/aws-facts.md. The inline limits are for all of a
+# principal's inline policies together.
 SIZE_LIMITS = {
     "managed": 6144,
     "inline-role": 10240,
     "inline-user": 2048,
     "inline-group": 5120,
 }
-_VERB = re.compile(r"^[A-Z][a-z]+")
-
-
-@dataclass(frozen=True)
-class Usage:
-    """What a principal used within the window.
-
-    `action_level_services`: services whose last-accessed data is per action (Access Advisor tracks them);
-    for those an action counts as used only if it is in `used_actions`. For other services, any use of the
-    service (`used_services`) keeps all of that service's granted actions.
-    """
-
-    used_actions: frozenset[str] = frozenset()
-    used_services: frozenset[str] = frozenset()
-    action_level_services: frozenset[str] = frozenset()
-
-    def is_used(self, action: str) -> bool:
-        service = action.split(":", 1)[0]
-        if service in self.action_level_services:
-            return action in self.used_actions
-        return service in self.used_services or action in self.used_actions
-
-    @classmethod
-    def of(
-        cls,
-        actions: Iterable[str] = (),
-        services: Iterable[str] = (),
-        action_level_services: Iterable[str] = (),
-    ) -> Usage:
-        return cls(
-            frozenset(a.lower() for a in actions),
-            frozenset(s.lower() for s in services),
-            frozenset(s.lower() for s in action_level_services),
-        )
 
 
 @dataclass
@@ -66,13 +47,16 @@ class TightenedPolicy:
     original: dict[str, Any]
     documents: list[dict[str, Any]]  # empty: the policy is no longer needed (detach or delete it)
     removed_actions: list[str]
-    kept_actions: list[str]
+    kept_actions: list[str]  # used or unknown
     size: int
     limit: int
     warnings: list[str] = field(default_factory=list)
+    # Kept only because Access Advisor cannot tell whether they are used (a subset of kept_actions).
+    unknown_actions: list[str] = field(default_factory=list)
 
     @property
     def fits(self) -> bool:
+        """Does every document fit its limit? A policy that does not must not be offered."""
         return all(minified_length(d) <= self.limit for d in self.documents) if self.limit else True
 
     @property
@@ -80,102 +64,197 @@ class TightenedPolicy:
         return not self.removed_actions
 
 
-def fold_actions(kept: frozenset[str], catalog: Catalog) -> list[str]:
-    """Canonical action names, folded into `service:*` or `service:Verb*` only where the wildcard matches
-    nothing beyond `kept` in the catalog (so it adds nothing unused)."""
-    by_service: dict[str, set[str]] = {}
-    for action in kept:
-        by_service.setdefault(action.split(":", 1)[0], set()).add(action)
-    out: list[str] = []
-    for service in sorted(by_service):
-        actions = by_service[service]
-        every = set(catalog.by_service.get(service, ()))
-        if every and every <= actions:
-            out.append(f"{catalog.name(next(iter(every))).split(':', 1)[0]}:*")
-            continue
-        by_verb: dict[str, set[str]] = {}
-        loose: list[str] = []
-        for action in sorted(actions):
-            name = catalog.name(action)
-            verb = _VERB.match(name.split(":", 1)[1]) if ":" in name else None
-            if verb is None:
-                loose.append(name)
-            else:
-                by_verb.setdefault(f"{name.split(':', 1)[0]}:{verb.group(0)}", set()).add(action)
-        for prefix, members in sorted(by_verb.items()):
-            wildcard = f"{prefix}*"
-            if len(members) > 1 and catalog.expand(wildcard) <= actions:
-                out.append(wildcard)
-            else:
-                out.extend(sorted(catalog.name(a) for a in members))
-        out.extend(loose)
-    return out
-
-
-def _tighten_statement(
-    st: Statement, catalog: Catalog, usage: Usage
-) -> tuple[Statement | None, set[str], set[str]]:
-    negated = st.not_actions is not None
-    patterns = (st.not_actions if negated else st.actions) or ()  # the parser sets one of the two
-    expanded = catalog.expand_statement(patterns, negated)
-    kept = frozenset(a for a in expanded if usage.is_used(a))
-    removed = set(expanded - kept)
-    if not kept:
-        return None, set(), removed
-    if not removed and not negated:
-        return st, set(kept), removed
-    folded = tuple(a.lower() for a in fold_actions(kept, catalog))
+def inline_total_warning(sizes: Iterable[int], kind: str) -> str | None:
+    """A principal's inline policies share one limit: given the sizes of all of them after a change (the
+    tightened ones and those left alone), the problem in words, or None when they fit together."""
+    total = sum(sizes)
+    limit = SIZE_LIMITS[kind]
+    if total <= limit:
+        return None
     return (
-        Statement(
-            effect="Allow",
-            actions=folded,
-            not_actions=None,
-            resources=st.resources,
-            not_resources=st.not_resources,
-            conditions=st.conditions,
-            sid=st.sid,
-        ),
-        set(kept),
-        removed,
+        f"the inline policies of this {kind.removeprefix('inline-')} would total {total:,} characters, over "
+        f"the {limit:,} allowed for all of them together: move some into customer-managed policies"
     )
 
 
-def _split(doc: PolicyDocument, limit: int, catalog: Catalog) -> list[PolicyDocument]:
-    """Split a too-large document into several, each under `limit`, statement by statement and, for a
-    statement too large alone, by chunks of its actions."""
-    parts: list[list[Statement]] = [[]]
+def _spell(pattern: str, catalog: Catalog) -> str:
+    """The catalog's spelling of a kept pattern: `s3:Get*` for `s3:get*` (AWS reads either the same)."""
+    members = catalog.expand(pattern)
+    if not members:
+        return pattern
+    name = catalog.name(min(members))
+    if pattern.endswith("*") and not is_wildcard(pattern[:-1]) and name.lower().startswith(pattern[:-1]):
+        return name[: len(pattern) - 1] + "*"
+    return pattern
+
+
+def fold_actions(kept: frozenset[str], catalog: Catalog, wildcards: Iterable[str] = ()) -> list[str]:
+    """Kept actions as canonical names, with a wildcard only where the original statement wrote it
+    (`wildcards`, any case) and every catalog action it matches is kept. A wildcard also grants the
+    actions AWS adds later, so none broader than the original's is ever made up here."""
+    chosen = sorted(
+        {w.lower() for w in wildcards if is_wildcard(w) and catalog.expand(w) and catalog.expand(w) <= kept}
+    )
+    # One kept wildcard inside another (`s3:get*` and `s3:*`) says nothing more.
+    chosen = [
+        w
+        for w in chosen
+        if not any(o != w and covers(tokens(o, False, True), tokens(w, False, True)) for o in chosen)
+    ]
+    covered: set[str] = set()
+    for w in chosen:
+        covered |= catalog.expand(w)
+    return [_spell(w, catalog) for w in chosen] + sorted(catalog.name(a) for a in kept - covered)
+
+
+@dataclass
+class _Outcome:
+    statement: Statement | None
+    kept: set[str] = field(default_factory=set)  # lower-case actions and patterns
+    removed: set[str] = field(default_factory=set)
+    unknown: set[str] = field(default_factory=set)
+    # The original granted services the catalog may not know (through `*`, NotAction or a wildcard in
+    # the service name) and the rewrite lists actions instead: those services are no longer granted.
+    unnamed_lost: bool = False
+
+
+def _outside_catalog(
+    patterns: tuple[str, ...], negated: bool, catalog: Catalog, usage: Usage, named: frozenset[str]
+) -> _Outcome:
+    """What the statement grants beyond the catalog: the patterns it cannot expand (new actions, new
+    services), used actions the catalog does not know but the statement covers, and used services the
+    catalog does not know that it grants whole. Kept as text unless the evidence says unused."""
+    out = _Outcome(None)
+    if not negated:
+        for p in patterns:
+            if catalog.expand(p):
+                continue
+            service = p.split(":", 1)[0]
+            if not is_wildcard(p):
+                state = usage.state(p)
+            elif is_wildcard(service) or usage.service_state(service) is not ActionUse.UNUSED:
+                state = ActionUse.UNKNOWN
+            else:
+                state = ActionUse.UNUSED
+            if state is ActionUse.UNUSED:
+                out.removed.add(p)
+            else:
+                out.kept.add(p)
+                if state is ActionUse.UNKNOWN:
+                    out.unknown.add(p)
+    written = [tokens(p, False, True) for p in patterns]
+
+    def granted(text: str) -> bool:
+        wanted = tokens(text, False, True)
+        if negated:
+            return not any(may_overlap(n, wanted) for n in written)
+        return any(covers(w, wanted) for w in written)
+
+    # Actions the catalog does not know but the usage names (used, or reported at action level) or the
+    # policy writes out somewhere (`named`): kept by name when used or unknown.
+    for action in sorted(named):
+        if action in out.kept or action in out.removed:
+            continue
+        state = usage.state(action)
+        if state is not ActionUse.UNUSED and granted(action):
+            out.kept.add(action)
+            if state is ActionUse.UNKNOWN:
+                out.unknown.add(action)
+    for service in usage.used_services:
+        whole = f"{service}:*"
+        if not catalog.service_known(service) and whole not in out.kept and granted(whole):
+            out.kept.add(whole)
+    return out
+
+
+def _tighten_statement(st: Statement, catalog: Catalog, usage: Usage, named: frozenset[str]) -> _Outcome:
+    negated = st.not_actions is not None
+    patterns = (st.not_actions if negated else st.actions) or ()  # the parser sets one of the two
+    known: set[str] = set()
+    out = _outside_catalog(patterns, negated, catalog, usage, named)
+    for action in catalog.expand_statement(patterns, negated):
+        state = usage.state(action)
+        if state is ActionUse.UNUSED:
+            out.removed.add(action)
+        else:
+            known.add(action)
+            if state is ActionUse.UNKNOWN:
+                out.unknown.add(action)
+    out.kept |= known
+    if not out.removed:
+        out.statement = st  # nothing to remove: the statement as written, NotAction and wildcards too
+        return out
+    wildcards = () if negated else patterns
+    listed = fold_actions(frozenset(known), catalog, wildcards)
+    written = {a.lower() for a in listed} if out.kept else set()
+    out.unnamed_lost = negated or any(is_wildcard(p.split(":", 1)[0]) and p not in written for p in patterns)
+    if not out.kept:
+        return out
+    # Outside the catalog: patterns kept as written, used actions and services by name.
+    listed += sorted(out.kept - known)
+    out.statement = Statement(
+        effect="Allow",
+        actions=tuple(a.lower() for a in listed),
+        not_actions=None,
+        resources=st.resources,
+        not_resources=st.not_resources,
+        conditions=st.conditions,
+        sid=st.sid,
+    )
+    return out
+
+
+def _names(catalog: Catalog, statements: Iterable[Statement]) -> dict[str, str]:
+    """Spelling of every action and kept wildcard written in the statements."""
+    wild = {a: _spell(a, catalog) for st in statements for a in st.actions if is_wildcard(a)}
+    return {**catalog.canonical, **wild} if wild else catalog.canonical
+
+
+def _split(doc: PolicyDocument, limit: int, names: dict[str, str]) -> list[PolicyDocument]:
+    """Split a too-large document into several managed policies, each under `limit` where it can be:
+    Allow statements whole or, one too large alone, by chunks of its actions; every part carries every
+    Deny statement, so no part (nor any subset of them, should an apply stop half-way) grants what the
+    original denies."""
+    denies = [s for s in doc.statements if not s.is_allow]
+    allows = [s for s in doc.statements if s.is_allow]
 
     def size(statements: list[Statement]) -> int:
         return minified_length(
-            document_to_json(PolicyDocument(doc.name, tuple(statements)), catalog.canonical)
+            document_to_json(PolicyDocument(doc.name, tuple(denies + statements), doc.version), names)
         )
 
-    for st in doc.statements:
-        pieces = [st]
-        if size([st]) > limit and st.actions:
-            pieces = []
-            chunk: list[str] = []
-            for action in st.actions:
-                candidate = Statement(
-                    st.effect, (*chunk, action), None, st.resources, st.not_resources, st.conditions
-                )
-                if chunk and size([candidate]) > limit:
-                    pieces.append(
-                        Statement(
-                            st.effect, tuple(chunk), None, st.resources, st.not_resources, st.conditions
-                        )
-                    )
-                    chunk = []
-                chunk.append(action)
-            if chunk:
-                pieces.append(
-                    Statement(st.effect, tuple(chunk), None, st.resources, st.not_resources, st.conditions)
-                )
-        for piece in pieces:
-            if parts[-1] and size([*parts[-1], piece]) > limit:
-                parts.append([])
-            parts[-1].append(piece)
-    return [PolicyDocument(f"{doc.name}-{i + 1}", tuple(p), doc.version) for i, p in enumerate(parts) if p]
+    def part_of(st: Statement, actions: list[str]) -> Statement:
+        # No Sid: the pieces of one statement would share it.
+        return Statement(st.effect, tuple(actions), None, st.resources, st.not_resources, st.conditions)
+
+    pieces: list[Statement] = []
+    for st in allows:
+        if size([st]) <= limit or len(st.actions) < 2:
+            pieces.append(st)
+            continue
+        chunk: list[str] = []
+        for action in st.actions:
+            if chunk and size([part_of(st, [*chunk, action])]) > limit:
+                pieces.append(part_of(st, chunk))
+                chunk = []
+            chunk.append(action)
+        pieces.append(part_of(st, chunk))
+    parts: list[list[Statement]] = [[]]
+    for piece in pieces:
+        if parts[-1] and size([*parts[-1], piece]) > limit:
+            parts.append([])
+        parts[-1].append(piece)
+    return [
+        PolicyDocument(f"{doc.name}-{i + 1}", tuple(denies + p), doc.version) for i, p in enumerate(parts)
+    ]
+
+
+def _uses_variables(doc: PolicyDocument) -> bool:
+    return any(
+        "${" in text
+        for st in doc.statements
+        for text in (*st.resources, *(st.not_resources or ()), *(v for c in st.conditions for v in c.values))
+    )
 
 
 def tighten_policy(
@@ -186,32 +265,56 @@ def tighten_policy(
     statements: list[Statement] = []
     kept_all: set[str] = set()
     removed_all: set[str] = set()
+    unknown_all: set[str] = set()
+    unnamed_lost = False
+    written = {a for st in doc.statements if st.is_allow for a in st.actions if not is_wildcard(a)}
+    named = frozenset(a for a in written | usage.used_actions | usage.tracked_actions if not catalog.bit(a))
     for st in doc.statements:
         if not st.is_allow:
             statements.append(st)
             continue
-        new, kept, removed = _tighten_statement(st, catalog, usage)
-        kept_all |= kept
-        removed_all |= removed - kept_all
-        if new is not None:
-            statements.append(new)
-    removed_all -= kept_all
+        outcome = _tighten_statement(st, catalog, usage, named)
+        kept_all |= outcome.kept
+        removed_all |= outcome.removed
+        unknown_all |= outcome.unknown
+        unnamed_lost |= outcome.unnamed_lost
+        if outcome.statement is not None:
+            statements.append(outcome.statement)
+    removed_all -= kept_all  # removed from one statement but kept by another: still granted
     original = document_to_json(doc, catalog.canonical) if doc.raw is None else doc.raw
+    # In a 2008-10-17 document `${...}` is text; written as 2012-10-17 it would become a variable.
+    version = doc.version if _uses_variables(doc) else "2012-10-17"
+    names = _names(catalog, statements)
     warnings: list[str] = []
+    if unnamed_lost:
+        warnings.append(
+            "the original grants every service through `*`, NotAction or a wildcard service name; the "
+            "tightened policy lists actions, so a service newer than the action catalog and not reported "
+            "by Access Advisor is no longer granted"
+        )
     if not statements:
         # Nothing used and nothing denied: the policy can go. (A policy left with only its Deny
         # statements is kept, since removing it would widen what other policies grant.)
         documents: list[dict[str, Any]] = []
     else:
-        tightened = PolicyDocument(doc.name, tuple(statements), "2012-10-17")
-        if kind == "managed" and minified_length(document_to_json(tightened, catalog.canonical)) > limit:
-            parts = _split(tightened, limit, catalog)
-            warnings.append(
-                f"split into {len(parts)} managed policies to stay under {limit:,} characters each"
-            )
-            documents = [document_to_json(p, catalog.canonical) for p in parts]
+        tightened = PolicyDocument(doc.name, tuple(statements), version)
+        if kind == "managed" and minified_length(document_to_json(tightened, names)) > limit:
+            parts = _split(tightened, limit, names)
+            documents = [document_to_json(p, names) for p in parts]
+            too_big = [i + 1 for i, d in enumerate(documents) if minified_length(d) > limit]
+            if too_big:
+                warnings.append(
+                    f"cannot fit: part(s) {', '.join(map(str, too_big))} of {len(parts)} stay over "
+                    f"{limit:,} characters (a statement too large alone, or its Deny statements); "
+                    "not offered for apply"
+                )
+            else:
+                warnings.append(
+                    f"split into {len(parts)} managed policies to stay under {limit:,} characters each; "
+                    "each carries every Deny statement and all of them must be applied"
+                )
         else:
-            documents = [document_to_json(tightened, catalog.canonical)]
+            documents = [document_to_json(tightened, names)]
     size = sum(minified_length(d) for d in documents)
     if kind != "managed" and size > limit:
         warnings.append(
@@ -227,58 +330,8 @@ def tighten_policy(
         size=size,
         limit=limit,
         warnings=warnings,
+        unknown_actions=sorted(catalog.name(a) for a in unknown_all & kept_all),
     )
-
-
-def _scope(st: Statement) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
-    return (
-        tuple(sorted(st.resources)),
-        tuple(sorted(st.not_resources)) if st.not_resources is not None else None,
-    )
-
-
-def grants_nothing_new(
-    original: Sequence[PolicyDocument], tightened: Sequence[PolicyDocument], catalog: Catalog
-) -> list[str]:
-    """Problems found (empty when the tightened set is no broader than the original set).
-
-    Each tightened Allow must be covered by original Allows of the same resource scope whose conditions
-    it keeps; every original Deny must still be there.
-    """
-    problems: list[str] = []
-    old_allows = [s for d in original for s in d.statements if s.is_allow]
-    old_denies = {
-        json.dumps(document_to_json(PolicyDocument("", (s,))))
-        for d in original
-        for s in d.statements
-        if not s.is_allow
-    }
-    new_denies = {
-        json.dumps(document_to_json(PolicyDocument("", (s,))))
-        for d in tightened
-        for s in d.statements
-        if not s.is_allow
-    }
-    if old_denies - new_denies:
-        problems.append(f"{len(old_denies - new_denies)} Deny statement(s) of the original are missing")
-    for doc in tightened:
-        for st in doc.statements:
-            if not st.is_allow:
-                continue
-            negated = st.not_actions is not None
-            patterns = (st.not_actions if negated else st.actions) or ()  # the parser sets one of the two
-            wanted = set(catalog.expand_statement(patterns, negated))
-            conds = set(st.conditions)
-            for old in old_allows:
-                if _scope(old) == _scope(st) and set(old.conditions) <= conds:
-                    old_patterns = old.not_actions if old.not_actions is not None else old.actions
-                    wanted -= catalog.expand_statement(old_patterns, old.not_actions is not None)
-                if not wanted:
-                    break
-            if wanted:
-                sample = ", ".join(sorted(catalog.name(a) for a in wanted)[:5])
-                problems.append(f"{doc.name}: grants {len(wanted)} action(s) the original does not: {sample}")
-    return problems
 
 
 def policy_diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:

@@ -63,21 +63,13 @@ def test_fakeaws_answers_each_adversarial_pair(name: str) -> None:
 
 # The engine on main misses these (issue 15 item 2): the second opinion shows it. When the engine is
 # fixed, the strict xfail turns into a failure that says to drop the mark.
-ENGINE_MISSES_TODAY = {
-    "unknown service",
-    "unknown action not covered",
-    "variable read as text, then as a variable",
-}
+# Cases where the engine let new access through, until issue 15 item 2 was fixed: none left.
+ENGINE_MISSES_TODAY: set[str] = set()
 
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="issue 15 item 2"))
-        if n in ENGINE_MISSES_TODAY
-        else n
-        for n in sorted(PAIRS)
-    ],
+    sorted(PAIRS),
 )
 def test_engine_never_passes_what_fakeaws_fails(name: str) -> None:
     existing, new, _ = PAIRS[name]

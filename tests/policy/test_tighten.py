@@ -12,9 +12,15 @@ from policy.catalog import Catalog, default_catalog
 from policy.evaluate import PolicySet, grants_from
 from policy.model import minified_length, parse_policy
 from policy.tighten import Usage, fold_actions, grants_nothing_new, policy_diff, tighten_policy
+from policy.usage import NOT_RECORDED_BY_ACCESS_ADVISOR
 from tests.policy.gaad_builder import allow, deny, doc
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def every(cat: Catalog, *services: str) -> list[str]:
+    """Every catalog action of these services, as if Access Advisor tracked each at action level."""
+    return [a for s in services for a in cat.by_service[s]]
 
 
 def test_keeps_only_used_actions_and_every_scope() -> None:
@@ -27,7 +33,11 @@ def test_keeps_only_used_actions_and_every_scope() -> None:
         ),
         "app",
     )
-    usage = Usage.of(actions=["s3:GetObject", "s3:PutObject"], action_level_services=["s3", "ec2"])
+    usage = Usage.of(
+        used_actions=["s3:GetObject", "s3:PutObject"],
+        tracked_services=["s3", "ec2"],
+        tracked_actions=every(cat, "s3", "ec2"),
+    )
     result = tighten_policy(original, usage, cat)
     assert len(result.documents) == 1
     statements = result.documents[0]["Statement"]
@@ -47,13 +57,14 @@ def test_keeps_only_used_actions_and_every_scope() -> None:
 def test_service_level_usage_keeps_the_service() -> None:
     cat = default_catalog()
     original = parse_policy(doc(allow(["sqs:SendMessage", "sqs:DeleteQueue", "sns:Publish"])), "p")
-    result = tighten_policy(original, Usage.of(services=["sqs"]), cat)
+    result = tighten_policy(original, Usage.of(used_services=["sqs"], tracked_services=["sqs", "sns"]), cat)
     assert result.documents[0]["Statement"][0]["Action"] == ["sqs:DeleteQueue", "sqs:SendMessage"]
     assert result.removed_actions == ["sns:Publish"]
 
 
 def test_nothing_used_means_no_document() -> None:
-    result = tighten_policy(parse_policy(doc(allow("s3:*")), "p"), Usage.of(), default_catalog())
+    usage = Usage.of(tracked_services=["s3"])
+    result = tighten_policy(parse_policy(doc(allow("s3:*")), "p"), usage, default_catalog())
     assert result.documents == []
     assert len(result.removed_actions) > 50
 
@@ -61,18 +72,46 @@ def test_nothing_used_means_no_document() -> None:
 def test_not_action_becomes_an_action_list() -> None:
     cat = default_catalog()
     original = parse_policy(doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}), "p")
-    result = tighten_policy(original, Usage.of(actions=["s3:GetObject"], action_level_services=["s3"]), cat)
-    assert result.documents[0]["Statement"][0]["Action"] == "s3:GetObject"
+    every_service = sorted(cat.by_service)
+    usage = Usage.of(
+        used_actions=["s3:GetObject"], tracked_services=every_service, tracked_actions=every(cat, "s3")
+    )
+    result = tighten_policy(original, usage, cat)
+    # Permission-only actions (iam:PassRole and the like) are never recorded: kept as unknown.
+    unseen = sorted(cat.name(a) for a in NOT_RECORDED_BY_ACCESS_ADVISOR if not a.startswith("iam:"))
+    assert result.documents[0]["Statement"][0]["Action"] == sorted(["s3:GetObject", *unseen])
+    assert result.unknown_actions == unseen
 
 
-def test_fold_only_when_nothing_unused_is_added() -> None:
+def test_fold_keeps_only_wildcards_the_original_wrote() -> None:
     cat = default_catalog()
     gets = cat.expand("s3:Get*")
-    folded = fold_actions(gets | {"s3:putobject"}, cat)
-    assert "s3:Get*" in folded and "s3:PutObject" in folded
-    partial = fold_actions(frozenset(list(sorted(gets))[:-1]), cat)
-    assert "s3:Get*" not in partial
-    assert fold_actions(cat.expand("sqs:*"), cat) == ["sqs:*"]
+    # Every s3:Get* action kept: folded back only when the original statement wrote s3:Get* (any case).
+    assert fold_actions(gets | {"s3:putobject"}, cat, ["s3:GET*", "s3:putobject"])[0] == "s3:Get*"
+    listed = fold_actions(gets | {"s3:putobject"}, cat)
+    assert "s3:Get*" not in listed and len(listed) == len(gets) + 1
+    assert "s3:GetObject" in listed and "s3:PutObject" in listed
+    # One s3:Get* action not kept: listed, never folded.
+    partial = fold_actions(frozenset(sorted(gets)[:-1]), cat, ["s3:get*"])
+    assert not any("*" in a for a in partial)
+    # Every sqs action kept, but the original listed them: a wildcard would grant sqs actions AWS adds later.
+    assert "sqs:*" not in fold_actions(cat.expand("sqs:*"), cat)
+    assert fold_actions(cat.expand("sqs:*"), cat, ["sqs:*", "sqs:send*"]) == ["sqs:*"]
+
+
+def test_tightening_never_writes_a_wildcard_the_original_did_not() -> None:
+    cat = default_catalog()
+    every_sqs = sorted(cat.name(a) for a in cat.expand("sqs:*"))
+    original = parse_policy(doc(allow([*every_sqs, "sns:Publish"])), "listed")
+    usage = Usage.of(used_services=["sqs"], tracked_services=["sqs", "sns"])
+    result = tighten_policy(original, usage, cat)
+    assert result.removed_actions == ["sns:Publish"]
+    assert result.documents[0]["Statement"][0]["Action"] == every_sqs
+    assert grants_nothing_new([original], [parse_policy(d, "t") for d in result.documents], cat) == []
+    # Written as a wildcard in the original, it stays one.
+    original = parse_policy(doc(allow(["SQS:*", "sns:Publish"])), "wild")
+    result = tighten_policy(original, usage, cat)
+    assert result.documents[0]["Statement"][0]["Action"] == "sqs:*"
 
 
 def test_large_managed_policy_is_split_under_the_limit() -> None:
@@ -81,7 +120,8 @@ def test_large_managed_policy_is_split_under_the_limit() -> None:
     used = actions[::2]  # every other action: nothing folds
     resources = [f"arn:aws:ec2:us-east-1:111122223333:instance/i-{i:017d}" for i in range(40)]
     original = parse_policy(doc(allow(actions, resources)), "big")
-    result = tighten_policy(original, Usage.of(actions=used, action_level_services=["ec2"]), cat)
+    usage = Usage.of(used_actions=used, tracked_services=["ec2"], tracked_actions=actions)
+    result = tighten_policy(original, usage, cat)
     assert len(result.documents) > 1
     assert all(minified_length(d) <= 6144 for d in result.documents)
     assert result.fits and result.warnings
@@ -94,7 +134,10 @@ def test_inline_user_policy_over_2048_is_flagged() -> None:
     actions = sorted(cat.canonical[a] for a in cat.expand("ec2:Describe*"))[::2]
     original = parse_policy(doc(allow(actions)), "inline")
     result = tighten_policy(
-        original, Usage.of(actions=actions, action_level_services=["ec2"]), cat, kind="inline-user"
+        original,
+        Usage.of(used_actions=actions, tracked_services=["ec2"], tracked_actions=actions),
+        cat,
+        kind="inline-user",
     )
     assert not result.fits
     assert "customer-managed" in result.warnings[0]
@@ -193,9 +236,8 @@ def test_tightened_never_allows_more(
     statements: list[dict[str, Any]], used: set[str], action_level: set[str]
 ) -> None:
     original = parse_policy({"Version": "2012-10-17", "Statement": statements}, "gen")
-    usage = Usage.of(
-        actions=used, services={a.split(":")[0] for a in used}, action_level_services=action_level
-    )
+    tracked = [a.lower() for a in SMALL.canonical if a.split(":")[0] in action_level]
+    usage = Usage.of(used_actions=used, tracked_services=["s3", "ec2", "iam"], tracked_actions=tracked)
     result = tighten_policy(original, usage, SMALL)
     tightened = [parse_policy(d, f"t{i}") for i, d in enumerate(result.documents)]
     before = {(a, r) for a, r, _ in _allowed([original])}
