@@ -395,9 +395,25 @@ class Campaign:
                 )
 
 
-def campaign_account(endpoint: str) -> tuple[Any, Any]:
-    """The linked account the campaign syncs, and an IAM client acting as its apply role (to read AWS)."""
+def role_client(endpoint: str, role_arn: str) -> Any:
+    """An IAM client acting as one of the product's roles (fakeaws allows it what the role's policies do)."""
     import boto3
+
+    sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1")
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="campaign")["Credentials"]
+    return boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+def campaign_account(endpoint: str) -> tuple[Any, Any]:
+    """The linked account the campaign syncs, and an IAM client acting as its apply role (to read the
+    policies a change touches); `live_iam` reads the whole account with the read role (`role_client`)."""
 
     from accounts.models import LinkedAccount
     from fakeaws.scenario import READ_ROLE
@@ -409,17 +425,7 @@ def campaign_account(endpoint: str) -> tuple[Any, Any]:
         role_arn=f"arn:aws:iam::{ACCOUNT}:role/{READ_ROLE}",
         apply_role_arn=f"arn:aws:iam::{ACCOUNT}:role/iamreview-apply",
     )
-    sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1")
-    creds = sts.assume_role(RoleArn=account.apply_role_arn, RoleSessionName="campaign")["Credentials"]
-    iam = boto3.client(
-        "iam",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
-    return account, iam
+    return account, role_client(endpoint, account.apply_role_arn)
 
 
 def suggestions_for(account: Any) -> list[Any]:
@@ -543,13 +549,14 @@ def main() -> None:
             kill_rate=args.kill,
             seed=args.seed,
         )
-        before = live_iam(iam)
+        reader = role_client(server.endpoint, account.role_arn)
+        before = live_iam(reader)
         print(f"{args.syncs} syncs with chaos {args.chaos} and kill rate {args.kill} ...", flush=True)
         campaign.run_syncs(args.syncs)
         suggestions = suggestions_for(account)
         print(f"{args.applies} applies over {len(suggestions)} suggestions ...", flush=True)
         campaign.run_applies(args.applies, suggestions)
-        if live_iam(iam) != before:
+        if live_iam(reader) != before:
             campaign.violation("at the end AWS does not hold what it held at the start")
         counts = tmp / "fakeaws-chaos.json"
         campaign.report["injected"] = json.loads(counts.read_text()) if counts.exists() else {}

@@ -16,9 +16,11 @@ from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import LinkedAccount
+from findings.facts import PrincipalUsage, usage_from_rows
 from findings.models import AccessKey, AnalyzerFinding, CredentialReportRow, LastAccessed, Principal
 from policy.analyze import AccountAnalysis, PrincipalReport
 from policy.kinds import kind
+from policy.usage import ActionUse
 
 
 @dataclass
@@ -97,57 +99,27 @@ class UnusedState:
         )
 
 
-def unused_for_principal(
-    *,
-    principal: Principal,
-    allowed: frozenset[str],
-    rows: list[LastAccessed],
-    window_days: int,
-    now: datetime,
-    last_collected: datetime | None,
-    action_name: Any,
-) -> UnusedState:
-    """Granted services and actions not used within the window, honouring what AWS does and does not track.
-
-    - a principal younger than the window is "too-young": nothing is unused yet;
-    - with no last-accessed rows it is "no-data"; with rows older than the latest collection, "stale";
-    - a granted service AWS reports nothing for is "not tracked", never unused;
-    - a service used within the window is checked action by action where AWS tracks its actions.
-    """
-    cutoff = now - timedelta(days=window_days)
-    if principal.aws_created_at is not None and principal.aws_created_at > cutoff:
-        return UnusedState("too-young")
-    if not rows:
-        return UnusedState("no-data")
-    if last_collected is not None and max(r.collected_at for r in rows) < last_collected - timedelta(
-        minutes=1
-    ):
-        return UnusedState("stale")
-    services = {r.service: r for r in rows if not r.action}
-    actions = {(r.service, r.action.lower()): r for r in rows if r.action}
+def unused_for_principal(*, allowed: frozenset[str], usage: PrincipalUsage, action_name: Any) -> UnusedState:
+    """Granted services and actions not used within the window, as `findings.facts` reads usage: only what
+    Access Advisor reports can be unused; a service it reports nothing for is "not tracked"; an action it
+    cannot see (data-plane, permission-only) in a used service is kept, never unused."""
+    if usage.status != "analyzed":
+        return UnusedState(usage.status)
     granted: dict[str, list[str]] = {}
     for a in allowed:
-        if a in ("iam:passrole",):
-            continue  # a permission check, not an API call: Access Advisor never records it
         granted.setdefault(a.split(":", 1)[0], []).append(a)
     state = UnusedState("analyzed")
     for service, service_actions in sorted(granted.items()):
-        row = services.get(service)
-        if row is None or not row.tracked:
+        if not usage.service_tracked(service):
             state.not_tracked.append(service)
             continue
-        if row.last_accessed_at is None or row.last_accessed_at < cutoff:
-            state.unused_services[service] = sorted(action_name(a) for a in service_actions)
+        unused = sorted(action_name(a) for a in service_actions if usage.state(a) is ActionUse.UNUSED)
+        if not unused:
             continue
-        unused = []
-        for a in service_actions:
-            tracked = actions.get((service, a.split(":", 1)[1]))
-            if tracked is None:
-                continue  # action not tracked at action level: the service's recent use covers it
-            if tracked.last_accessed_at is None or tracked.last_accessed_at < cutoff:
-                unused.append(action_name(a))
-        if unused:
-            state.unused_actions[service] = sorted(unused)
+        if service in usage.usage.used_services:
+            state.unused_actions[service] = unused
+        else:
+            state.unused_services[service] = unused
     return state
 
 
@@ -166,14 +138,15 @@ def unused_specs(
         perms = analysis.perms.get(arn)
         if perms is None:
             continue
-        state = unused_for_principal(
+        usage = usage_from_rows(
             principal=principal,
-            allowed=perms.allowed_actions(),
             rows=rows_by_principal.get(principal.pk, []),
             window_days=window,
             now=now,
             last_collected=last_collected,
-            action_name=analysis.catalog.name,
+        )
+        state = unused_for_principal(
+            allowed=perms.allowed_actions(), usage=usage, action_name=analysis.catalog.name
         )
         states[arn] = state
         if len(state.unused_services) > MAX_SERVICE_FINDINGS:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
-
-from findings.models import LastAccessed, ManagedPolicy, Principal
+from findings.facts import Layers, principal_layers, principal_usage
+from findings.models import Principal
 from policy.catalog import default_catalog
 from policy.evaluate import PrincipalContext, PrincipalPermissions
 from policy.model import PolicyDocument, PolicyError, parse_policy
+from policy.usage import ActionUse
 
 RISKY_ACTION_WORDS = ("iam:", "sts:assumerole", "passrole", "kms:decrypt", "secretsmanager:getsecretvalue")
 
@@ -84,68 +84,58 @@ def _parse(document: Any, name: str) -> tuple[PolicyDocument | None, str]:
         return None, str(exc)
 
 
-def policies_of(principal: Principal) -> list[PolicyView]:
+def _views(layers: Layers, source: str) -> list[PolicyView]:
     views: list[PolicyView] = []
-    for inline in principal.inline_policies.select_related("document"):
+    for inline in layers.inline:
         doc, error = _parse(inline.document.document, inline.name)
         views.append(
             PolicyView(
                 inline.name,
-                "inline",
+                "inline" if source == "own" else source,
                 "",
                 _statement_views(doc) if doc else [],
                 inline.document.document,
                 error=error,
             )
         )
-    wanted = [*principal.attached_policy_arns, *([principal.boundary_arn] if principal.boundary_arn else [])]
-    managed = {
-        p.arn: p
-        for p in ManagedPolicy.objects.filter(account=principal.account, arn__in=wanted).select_related(
-            "document"
-        )
-    }
-    for arn in principal.attached_policy_arns:
-        policy = managed.get(arn)
-        if policy is None or policy.document is None:
+    for policy in layers.managed:
+        if policy.document is None:
             continue
         doc, error = _parse(policy.document.document, policy.name)
         views.append(
             PolicyView(
                 policy.name,
-                "managed",
-                arn,
-                _statement_views(doc) if doc else [],
-                policy.document.document,
-                aws_managed=policy.aws_managed,
-                error=error,
-            )
-        )
-    if principal.kind == "user" and principal.groups:
-        for group in Principal.objects.filter(
-            account=principal.account, kind="group", name__in=principal.groups
-        ):
-            for view in policies_of(group):
-                view.source = f"group:{group.name}"
-                views.append(view)
-    if (
-        principal.boundary_arn
-        and principal.boundary_arn in managed
-        and managed[principal.boundary_arn].document
-    ):
-        policy = managed[principal.boundary_arn]
-        doc, error = _parse(policy.document.document, policy.name)  # type: ignore[union-attr]
-        views.append(
-            PolicyView(
-                policy.name,
-                "boundary",
+                "managed" if source == "own" else source,
                 policy.arn,
                 _statement_views(doc) if doc else [],
                 policy.document.document,
                 aws_managed=policy.aws_managed,
                 error=error,
             )
-        )  # type: ignore[union-attr]
+        )
+    return views
+
+
+def policies_of(principal: Principal) -> list[PolicyView]:
+    """Every policy the principal's permissions depend on, as `findings.facts.principal_layers` reads them."""
+    layers = principal_layers(principal)
+    views = _views(layers, "own")
+    for group in layers.groups:
+        views += _views(group, f"group:{group.principal.name}")
+    boundary = layers.boundary
+    if boundary is not None and boundary.document is not None:
+        doc, error = _parse(boundary.document.document, boundary.name)
+        views.append(
+            PolicyView(
+                boundary.name,
+                "boundary",
+                boundary.arn,
+                _statement_views(doc) if doc else [],
+                boundary.document.document,
+                aws_managed=boundary.aws_managed,
+                error=error,
+            )
+        )
     return views
 
 
@@ -159,42 +149,33 @@ def permissions_of(principal: Principal, policies: list[PolicyView]) -> Principa
 
 
 def service_usage(principal: Principal, perms: PrincipalPermissions) -> list[ServiceUse]:
+    """Every granted service with its last use, and each action's state as `findings.facts` reads usage:
+    "kept" marks what Access Advisor cannot see (data-plane actions of a used service): never unused."""
     catalog = default_catalog()
-    window = principal.account.unused_days
-    now = timezone.now()
-    cutoff = now - timedelta(days=window)
-    young = principal.aws_created_at is not None and principal.aws_created_at > cutoff
-    rows = list(LastAccessed.objects.filter(principal=principal))
-    services = {r.service: r for r in rows if not r.action}
-    actions = {(r.service, r.action.lower()): r for r in rows if r.action}
+    usage = principal_usage(principal)
     granted: dict[str, list[str]] = {}
     for a in perms.allowed_actions():
         granted.setdefault(a.split(":", 1)[0], []).append(a)
     out = []
     for service in sorted(granted):
-        row = services.get(service)
-        if young:
-            state = "too-young"
-        elif not rows:
-            state = "no-data"
-        elif row is None or not row.tracked:
+        if usage.status in ("too-young", "no-data"):
+            state = usage.status
+        elif not usage.service_tracked(service):
             state = "not-tracked"
-        elif row.last_accessed_at is None or row.last_accessed_at < cutoff:
-            state = "unused"
-        else:
+        elif service in usage.usage.used_services:
             state = "used"
+        else:
+            state = "unused"
         action_rows = []
         for a in sorted(granted[service]):
-            tracked = actions.get((service, a.split(":", 1)[1]))
-            if tracked is None:
-                a_state = (
-                    state if state in ("unused", "too-young", "no-data", "not-tracked") else "service-used"
-                )
-                action_rows.append((catalog.name(a), None, a_state))
+            answer = usage.state(a)
+            if answer is ActionUse.USED:
+                a_state = "used"
+            elif answer is ActionUse.UNUSED:
+                a_state = "unused"
             else:
-                used = tracked.last_accessed_at is not None and tracked.last_accessed_at >= cutoff
-                a_state = "used" if used else ("too-young" if young else "unused")
-                action_rows.append((catalog.name(a), tracked.last_accessed_at, a_state))
-        out.append(ServiceUse(service, action_rows, row.last_accessed_at if row else None, state))
+                a_state = state if state in ("too-young", "no-data", "not-tracked") else "service-used"
+            action_rows.append((catalog.name(a), usage.action_last_used(a), a_state))
+        out.append(ServiceUse(service, action_rows, usage.service_last_used(service), state))
     order = {"unused": 0, "used": 1, "not-tracked": 2, "too-young": 3, "no-data": 4}
     return sorted(out, key=lambda s: (order.get(s.state, 5), s.service))

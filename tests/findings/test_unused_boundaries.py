@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from findings.detect import unused_for_principal
+from findings.facts import usage_from_rows
 from findings.models import LastAccessed, Principal
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -30,15 +31,10 @@ def row(service: str, days: float | None, action: str = "", tracked: bool = True
 
 
 def run(rows: list[LastAccessed], allowed: set[str], created_days: int = 400):  # type: ignore[no-untyped-def]
-    return unused_for_principal(
-        principal=principal(created_days),
-        allowed=frozenset(allowed),
-        rows=rows,
-        window_days=90,
-        now=NOW,
-        last_collected=COLLECTED,
-        action_name=lambda a: a,
+    usage = usage_from_rows(
+        principal=principal(created_days), rows=rows, window_days=90, now=NOW, last_collected=COLLECTED
     )
+    return unused_for_principal(allowed=frozenset(allowed), usage=usage, action_name=lambda a: a)
 
 
 @pytest.mark.parametrize(
@@ -77,15 +73,10 @@ def test_no_data_at_all_is_not_unused() -> None:
 def test_data_older_than_the_last_collection_is_stale_not_unused() -> None:
     old = row("s3", None)
     old.collected_at = COLLECTED - timedelta(days=2)
-    state = unused_for_principal(
-        principal=principal(),
-        allowed=frozenset({"s3:getobject"}),
-        rows=[old],
-        window_days=90,
-        now=NOW,
-        last_collected=COLLECTED,
-        action_name=lambda a: a,
+    usage = usage_from_rows(
+        principal=principal(), rows=[old], window_days=90, now=NOW, last_collected=COLLECTED
     )
+    state = unused_for_principal(allowed=frozenset({"s3:getobject"}), usage=usage, action_name=lambda a: a)
     assert state.status == "stale" and state.unused_count == 0
 
 

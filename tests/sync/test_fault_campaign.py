@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from benchmarks.faults import WORKER_ENV, Campaign, campaign_account, live_iam, suggestions_for
+from benchmarks.faults import WORKER_ENV, Campaign, campaign_account, live_iam, role_client, suggestions_for
 from iamreview.celery import app
 from tests.processes import FakeAwsServer, celery_worker
 
@@ -69,10 +69,11 @@ def test_fault_campaign_leaves_nothing_half_done(
             log=lambda line: None,
             run_timeout=120,
         )
-        before = live_iam(iam)
+        reader = role_client(server.endpoint, account.role_arn)
+        before = live_iam(reader)
         campaign.run_syncs(10)
         campaign.run_applies(4, suggestions_for(account))
-        after = live_iam(iam)
+        after = live_iam(reader)
         campaign.close()
     report = campaign.report
     assert report["violations"] == [], (
