@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
@@ -18,6 +19,11 @@ role_arn_validator = RegexValidator(
     r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$",
     "A role ARN looks like arn:aws:iam::123456789012:role/iamreview-read.",
 )
+
+
+def default_unused_days() -> int:
+    """The unused-permission window of a newly linked account (IAMREVIEW_UNUSED_DAYS); each has its own."""
+    return int(settings.IAMREVIEW_UNUSED_DAYS)
 
 
 def new_external_id() -> str:
@@ -44,7 +50,7 @@ class LinkedAccount(models.Model):
     regions = models.JSONField(default=list, blank=True)
     enabled = models.BooleanField(default=True)
     sync_interval_minutes = models.PositiveIntegerField(default=360, validators=[MinValueValidator(15)])
-    unused_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)])
+    unused_days = models.PositiveIntegerField(default=default_unused_days, validators=[MinValueValidator(1)])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -127,3 +127,13 @@ def test_check_deploy_fails_with_the_demo_key_even_without_fail_level() -> None:
     assert _manage("check", "--deploy", env=PRODUCTION_ENV).returncode == 0
     # The demo (DEBUG on) keeps working with the demo key.
     assert "iamreview.E001" not in _manage("check", "--deploy", env={**env, "DEBUG": "true"}).stderr
+
+
+def test_new_accounts_take_the_unused_window_from_the_setting(db: None, settings: object) -> None:
+    from accounts.models import LinkedAccount
+
+    settings.IAMREVIEW_UNUSED_DAYS = 45  # type: ignore[attr-defined]
+    account = LinkedAccount.objects.create(
+        account_id="123456789012", name="x", role_arn="arn:aws:iam::123456789012:role/r"
+    )
+    assert account.unused_days == 45
