@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -206,7 +207,7 @@ def daily_metric_record(*, account: LinkedAccount, unused_total: int | None = No
     )
     by_severity = Counter(live.values_list("severity", flat=True))
     by_kind = Counter(live.values_list("kind", flat=True))
-    cutoff = timezone.now() - timezone.timedelta(days=90)
+    cutoff = timezone.now() - timezone.timedelta(days=settings.IAMREVIEW_KEY_MAX_AGE_DAYS)
     old_keys = AccessKey.objects.filter(
         principal__account=account, active=True, created_at__lt=cutoff
     ).count()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
@@ -237,7 +238,7 @@ def dashboard(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
             AccessKey.objects.filter(
                 principal__account_id__in=ids,
                 active=True,
-                created_at__lt=timezone.now() - timezone.timedelta(days=90),
+                created_at__lt=timezone.now() - timezone.timedelta(days=settings.IAMREVIEW_KEY_MAX_AGE_DAYS),
             )
             .values("principal__account_id")
             .annotate(n=Count("id"))

@@ -32,7 +32,7 @@ CHARTS = {
     "admins": ("Administrators", ["admins"]),
     "findings": ("Open findings by severity", list(SEVERITY_IDS)),
     "unused": ("Unused permissions", ["unused_permissions"]),
-    "keys": ("Access keys older than 90 days", ["old_keys"]),
+    "keys": ("Access keys past their age limit (IAMREVIEW_KEY_MAX_AGE_DAYS)", ["old_keys"]),
     "changes": ("Tightened policies accepted and applied", ["accepted", "applied"]),
 }
 

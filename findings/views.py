@@ -6,6 +6,7 @@ import csv
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -358,10 +359,13 @@ def key_list(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     now = timezone.now()
     if state == "old":
-        keys = keys.filter(active=True, created_at__lt=now - timedelta(days=90))
+        keys = keys.filter(
+            active=True, created_at__lt=now - timedelta(days=settings.IAMREVIEW_KEY_MAX_AGE_DAYS)
+        )
     elif state == "unused":
         keys = keys.filter(active=True).filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - timedelta(days=90))
+            Q(last_used_at__isnull=True)
+            | Q(last_used_at__lt=now - timedelta(days=settings.IAMREVIEW_KEY_UNUSED_DAYS))
         )
     elif state == "inactive":
         keys = keys.filter(active=False)

@@ -267,7 +267,10 @@ def tighten_policy(
     removed_all: set[str] = set()
     unknown_all: set[str] = set()
     unnamed_lost = False
-    written = {a for st in doc.statements if st.is_allow for a in st.actions if not is_wildcard(a)}
+    # Every action the document writes out, in a Deny too: a name the engine can keep though the catalog lacks it.
+    written = {
+        a for st in doc.statements for a in (*st.actions, *(st.not_actions or ())) if not is_wildcard(a)
+    }
     named = frozenset(a for a in written | usage.used_actions | usage.tracked_actions if not catalog.bit(a))
     for st in doc.statements:
         if not st.is_allow:

@@ -248,3 +248,21 @@ def test_tightened_never_allows_more(
     for action, probe in before:
         if usage.is_used(action):
             assert (action, probe) in after
+
+
+def test_an_uncatalogued_action_written_only_in_a_deny_is_kept_when_a_notaction_grants_it() -> None:
+    """Found by the z3 check: NotAction grants `s3:GetObjectBrandNew` (s3 is used, so it is unknown, not
+    unused); the engine knew the name only from a Deny statement and dropped it when listing actions."""
+    from policy.usage import Usage as ThreeStateUsage
+
+    original = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "NotAction": ["s3:GetObject"], "Resource": "*"},
+            {"Effect": "Deny", "Action": ["s3:GetObjectBrandNew"], "NotResource": "*"},
+        ],
+    }
+    usage = ThreeStateUsage.of(used_services={"s3"}, tracked_services={"ec2", "s3"})
+    result = tighten_policy(parse_policy(original, "x"), usage, default_catalog())
+    allows = [s for d in result.documents for s in d["Statement"] if s["Effect"] == "Allow"]
+    assert any("s3:getobjectbrandnew" in [a.lower() for a in s.get("Action", [])] for s in allows)
