@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from accounts.aws import apply as aws
 from accounts.aws.client import AwsAccessError, AwsSession
 from accounts.services import aws_target
 from core.audit import audit_record
@@ -48,6 +49,41 @@ def _fail(cr: ChangeRequest, message: str, *, action: str = "change.apply_fail")
     return cr
 
 
+def _new_access_by_access_analyzer(cr: ChangeRequest, session_factory: Any) -> list[str]:
+    """CheckNoNewAccess on exactly the version being applied, with the read role, where the account has
+    Access Analyzer: a second check beside the engine's (which ran on this version when it was saved).
+    Where it is not available the engine's check stands, and the log says so."""
+    try:
+        analyzer = (session_factory or AwsSession)(aws_target(cr.account)).client("accessanalyzer")
+    except AwsAccessError as exc:
+        _log(
+            cr,
+            "Checking with Access Analyzer",
+            15,
+            f"Access Analyzer not available ({exc}): engine check only",
+        )
+        return []
+    refusals, unavailable = [], 0
+    for item in cr.items:
+        for document in item["proposed"]:
+            answer = aws.check_no_new_access(analyzer, document, item["original"])
+            if not answer.get("available"):
+                unavailable += 1
+            elif answer.get("result") != "PASS":
+                refusals.append(
+                    f"{item['name']}: {answer.get('message') or ', '.join(answer.get('reasons', []))}"
+                )
+    line = "CheckNoNewAccess: " + (
+        f"{len(refusals)} refused"
+        if refusals
+        else "unavailable"
+        if unavailable
+        else "PASS for every document"
+    )
+    _log(cr, "Checking with Access Analyzer", 15, line)
+    return refusals
+
+
 def change_request_apply(*, change_id: int, session_factory: Any = None) -> ChangeRequest:
     """Write an approved change (status `applying`, claimed by the request that queued it)."""
     cr = ChangeRequest.objects.select_related("account").get(pk=change_id)
@@ -78,6 +114,13 @@ def change_request_apply(*, change_id: int, session_factory: Any = None) -> Chan
         cr.previous = live
     except AwsAccessError as exc:
         return _fail(cr, f"Stopped before any change: {exc}")
+    refusals = _new_access_by_access_analyzer(cr, session_factory)
+    if refusals:
+        return _fail(
+            cr,
+            "Stopped before any change: IAM Access Analyzer's CheckNoNewAccess says the approved documents "
+            f"grant access the current ones do not ({'; '.join(refusals)[:400]}). Open a new request.",
+        )
 
     steps: list[dict[str, Any]] = []
 

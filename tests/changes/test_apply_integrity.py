@@ -201,3 +201,24 @@ def test_the_rollback_page_asks_why_and_lists_its_steps(world: Any) -> None:
     assert queued == [(change_requests.ROLLBACK_TASK, (cr.pk,))]
     assert change_apply.change_request_rollback(change_id=cr.pk).status == ChangeStatus.ROLLED_BACK
     assert AuditEvent.objects.filter(action="change.rollback_start", summary__contains="nightly job").exists()
+
+
+def test_access_analyzer_checks_the_version_being_applied(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defence in depth: a version the engine wrongly passed is stopped by CheckNoNewAccess (fakeaws answers
+    it with an evaluator of its own) before anything is written."""
+    s = suggest("app")
+    wider = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}
+    items = [{**s.items[0], "proposed": [wider]}]
+    monkeypatch.setattr("findings.change_requests.grants_nothing_new", lambda *args: [])  # an engine bug
+    cr = change_requests.change_request_open(actor=world["reviewer"], suggestion=s, reason="x", items=items)
+    monkeypatch.undo()
+    before = world["iam"].get_role_policy(RoleName="app", PolicyName="app")["PolicyDocument"]
+    cr = apply(world, decide(cr, world["approver"]))
+    assert cr.status == ChangeStatus.FAILED and "CheckNoNewAccess" in cr.error, cr.error
+    assert cr.steps == []
+    assert world["iam"].get_role_policy(RoleName="app", PolicyName="app")["PolicyDocument"] == before
+    # A tightened version passes, and the log says it was checked.
+    cr = apply(world, approved(world, "app"))
+    assert cr.status == ChangeStatus.APPLIED and any("PASS for every document" in e["step"] for e in cr.log)
