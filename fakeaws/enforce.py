@@ -10,6 +10,7 @@ the plain credentials of the test or the seeding code are not checked. `STATE.en
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -151,11 +152,9 @@ def _error(response: Any, message: str) -> tuple[int, dict[str, str], str]:
         code = "AccessDeniedException"
         body = json.dumps({"__type": code, "message": message, "Message": message})
         return 403, {"x-amzn-ErrorType": code, "Content-Type": "application/json", "status": "403"}, body
-    from xml.sax.saxutils import escape
-
     body = (
         "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
-        f"<Message>{escape(message)}</Message></Error><RequestId>fakeaws</RequestId></ErrorResponse>"
+        f"<Message>{html.escape(message, quote=False)}</Message></Error><RequestId>fakeaws</RequestId></ErrorResponse>"
     )
     return 403, {"Content-Type": "text/xml", "status": "403"}, body
 

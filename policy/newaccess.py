@@ -70,7 +70,8 @@ def _scope_covered(old: _Side, resource: Pattern | None, not_resources: list[Pat
         if old.not_resources is None:
             return resource in old.resource_set or any(covers(r, resource) for r in old.resources)
         return not any(may_overlap(n, resource) for n in old.not_resources)
-    assert not_resources is not None
+    if not_resources is None:
+        raise ValueError("a proposed unit has a Resource pattern or a NotResource list")
     if old.not_resources is None:
         return any(matches_everything(r) for r in old.resources)
     # Everything outside the proposed list is outside the original's: each original exclusion is inside
