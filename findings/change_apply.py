@@ -19,7 +19,7 @@ from accounts.aws.client import AwsAccessError, AwsSession
 from accounts.services import aws_target
 from core.audit import audit_record
 from core.jobs import job_progress
-from findings.change_items import Target, handler_for, items_digest, undo_step
+from findings.change_items import Target, Writer, handler_for, items_digest, undo_step
 from findings.change_requests import approvals_count
 from findings.models import ChangeRequest, ChangeStatus
 
@@ -128,10 +128,11 @@ def change_request_apply(*, change_id: int, session_factory: Any = None) -> Chan
         steps.append(step)
         ChangeRequest.objects.filter(pk=cr.pk).update(steps=steps, heartbeat_at=timezone.now())
 
+    writer = Writer(iam, target, record, cr.pk)
     total = len(cr.items)
     try:
         for n, (item, before) in enumerate(zip(cr.items, live, strict=True), start=1):
-            done = handler_for(item).apply(iam, target, item, before, record, cr.pk)
+            done = handler_for(item).apply(writer, item, before)
             _log(cr, f"{n} of {total}: {done}", 20 + int(70 * n / total), done)
     except AwsAccessError as exc:
         cr.steps = steps

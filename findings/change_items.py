@@ -58,18 +58,20 @@ def part_name(name: str, part: int) -> str:
     return name if part == 1 else f"{name}-{part}"[:128]
 
 
+@dataclass(frozen=True)
+class Writer:
+    """What an apply writes with: the IAM client, the principal, the recorder of steps, the request."""
+
+    iam: Any
+    target: Target
+    record: Record
+    change_id: int
+
+
 class Handler(Protocol):
     def read_live(self, iam: Any, target: Target, item: dict[str, Any]) -> dict[str, Any]: ...
 
-    def apply(
-        self,
-        iam: Any,
-        target: Target,
-        item: dict[str, Any],
-        live: dict[str, Any],
-        record: Record,
-        change_id: int,
-    ) -> str: ...
+    def apply(self, w: Writer, item: dict[str, Any], live: dict[str, Any]) -> str: ...
 
 
 class _Inline:
@@ -77,43 +79,35 @@ class _Inline:
         document = aws.read_inline(iam, target.kind, target.name, item["name"])
         return {"kind": ItemKind.INLINE, "name": item["name"], "document": document}
 
-    def apply(
-        self,
-        iam: Any,
-        target: Target,
-        item: dict[str, Any],
-        live: dict[str, Any],
-        record: Record,
-        change_id: int,
-    ) -> str:
+    def apply(self, w: Writer, item: dict[str, Any], live: dict[str, Any]) -> str:
         parts = item["proposed"]
         if not parts:
-            aws.delete_inline(iam, target.kind, target.name, item["name"])
-            record({"kind": "inline-put", "name": item["name"], "previous": live["document"]})
+            aws.delete_inline(w.iam, w.target.kind, w.target.name, item["name"])
+            w.record({"kind": "inline-put", "name": item["name"], "previous": live["document"]})
             return f"deleted inline policy {item['name']} (nothing in it is used)"
         for n, document in enumerate(parts, start=1):
             name = part_name(item["name"], n)
-            previous = live["document"] if n == 1 else aws.read_inline(iam, target.kind, target.name, name)
-            aws.put_inline(iam, target.kind, target.name, name, document)
-            record({"kind": "inline-put", "name": name, "previous": previous})
+            previous = (
+                live["document"] if n == 1 else aws.read_inline(w.iam, w.target.kind, w.target.name, name)
+            )
+            aws.put_inline(w.iam, w.target.kind, w.target.name, name, document)
+            w.record({"kind": "inline-put", "name": name, "previous": previous})
         return f"wrote inline policy {item['name']}" + (f" in {len(parts)} parts" if len(parts) > 1 else "")
 
 
-def _attach_extra_parts(
-    iam: Any, target: Target, item: dict[str, Any], parts: list[Any], record: Record, change_id: int
-) -> list[str]:
+def _attach_extra_parts(w: Writer, item: dict[str, Any], parts: list[Any]) -> list[str]:
     """Parts of a split document beyond those already written: a policy of ours each, attached."""
     created = []
     for n, document in parts:
         arn = aws.create_policy(
-            iam,
-            part_name(item.get("replacement_name") or f"iamreview-{target.name}-{item['name']}", n),
+            w.iam,
+            part_name(item.get("replacement_name") or f"iamreview-{w.target.name}-{item['name']}", n),
             document,
-            f"Tightened from {item['name']} by iamreview change #{change_id}",
+            f"Tightened from {item['name']} by iamreview change #{w.change_id}",
         )
-        record({"kind": "create-policy", "arn": arn})
-        aws.attach(iam, target.kind, target.name, arn)
-        record({"kind": "attach", "arn": arn})
+        w.record({"kind": "create-policy", "arn": arn})
+        aws.attach(w.iam, w.target.kind, w.target.name, arn)
+        w.record({"kind": "attach", "arn": arn})
         created.append(arn)
     return created
 
@@ -129,18 +123,10 @@ class _Managed:
             "document": document,
         }
 
-    def apply(
-        self,
-        iam: Any,
-        target: Target,
-        item: dict[str, Any],
-        live: dict[str, Any],
-        record: Record,
-        change_id: int,
-    ) -> str:
+    def apply(self, w: Writer, item: dict[str, Any], live: dict[str, Any]) -> str:
         first, *rest = item["proposed"]
-        result = aws.create_default_version(iam, item["arn"], first)
-        record(
+        result = aws.create_default_version(w.iam, item["arn"], first)
+        w.record(
             {
                 "kind": "managed-version",
                 "arn": item["arn"],
@@ -149,7 +135,7 @@ class _Managed:
                 "deleted": result["deleted"],
             }
         )
-        created = _attach_extra_parts(iam, target, item, list(enumerate(rest, start=2)), record, change_id)
+        created = _attach_extra_parts(w, item, list(enumerate(rest, start=2)))
         deleted = result["deleted"]
         return (
             f"created version {result['version']} of {item['arn']}"
@@ -159,36 +145,18 @@ class _Managed:
 
 
 class _Replace(_Managed):
-    def apply(
-        self,
-        iam: Any,
-        target: Target,
-        item: dict[str, Any],
-        live: dict[str, Any],
-        record: Record,
-        change_id: int,
-    ) -> str:
+    def apply(self, w: Writer, item: dict[str, Any], live: dict[str, Any]) -> str:
         # Ours first, the original detached last: the principal never holds less than either.
-        created = _attach_extra_parts(
-            iam, target, item, list(enumerate(item["proposed"], start=1)), record, change_id
-        )
-        aws.detach(iam, target.kind, target.name, item["arn"])
-        record({"kind": "detach", "arn": item["arn"]})
+        created = _attach_extra_parts(w, item, list(enumerate(item["proposed"], start=1)))
+        aws.detach(w.iam, w.target.kind, w.target.name, item["arn"])
+        w.record({"kind": "detach", "arn": item["arn"]})
         return f"attached {', '.join(created)} then detached {item['arn']}"
 
 
 class _Detach(_Managed):
-    def apply(
-        self,
-        iam: Any,
-        target: Target,
-        item: dict[str, Any],
-        live: dict[str, Any],
-        record: Record,
-        change_id: int,
-    ) -> str:
-        aws.detach(iam, target.kind, target.name, item["arn"])
-        record({"kind": "detach", "arn": item["arn"]})
+    def apply(self, w: Writer, item: dict[str, Any], live: dict[str, Any]) -> str:
+        aws.detach(w.iam, w.target.kind, w.target.name, item["arn"])
+        w.record({"kind": "detach", "arn": item["arn"]})
         return f"detached {item['arn']} (nothing in it is used)"
 
 
