@@ -367,30 +367,39 @@ def change_requests_reap_stale(*, now: datetime | None = None) -> int:
             if wrote
             else f"{jobs.INTERRUPTED} Nothing was written to AWS; approve a new request to try again."
         )
-        if ChangeRequest.objects.filter(pk=cr.pk, status=ChangeStatus.APPLYING).update(
-            status=ChangeStatus.FAILED, step="Failed", error=message
+        if _reap(
+            cr,
+            status=ChangeStatus.APPLYING,
+            to=ChangeStatus.FAILED,
+            message=message,
+            action="change.apply_fail",
         ):
-            audit_record(
-                actor=None,
-                action="change.apply_fail",
-                obj=cr,
-                account_id=cr.account.account_id,
-                summary=f"Applying change #{cr.pk} failed: {message}",
-            )
             if wrote:
                 change_request_queue_rollback(actor=None, change=cr, reason="the apply was interrupted")
             count += 1
     for cr in stale_rows(ChangeRequest.objects, status=ChangeStatus.ROLLING_BACK, now=now):
         message = f"{jobs.INTERRUPTED} The rollback stopped part-way; roll back again to finish it."
-        if ChangeRequest.objects.filter(pk=cr.pk, status=ChangeStatus.ROLLING_BACK).update(
-            status=ChangeStatus.ROLLBACK_FAILED, step="Rollback failed", error=message
-        ):
-            audit_record(
-                actor=None,
-                action="change.rollback_fail",
-                obj=cr,
-                account_id=cr.account.account_id,
-                summary=message,
-            )
-            count += 1
+        count += _reap(
+            cr,
+            status=ChangeStatus.ROLLING_BACK,
+            to=ChangeStatus.ROLLBACK_FAILED,
+            message=message,
+            action="change.rollback_fail",
+        )
     return count
+
+
+def _reap(cr: ChangeRequest, *, status: str, to: str, message: str, action: str) -> bool:
+    """Fail a row the reaper found stale, unless it moved on meanwhile (a conditional update); audited."""
+    if not ChangeRequest.objects.filter(pk=cr.pk, status=status).update(
+        status=to, step="Failed", error=message
+    ):
+        return False
+    audit_record(
+        actor=None,
+        action=action,
+        obj=cr,
+        account_id=cr.account.account_id,
+        summary=f"Change #{cr.pk}: {message}",
+    )
+    return True
