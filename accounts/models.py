@@ -195,3 +195,47 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"failed sign-in for {self.username} from {self.ip} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CheckKind(models.TextChoices):
+    CONNECTION = "connection", "Connection test"
+    DISCOVERY = "discovery", "Organization discovery"
+
+
+class AccountCheck(JobRow):
+    """A short AWS call a person asked for from a page (test the read role, list the organization's
+    accounts): run by a worker like a sync, so a page never waits on AWS; the page polls the row."""
+
+    account = models.ForeignKey(LinkedAccount, on_delete=models.CASCADE, related_name="checks")
+    kind = models.CharField(max_length=16, choices=CheckKind.choices)
+    status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.QUEUED)
+    requested_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # What was found, in words, and (discovery) the member accounts as AWS listed them.
+    message = models.TextField(blank=True)
+    found = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One check of a kind at a time per account: pressing the button twice polls the same row.
+            models.UniqueConstraint(
+                fields=["account", "kind"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="one_active_check_per_account_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.account.account_id}: {self.status}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_SYNC_STATUSES
+
+    @property
+    def ok(self) -> bool:
+        return self.status == SyncStatus.SUCCEEDED

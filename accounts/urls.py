@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/cloudformation.yaml", views.account_cloudformation, name="account_cloudformation"),
     path("<int:pk>/iamreview.tf", views.account_terraform, name="account_terraform"),
     path("runs/<int:pk>/", views.sync_run_detail, name="sync_run_detail"),
+    path("checks/<int:pk>/", views.account_check_detail, name="account_check_detail"),
 ]

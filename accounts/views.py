@@ -5,16 +5,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from accounts import onboarding, services
-from accounts.aws.client import AwsAccessError, AwsSession
-from accounts.aws.collect import list_organization_accounts, test_connection
+from accounts.checks import account_check_request
 from accounts.forms import LinkedAccountForm
-from accounts.models import LinkedAccount, SyncRun, last_sync_runs
+from accounts.models import AccountCheck, CheckKind, LinkedAccount, SyncRun, last_sync_runs
 from accounts.roles import ACTION, FORM, Role, role_required
 from accounts.selectors import visible_accounts
-from accounts.sync import aws_target, sync_run_request
-from core.audit import audit_record
+from accounts.sync import sync_run_request
 from core.htmx import is_partial, poll_response
 from core.params import db_id
 
@@ -99,18 +98,27 @@ def sync_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.REVIEWER, ACTION)
 def account_test_connection(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue a test of the read role; the fragment polls the check until the worker has answered."""
     account = _account(request, pk)
-    ok, message = test_connection(lambda: AwsSession(aws_target(account)))
-    audit_record(
-        actor=request.user,
-        action="account.test_connection",
-        obj=account,
-        account_id=account.account_id,
-        summary=f"Connection test {'succeeded' if ok else 'failed'}: {message}"[:500],
+    check, _ = account_check_request(account=account, kind=CheckKind.CONNECTION, actor=request.user)
+    if is_partial(request):
+        return render(request, "accounts/htmx/check_status.html", {"check": check})
+    return redirect("account_check_detail", pk=check.pk)
+
+
+@role_required(Role.VIEWER)
+def account_check_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    check = get_object_or_404(
+        AccountCheck.objects.select_related("account").filter(account__in=visible_accounts(request.user)),
+        pk=pk,
     )
-    return render(
-        request, "accounts/htmx/connection_result.html", {"ok": ok, "message": message, "account": account}
-    )
+    if is_partial(request):
+        context = {"check": check, "found": _found_rows(check), "read_role": onboarding.READ_ROLE_NAME}
+        response = render(request, "accounts/htmx/check_status.html", context)
+        return poll_response(response, finished=not check.is_active)
+    if check.kind == CheckKind.DISCOVERY:
+        return redirect(f"{reverse('organization_discover')}?check={check.pk}")
+    return render(request, "accounts/check_detail.html", {"check": check})
 
 
 @role_required(Role.VIEWER)
@@ -133,27 +141,35 @@ def account_terraform(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.ADMIN, FORM)
 def organization_discover(request: HttpRequest) -> HttpResponse:
-    """From a linked management account, list the organization's accounts and offer to link them."""
-    chosen = request.POST.get("management") or request.GET.get("management") or ""
+    """From a linked management account, list the organization's accounts (in the worker) and offer to
+    link them. POST queues the listing; the page then shows the check, polling until it has answered."""
     visible = visible_accounts(request.user)
-    management = visible.filter(pk=db_id(chosen)).first() if db_id(chosen) else None
-    found: list[dict[str, object]] = []
-    error = ""
+    chosen = db_id(request.POST.get("management") or request.GET.get("management") or "")
+    management = visible.filter(pk=chosen).first() if chosen else None
+    check: AccountCheck | None = None
     if management is not None and request.method == "POST":
-        try:
-            session = AwsSession(aws_target(management))
-            found = list_organization_accounts(session.client("organizations"))
-        except AwsAccessError as exc:
-            error = str(exc)
-    linked = set(LinkedAccount.objects.values_list("account_id", flat=True))
+        check, _ = account_check_request(account=management, kind=CheckKind.DISCOVERY, actor=request.user)
+        return redirect(f"{reverse('organization_discover')}?check={check.pk}")
+    elif check_id := db_id(request.GET.get("check") or ""):
+        check = AccountCheck.objects.filter(
+            pk=check_id, kind=CheckKind.DISCOVERY, account__in=visible
+        ).first()
+        management = check.account if check else None
     context = {
         "accounts": visible,
         "management": management,
-        "found": [{**a, "linked": a.get("Id") in linked} for a in found],
-        "error": error,
+        "check": check,
+        "found": _found_rows(check),
         "read_role": onboarding.READ_ROLE_NAME,
     }
     return render(request, "accounts/organization_discover.html", context)
+
+
+def _found_rows(check: AccountCheck | None) -> list[dict[str, object]]:
+    if check is None or not check.ok:
+        return []
+    linked = set(LinkedAccount.objects.values_list("account_id", flat=True))
+    return [{**a, "linked": a.get("Id") in linked} for a in check.found]
 
 
 @role_required(Role.ADMIN, ACTION)

@@ -30,6 +30,7 @@ app.conf.beat_schedule = {
     # accounts
     "sync-due-accounts": {"task": "accounts.tasks.accounts_sync_due", "schedule": 300.0},
     "reap-sync-runs": {"task": "accounts.tasks.sync_runs_reap_stale", "schedule": 300.0},
+    "reap-account-checks": {"task": "accounts.tasks.account_checks_reap_stale", "schedule": 300.0},
     "forget-login-failures": {"task": "accounts.tasks.login_failures_forget", "schedule": crontab(minute=41)},
     # findings
     "reap-change-requests": {"task": "findings.tasks.change_requests_reap_stale", "schedule": 300.0},

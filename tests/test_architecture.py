@@ -145,3 +145,15 @@ def test_every_task_queued_by_name_is_registered() -> None:
     assert names <= set(app.tasks), sorted(names - set(app.tasks))
     schedule = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert schedule <= set(app.tasks), sorted(schedule - set(app.tasks))
+
+
+def test_views_make_no_aws_call() -> None:
+    """A page never waits on AWS: views queue work (sync, check, apply) and read what a worker stored."""
+    graph = import_graph()
+    views = [m for m in graph if m.rsplit(".", 1)[-1].endswith(("views", "principal_page"))]
+    assert views, "the view modules were found"
+    for module in views:
+        aws = {i for i in graph[module] if i.startswith("accounts.aws")}
+        assert not aws, f"{module} imports {sorted(aws)}"
+        source = (ROOT / (module.replace(".", "/") + ".py")).read_text()
+        assert "boto" not in source, f"{module} uses boto3 or botocore"

@@ -283,3 +283,24 @@ def test_connection(session_factory: Callable[[], AwsSession]) -> tuple[bool, st
             exc, "the test call (iam:GetAccountSummary)"
         ) + " Deploy the read-only role from the template on this page."
     return True, f"Connected as {identity['Arn']} in account {identity['Account']}; IAM is readable."
+
+
+def describe_organization(org: Any) -> dict[str, Any]:
+    """The organization this account belongs to (organizations:DescribeOrganization), or AwsAccessError
+    saying why there is none to discover from."""
+    try:
+        return dict(org.describe_organization()["Organization"])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "AWSOrganizationsNotInUseException":
+            raise AwsAccessError(
+                "This account is not in an AWS Organization, so there are no member accounts to discover "
+                "(organizations:ListAccounts needs the organization's management account). Link each "
+                "account by hand, or link the management account and discover from it."
+            ) from exc
+        raise AwsAccessError(
+            explain(exc, "reading the organization (organizations:DescribeOrganization)")
+        ) from exc
+    except BotoCoreError as exc:
+        raise AwsAccessError(
+            explain(exc, "reading the organization (organizations:DescribeOrganization)")
+        ) from exc

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import yaml
+from django.utils import timezone
 
 import fakeaws
-from accounts.models import LinkedAccount, SyncRun, SyncStatus
+from accounts.checks import account_check_request, account_check_run, account_checks_reap_stale
+from accounts.models import AccountCheck, CheckKind, LinkedAccount, SyncRun, SyncStatus
 from accounts.onboarding import READ_ACTIONS
 from accounts.product_roles import apply_policy, read_policy
 from core.models import AuditEvent
@@ -151,34 +154,122 @@ def test_viewer_cannot_sync(client_as: Any, account: LinkedAccount) -> None:
     assert not SyncRun.objects.exists()
 
 
-def test_connection_test_reports_in_words(client_as: Any, account: LinkedAccount) -> None:
+def _run_checks() -> None:
+    """What the worker does with each queued check."""
+    for pk in AccountCheck.objects.filter(status=SyncStatus.QUEUED).values_list("pk", flat=True):
+        assert account_check_run(pk)
+
+
+def test_connection_test_runs_in_the_worker_and_reports_in_words(
+    client_as: Any, account: LinkedAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    reviewer = client_as("reviewer")
     with fakeaws.mock():
         seed_account(account.account_id, {})  # the read role exists, with the template's policy
-        ok = client_as("reviewer").post(f"/accounts/{account.pk}/test/", **HX).content.decode()
-        assert "Connected as" in ok and "IAM is readable" in ok
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            queued = reviewer.post(f"/accounts/{account.pk}/test/", **HX)
+        assert len(callbacks) == 1, "the test is queued for a worker, not run in the view"
+        body = queued.content.decode()
+        assert "waiting for a worker" in body and 'hx-trigger="every 1s"' in body
+        check = AccountCheck.objects.get(account=account, kind=CheckKind.CONNECTION)
+        again = reviewer.post(f"/accounts/{account.pk}/test/", **HX)
+        assert AccountCheck.objects.count() == 1 and f"/accounts/checks/{check.pk}/" in again.content.decode()
+        _run_checks()
+        assert not account_check_run(check.pk), "a task delivered twice runs once"
+        ok = reviewer.get(f"/accounts/checks/{check.pk}/", **HX)
+        assert ok.status_code == 286, "polling stops once the worker has answered"
+        assert "Connected as" in ok.content.decode() and "IAM is readable" in ok.content.decode()
         fakeaws.faults().deny_assume.add(account.role_arn)
-        denied = client_as("reviewer").post(f"/accounts/{account.pk}/test/", **HX).content.decode()
-    assert "AccessDenied" in denied and "ExternalId" in denied
+        reviewer.post(f"/accounts/{account.pk}/test/", **HX)
+        _run_checks()
+    denied = AccountCheck.objects.filter(kind=CheckKind.CONNECTION).first()
+    assert denied is not None and denied.status == SyncStatus.FAILED
+    page = reviewer.get(f"/accounts/checks/{denied.pk}/").content.decode()
+    assert "AccessDenied" in page and "ExternalId" in page
     assert AuditEvent.objects.filter(action="account.test_connection").count() == 2
+    assert client_as("viewer").post(f"/accounts/{account.pk}/test/").status_code == 403
+
+
+def test_connection_test_of_a_role_that_does_not_exist_fails(client_as: Any, account: LinkedAccount) -> None:
+    with fakeaws.mock():  # nothing seeded: the account has no read role
+        client_as("reviewer").post(f"/accounts/{account.pk}/test/")
+        _run_checks()
+    check = AccountCheck.objects.get()
+    assert check.status == SyncStatus.FAILED and check.message
+    assert "Connected" not in check.message
+
+
+def test_a_check_whose_worker_died_is_failed_with_what_to_do(account: LinkedAccount, admin_user: Any) -> None:
+    stale = timezone.now() - timedelta(hours=4)  # past both the heartbeat and the queued limits
+    running = AccountCheck.objects.create(account=account, kind=CheckKind.CONNECTION, status="running")
+    AccountCheck.objects.filter(pk=running.pk).update(heartbeat_at=stale)
+    queued = AccountCheck.objects.create(account=account, kind=CheckKind.DISCOVERY)
+    AccountCheck.objects.filter(pk=queued.pk).update(created_at=stale)
+    other = LinkedAccount.objects.create(account_id="222222222222", name="staging")
+    fresh = AccountCheck.objects.create(account=other, kind=CheckKind.CONNECTION)
+    assert account_checks_reap_stale() == 2
+    running.refresh_from_db()
+    queued.refresh_from_db()
+    fresh.refresh_from_db()
+    assert running.status == queued.status == SyncStatus.FAILED and fresh.status == SyncStatus.QUEUED
+    assert "worker stopped" in running.message and "ask again" in queued.message
+    # Asking again works: the failed rows no longer hold the one-active-check slot.
+    check, created = account_check_request(account=account, kind=CheckKind.DISCOVERY, actor=admin_user)
+    assert created and check.status == SyncStatus.QUEUED
 
 
 def test_organization_discovery_lists_and_links_members(client_as: Any) -> None:
     import boto3
 
+    admin = client_as("admin")
     with fakeaws.mock():
         org = boto3.client("organizations", region_name="us-east-1")
         org.create_organization(FeatureSet="ALL")
         org.create_account(AccountName="staging", Email="staging@example.com")
         management = LinkedAccount.objects.create(account_id="123456789012", name="management")
-        page = client_as("admin").post("/accounts/discover/", {"management": management.pk}).content.decode()
+        queued = admin.post("/accounts/discover/", {"management": management.pk})
+        assert queued.status_code == 302
+        waiting = admin.get(queued["Location"]).content.decode()
+        assert "waiting for a worker" in waiting
+        _run_checks()
+        page = admin.get(queued["Location"]).content.decode()
         member = next(a for a in org.list_accounts()["Accounts"] if a["Name"] == "staging")
     assert "staging" in page and member["Id"] in page
-    response = client_as("admin").post(
+    assert "1 member(s) besides this one, 1 not linked yet" in page
+    response = admin.post(
         "/accounts/discover/link/", {"account_id": [member["Id"]], f"name_{member['Id']}": "staging"}
     )
     assert response.status_code == 302
     linked = LinkedAccount.objects.get(account_id=member["Id"])
     assert linked.name == "staging" and linked.role_arn.endswith(":role/iamreview-read")
+    assert AuditEvent.objects.filter(action="account.discover").count() == 1
+
+
+def test_discovery_from_an_account_that_is_not_the_management_account_says_why(client_as: Any) -> None:
+    admin = client_as("admin")
+    with fakeaws.mock():  # no organization exists
+        management = LinkedAccount.objects.create(account_id="123456789012", name="not-management")
+        queued = admin.post("/accounts/discover/", {"management": management.pk})
+        _run_checks()
+        page = admin.get(queued["Location"]).content.decode()
+    assert "not in an AWS Organization" in page and "management account" in page
+    assert "Link selected" not in page
+
+
+def test_discovery_from_a_member_account_names_the_management_account(client_as: Any) -> None:
+    import boto3
+
+    admin = client_as("admin")
+    with fakeaws.mock():
+        org = boto3.client("organizations", region_name="us-east-1")
+        management_id = org.create_organization(FeatureSet="ALL")["Organization"]["MasterAccountId"]
+        # Linked without a role: the product's own credentials answer, as a member of that organization.
+        member = LinkedAccount.objects.create(account_id="999999999999", name="member")
+        assert management_id != member.account_id
+        queued = admin.post("/accounts/discover/", {"management": member.pk})
+        _run_checks()
+        page = admin.get(queued["Location"]).content.decode()
+    assert f"Link account {management_id} and discover from it" in page
 
 
 def test_account_list_shows_last_sync(client_as: Any, account: LinkedAccount) -> None:
