@@ -100,7 +100,6 @@ def account_check_run(check_pk: int) -> bool:
         actor=check.requested_by,
         action=AUDIT_ACTION[CheckKind(check.kind)],
         obj=check.account,
-        account_id=check.account.account_id,
         summary=f"{check.get_kind_display()} {'succeeded' if ok else 'failed'}: {message}"[:500],
         after={"found": len(found)} if check.kind == CheckKind.DISCOVERY else None,
     )

@@ -143,9 +143,9 @@ def cloudformation_id(text: str, taken: set[str]) -> str:
 
 
 # -- Exports of a suggestion or change request -------------------------------------------------------------
-# Items are those of findings/changes.py: `inline` (written in place, extra parts as NAME-2, NAME-3...),
-# `managed` (a new version of the principal's own policy) and `replace` (a policy of its own instead of an
-# AWS managed or shared one). An export cannot write a version of a policy it does not manage, so for
+# Items are those of findings/change_items.py: `inline` (written in place, extra parts as NAME-2,
+# NAME-3...), `managed` (a new version of the principal's own policy), `replace` (a policy of its own
+# instead of an AWS managed or shared one) and `detach`. An export cannot write a version of a policy it does not manage, so for
 # both managed kinds it creates a new policy, uniquely named, attached to the principal; the old one is
 # then detached by hand (the file says which).
 

@@ -38,7 +38,6 @@ def account_link(*, actor: AbstractBaseUser, **fields: Any) -> LinkedAccount:
         actor=actor,
         action="account.link",
         obj=account,
-        account_id=account.account_id,
         summary=f"Linked account {account}",
         after=_snapshot(account),
     )
@@ -60,7 +59,6 @@ def account_update(*, actor: AbstractBaseUser, account: LinkedAccount, **fields:
             actor=actor,
             action="account.update",
             obj=account,
-            account_id=account.account_id,
             summary=f"Changed {', '.join(changed)} of {account}",
             before={k: before[k] for k in changed},
             after={k: after[k] for k in changed},

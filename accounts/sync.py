@@ -259,7 +259,6 @@ def sync_runs_reap_stale(*, now: datetime | None = None) -> int:
                     actor=None,
                     action="sync.fail",
                     obj=run,
-                    account_id=run.account.account_id,
                     summary=message[:500],
                 )
                 count += 1

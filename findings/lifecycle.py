@@ -185,7 +185,6 @@ def findings_refresh(
             actor=None,
             action="finding.resolve",
             obj=account,
-            account_id=account.account_id,
             summary=f"{resolved} finding(s) resolved: no longer seen by the sync",
             after={"fingerprints": [f.fingerprint for f in gone[:500]]},
         )
@@ -278,7 +277,6 @@ def _triage(
             actor=actor,
             action=action,
             obj=f,
-            account_id=f.account.account_id,
             summary=summary(f),
             before=before,
             after=_snapshot(f),

@@ -150,7 +150,7 @@ IAMREVIEW_LOGIN_MAX_FAILURES = env_int("IAMREVIEW_LOGIN_MAX_FAILURES", 10, minim
 IAMREVIEW_LOGIN_LOCKOUT_SECONDS = env_int("IAMREVIEW_LOGIN_LOCKOUT_SECONDS", 900, minimum=60)
 # Sign-in throttling counts failures per client address. Only REMOTE_ADDR unless the proxy in front sets a
 # header we are told to trust (X-Forwarded-For, X-Real-IP, ...): then the hop the outermost of
-# IAMREVIEW_TRUSTED_PROXY_COUNT proxies wrote (iamreview/client.py).
+# IAMREVIEW_TRUSTED_PROXY_COUNT proxies wrote (core/client.py).
 IAMREVIEW_CLIENT_ADDRESS_HEADER = env_header("IAMREVIEW_CLIENT_ADDRESS_HEADER")
 IAMREVIEW_TRUSTED_PROXY_COUNT = env_int("IAMREVIEW_TRUSTED_PROXY_COUNT", 1, minimum=1)
 # A TOTP code as well as the password for this role and the roles above it (empty: only for users who set

@@ -4,6 +4,7 @@ way, no shipped module over 500 lines, and every task a service queues by name e
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,21 @@ def test_views_make_no_aws_call() -> None:
         assert not aws, f"{module} imports {sorted(aws)}"
         source = (ROOT / (module.replace(".", "/") + ".py")).read_text()
         assert "boto" not in source, f"{module} uses boto3 or botocore"
+
+
+CITED = re.compile(
+    r"(?<![\w/.-])((?:core|accounts|findings|iamreview|policy|fakeaws|tests|benchmarks|scripts|docs|templates"
+    r"|static)/[\w./-]+\.(?:py|md|json|ya?ml|html|sh|toml|js|css|txt))\b"
+)
+
+
+def test_every_file_the_code_and_docs_cite_exists() -> None:
+    """Docstrings, comments and docs that name a file of the project name one that is there."""
+    sources = [*shipped_files(), *ROOT.glob("docs/*.md"), ROOT / "README.md", *ROOT.glob("benchmarks/*.py")]
+    missing = [
+        f"{path.relative_to(ROOT)}: {cited}"
+        for path in sources
+        for cited in CITED.findall(path.read_text())
+        if not (ROOT / cited).exists() and not (ROOT / "templates" / cited).exists()
+    ]
+    assert not missing, missing
