@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -66,3 +67,23 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise TypeError("The audit log is append-only.")
+
+
+def _same(stored: Any, new: Any) -> bool:
+    if isinstance(new, dict | list | tuple) or isinstance(stored, dict | list | tuple):
+        # JSON columns come back as lists and dicts; a new value may hold tuples or other key orders.
+        return bool(
+            json.dumps(stored, sort_keys=True, default=str) == json.dumps(new, sort_keys=True, default=str)
+        )
+    return bool(stored == new)
+
+
+def assign_changed(row: models.Model, **values: Any) -> bool:
+    """Set `values` on `row`; True when any of them differs from what the row holds (JSON compared by
+    content), so a re-sync writes only rows whose content moved."""
+    changed = False
+    for name, value in values.items():
+        if not _same(getattr(row, name), value):
+            setattr(row, name, value)
+            changed = True
+    return changed

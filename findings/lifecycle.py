@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import LinkedAccount, SyncRun
 from core.audit import audit_record
+from core.models import assign_changed
 from findings.analysis import AnalysisOutcome
 from findings.detect import FindingSpec, credential_specs, engine_specs, merge_analyzer, unused_specs
 from findings.figures_cache import figures_changed_on_commit
@@ -94,6 +95,7 @@ def findings_refresh(
     created = reopened = resolved = 0
     to_create: list[Finding] = []
     to_update: list[Finding] = []
+    still_seen: list[Finding] = []
     for spec in specs:
         fp = spec.fingerprint(account.account_id)
         if fp in seen:
@@ -136,11 +138,19 @@ def findings_refresh(
             to_create.append(finding)
             created += 1
             continue
-        finding.principal = principal
-        finding.severity, finding.title, finding.detail = spec.severity, spec.title, spec.detail
-        finding.severity_rank = SEVERITY_RANK.get(spec.severity, UNKNOWN_SEVERITY_RANK)
-        finding.data, finding.sources, finding.last_seen = spec.data, spec.sources, now
+        changed = assign_changed(
+            finding,
+            principal_id=principal.pk if principal is not None else None,
+            severity=spec.severity,
+            severity_rank=SEVERITY_RANK.get(spec.severity, UNKNOWN_SEVERITY_RANK),
+            title=spec.title,
+            detail=spec.detail,
+            data=spec.data,
+            sources=spec.sources,
+        )
+        finding.last_seen = now
         if finding.status == FindingStatus.RESOLVED:
+            changed = True
             finding.status = FindingStatus.OPEN
             finding.resolved_at = None
             finding.reopened_count += 1
@@ -152,13 +162,18 @@ def findings_refresh(
                 account_id=account.account_id,
                 summary=f"Reopened: {finding.title} on {finding.principal_arn} (seen again)",
             )
-        to_update.append(finding)
+        (to_update if changed else still_seen).append(finding)
     Finding.objects.bulk_create(to_create, batch_size=1000)
+    # Most findings of a re-sync are seen again unchanged: one UPDATE of last_seen per batch, and the
+    # row-by-row update only for those whose content moved.
+    for start in range(0, len(still_seen), 5000):
+        Finding.objects.filter(pk__in=[f.pk for f in still_seen[start : start + 5000]]).update(last_seen=now)
     Finding.objects.bulk_update(
         to_update,
         [
             "principal",
             "severity",
+            "severity_rank",
             "title",
             "detail",
             "data",

@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.aws.collect import Collected
 from accounts.models import LinkedAccount, SyncRun
+from core.models import assign_changed
 from findings.models import (
     AccessKey,
     AnalyzerFinding,
@@ -198,13 +199,20 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
     for arn, item, digest, version_count in policy_rows:
         seen_policy_arns.add(arn)
         policy = existing_policies.get(arn) or ManagedPolicy(account=account, arn=arn)
-        policy.name = item.get("PolicyName") or arn.rsplit("/", 1)[-1]
-        policy.aws_managed = arn.startswith("arn:aws:iam::aws:policy/")
-        policy.default_version = item.get("DefaultVersionId", "")
-        policy.document = by_hash.get(digest) if digest else None
-        policy.version_count = version_count
-        policy.error = details.policies[arn].error if arn in details.policies else ""
-        (to_update if policy.pk else to_create).append(policy)
+        document = by_hash.get(digest) if digest else None
+        moved = assign_changed(
+            policy,
+            name=item.get("PolicyName") or arn.rsplit("/", 1)[-1],
+            aws_managed=arn.startswith("arn:aws:iam::aws:policy/"),
+            default_version=item.get("DefaultVersionId", ""),
+            document_id=document.pk if document is not None else None,
+            version_count=version_count,
+            error=details.policies[arn].error if arn in details.policies else "",
+        )
+        if policy.pk is None:
+            to_create.append(policy)
+        elif moved:
+            to_update.append(policy)
     ManagedPolicy.objects.bulk_create(to_create)
     ManagedPolicy.objects.bulk_update(
         to_update, ["name", "aws_managed", "default_version", "document", "version_count", "error"]
@@ -278,20 +286,24 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
                             detail={"actions": actions[:500], "count": len(actions)},
                         )
                     )
-        principal.name = item.get(_NAME_KEY[kind], arn.rsplit("/", 1)[-1])
-        principal.path = item.get("Path", "/")
-        principal.aws_created_at = _as_datetime(item.get("CreateDate"))
         last_used = item.get("RoleLastUsed") or {}
-        principal.last_used_at = _as_datetime(last_used.get("LastUsedDate"))
-        principal.last_used_region = last_used.get("Region") or ""
-        principal.tags = {t.get("Key"): t.get("Value", "") for t in item.get("Tags") or []}
-        principal.trust_document = by_hash.get(trust) if trust else None
-        principal.boundary_arn = boundary
-        principal.groups = groups
-        principal.attached_policy_arns = attached
-        principal.documents_hash = documents_hash
         record = details.principals.get(arn)
-        principal.errors = list(record.errors) if record is not None else []
+        trust_document = by_hash.get(trust) if trust else None
+        moved = assign_changed(
+            principal,
+            name=item.get(_NAME_KEY[kind], arn.rsplit("/", 1)[-1]),
+            path=item.get("Path", "/"),
+            aws_created_at=_as_datetime(item.get("CreateDate")),
+            last_used_at=_as_datetime(last_used.get("LastUsedDate")),
+            last_used_region=last_used.get("Region") or "",
+            tags={t.get("Key"): t.get("Value", "") for t in item.get("Tags") or []},
+            trust_document_id=trust_document.pk if trust_document is not None else None,
+            boundary_arn=boundary,
+            groups=groups,
+            attached_policy_arns=attached,
+            documents_hash=documents_hash,
+            errors=list(record.errors) if record is not None else [],
+        )
         if is_new:
             new_rows.append(principal)
             changed.add(arn)
@@ -304,7 +316,7 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
                     detail={"type": kind},
                 )
             )
-        else:
+        elif moved:  # an unchanged principal is not written again
             update_rows.append(principal)
         inline_by_arn[arn] = inline
     Principal.objects.bulk_create(new_rows)
@@ -453,17 +465,18 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
         )
 
     SnapshotChange.objects.bulk_create(changes, batch_size=1000)
-    usage_digest = (
-        document_hash(
-            {
-                "advisor": collected.last_accessed,
-                "keys": collected.access_keys,
-                "report": collected.credential_rows,
-                "analyzer": collected.analyzer_findings,
-            }
-        )
-        if collected.last_accessed is not None
-        else ""
+    # "Usage changed" decides whether the analysis and the usage findings run again when no document
+    # changed. Their inputs: Access Advisor (None for an imported file: the stored rows stand), keys, the
+    # credential report, Access Analyzer, and the day, because "unused for N days" moves with the calendar
+    # even when AWS reports the same dates.
+    usage_digest = document_hash(
+        {
+            "advisor": collected.last_accessed,
+            "keys": collected.access_keys,
+            "report": collected.credential_rows,
+            "analyzer": collected.analyzer_findings,
+            "day": timezone.localdate().isoformat(),
+        }
     )
     previous = (
         SyncRun.objects.filter(account=account, status="succeeded")
@@ -488,6 +501,4 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
         "changed": sum(c.kind == SnapshotChange.Kind.POLICY_CHANGED for c in changes),
         "usage_hash": usage_digest,
     }
-    return StoreResult(
-        details, counts, changed, usage_changed=not usage_digest or previous.get("usage_hash") != usage_digest
-    )
+    return StoreResult(details, counts, changed, usage_changed=previous.get("usage_hash") != usage_digest)
