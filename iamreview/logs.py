@@ -90,5 +90,10 @@ def logging_config(level: str) -> dict[str, Any]:
             # Even at DEBUG, botocore's wire logs stay off: the filter is the second net, not the first.
             "botocore": {"level": "WARNING"},
             "urllib3": {"level": "WARNING"},
+            # pysaml2 and djangosaml2 log whole assertions at DEBUG and chatter at INFO.
+            "saml2": {"level": "WARNING"},
+            "djangosaml2": {"level": "WARNING"},
+            "xmlschema": {"level": "WARNING"},
+            "mozilla_django_oidc": {"level": "WARNING"},
         },
     }

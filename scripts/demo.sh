@@ -10,7 +10,7 @@ PORT="${PORT:-8000}"
 mkdir -p var/log var/broker/processed var/results
 
 if [ -z "${CELERY_BROKER_URL:-}" ]; then
-  if scripts/ensure-services.sh --no-postgres --no-chromium >/dev/null 2>&1; then
+  if scripts/ensure-services.sh --no-postgres --no-chromium --no-xmlsec >/dev/null 2>&1; then
     export CELERY_BROKER_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
     echo "[demo] broker: Redis ($CELERY_BROKER_URL)"
   else
