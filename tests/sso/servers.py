@@ -106,3 +106,22 @@ class OidcIdp(IdpProcess):
         )
         assert response.status_code == 302, response.text[:500]
         return response.headers["Location"]
+
+
+class SamlIdp(IdpProcess):
+    def __init__(self, tmp: Path, sp_metadata: Path) -> None:
+        super().__init__("tests.sso.saml_idp", [str(sp_metadata), str(tmp)], {}, tmp / "saml-idp.log")
+
+    def sign_in(self, request_url: str, username: str, password: str) -> dict[str, str]:
+        """The login form for the SP's request, then the form the IdP would post back: its fields."""
+        browser = requests.Session()
+        form = browser.get(request_url, timeout=10)
+        fields = dict(re.findall(r'name="(SAMLRequest|RelayState)" value="([^"]*)"', form.text))
+        fields = {k: v.replace("&amp;", "&") for k, v in fields.items()}
+        answer = browser.post(
+            f"{self.base}/sso/login", data={**fields, "username": username, "password": password}, timeout=10
+        )
+        assert answer.status_code == 200, answer.text[:300]
+        posted = dict(re.findall(r'name="(SAMLResponse|RelayState)" value="([^"]*)"', answer.text))
+        posted["action"] = re.search(r'action="([^"]+)"', answer.text).group(1)  # type: ignore[union-attr]
+        return posted
