@@ -159,6 +159,14 @@ class SamlStartView(LoginView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         _enabled()
+        try:
+            sp_config(request)
+        except Exception as exc:  # pysaml2 raises many kinds for unreadable or invalid metadata
+            logger.warning("SAML identity provider metadata could not be loaded: %s", type(exc).__name__)
+            messages.error(
+                request, "The SAML identity provider cannot be reached right now. Try again in a moment."
+            )
+            return HttpResponseRedirect(reverse("login"))
         return super().get(request, *args, **kwargs)
 
 

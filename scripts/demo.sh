@@ -64,8 +64,7 @@ if [ "${IAMREVIEW_DEMO_SSO:-}" = "oidc" ]; then
   control() { curl -fs -X POST -H "X-Control-Token: $IDP_CONTROL_TOKEN" -d "$2" "$idp/control/$1" >/dev/null; }
   secret=$($PY -c 'import secrets; print(secrets.token_urlsafe(24))')
   control client "{\"client_id\": \"iamreview-demo\", \"client_secret\": \"$secret\", \"redirect_uris\": [\"http://127.0.0.1:$PORT/oidc/callback/\", \"http://localhost:$PORT/oidc/callback/\"]}"
-  echo "" >> var/demo-credentials.txt
-  echo "  at the identity provider (Sign in with single sign-on):" >> var/demo-credentials.txt
+  echo "people at the local identity provider (user, IdP group, password): use \"Sign in with single sign-on\"" >> var/demo-credentials.txt
   for pair in ada:security-reviewers grace:iam-admins linus:auditors mallory:marketing; do
     user=${pair%%:*} group=${pair##*:}
     pw=$($PY -c 'import secrets; print(secrets.token_urlsafe(12))')

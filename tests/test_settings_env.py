@@ -169,3 +169,27 @@ def test_sso_group_map_refuses_what_it_cannot_trust(
     with pytest.raises(ConfigError) as info:
         env_group_map("X_MAP")
     assert "X_MAP" in str(info.value) and message in str(info.value)
+
+
+def test_half_configured_single_sign_on_stops_check_deploy() -> None:
+    sso = {
+        "IAMREVIEW_OIDC_CLIENT_ID": "iamreview",
+        "IAMREVIEW_OIDC_CLIENT_SECRET": "s3cret-from-the-provider",
+        "IAMREVIEW_OIDC_AUTHORIZATION_ENDPOINT": "https://login.example.com/authorize",
+        "IAMREVIEW_OIDC_TOKEN_ENDPOINT": "https://login.example.com/token",
+        "IAMREVIEW_OIDC_USERINFO_ENDPOINT": "https://login.example.com/userinfo",
+        "IAMREVIEW_OIDC_JWKS_ENDPOINT": "https://login.example.com/jwks",
+        "IAMREVIEW_SSO_GROUP_MAP": '{"iam-admins": "admin"}',
+        "IAMREVIEW_LOCAL_LOGIN": "false",
+        "IAMREVIEW_BREAK_GLASS_USERS": "root-admin",
+    }
+    assert (
+        _manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, **sso}).returncode == 0
+    )
+    half = {
+        k: v for k, v in sso.items() if k not in {"IAMREVIEW_OIDC_TOKEN_ENDPOINT", "IAMREVIEW_SSO_GROUP_MAP"}
+    }
+    result = _manage("check", "--deploy", env={**PRODUCTION_ENV, **half})
+    assert result.returncode != 0
+    assert "iamreview.E002" in result.stderr and "IAMREVIEW_OIDC_TOKEN_ENDPOINT" in result.stderr
+    assert "iamreview.E004" in result.stderr

@@ -139,3 +139,11 @@ def test_metadata_names_our_acs(saml: SamlIdp, client: Client) -> None:
     response = client.get("/saml/metadata/")
     assert response.status_code == 200
     assert b'Location="http://testserver/saml/acs/"' in response.content
+
+
+def test_unreachable_metadata_is_a_message_not_an_error_page(saml: SamlIdp, settings: Any) -> None:
+    settings.IAMREVIEW_SAML_IDP_METADATA_URL = f"{saml.base}/no-such-metadata"
+    client = Client()
+    response = client.get("/saml/login/")
+    assert response.status_code == 302 and response["Location"] == "/login/"
+    assert b"cannot be reached right now" in client.get("/login/").content
