@@ -20,6 +20,9 @@ from core.models import AuditEvent
 from tests.conftest import PASSWORD, make_user
 from tests.sso.servers import OidcIdp
 
+# One worker runs the whole module under `make test` (--dist loadgroup): one IdP process, not two.
+pytestmark = pytest.mark.xdist_group("sso-oidc")
+
 GROUP_MAP = {
     "sec-viewers": {"role": "viewer", "accounts": None},
     "sec-reviewers": {"role": "reviewer", "accounts": None},

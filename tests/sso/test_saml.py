@@ -21,6 +21,9 @@ from accounts.saml import sp_config_dict
 from core.models import AuditEvent
 from tests.sso.servers import SamlIdp
 
+# One worker runs the whole module under `make test` (--dist loadgroup): one IdP process, not two.
+pytestmark = pytest.mark.xdist_group("sso-saml")
+
 GROUP_MAP = {
     "sec-viewers": {"role": "viewer", "accounts": None},
     "iam-admins": {"role": "admin", "accounts": None},
