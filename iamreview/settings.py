@@ -195,7 +195,7 @@ IAMREVIEW_OIDC_LABEL = env_str("IAMREVIEW_OIDC_LABEL") or "Sign in with single s
 OIDC_USE_PKCE = True
 OIDC_TIMEOUT = 10
 OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
-LOGIN_REDIRECT_URL_FAILURE = "login"
+LOGIN_REDIRECT_URL_FAILURE = "/login/"
 # SAML 2.0 (djangosaml2 and pysaml2; signed assertions checked with xmlsec1): on when IdP metadata is given.
 IAMREVIEW_SAML_IDP_METADATA_URL = env_str("IAMREVIEW_SAML_IDP_METADATA_URL")
 IAMREVIEW_SAML_IDP_METADATA_FILE = env_str("IAMREVIEW_SAML_IDP_METADATA_FILE")

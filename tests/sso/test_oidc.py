@@ -247,3 +247,19 @@ def test_sso_is_off_unless_configured(client: Client, db: None) -> None:
     assert client.get("/oidc/authenticate/").status_code == 404
     assert client.get("/oidc/callback/?code=x&state=y").status_code == 404
     assert b"/oidc/authenticate/" not in client.get("/login/").content
+
+
+def test_oidc_discover_prints_the_settings_for_a_real_provider(idp: OidcIdp) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("oidc_discover", f"{idp.base}/o", stdout=out)
+    lines = dict(line.split("=", 1) for line in out.getvalue().splitlines())
+    expected = idp.settings()
+    assert lines["IAMREVIEW_OIDC_ISSUER"] == expected["IAMREVIEW_OIDC_ISSUER"]
+    assert lines["IAMREVIEW_OIDC_TOKEN_ENDPOINT"] == expected["OIDC_OP_TOKEN_ENDPOINT"]
+    assert lines["IAMREVIEW_OIDC_JWKS_ENDPOINT"] == expected["OIDC_OP_JWKS_ENDPOINT"]
+    assert lines["IAMREVIEW_OIDC_AUTHORIZATION_ENDPOINT"] == expected["OIDC_OP_AUTHORIZATION_ENDPOINT"]
+    assert lines["IAMREVIEW_OIDC_USERINFO_ENDPOINT"] == expected["OIDC_OP_USER_ENDPOINT"]
