@@ -7,13 +7,13 @@ from typing import Any
 import requests
 from django.core.management.base import BaseCommand, CommandError
 
-FIELDS = {
-    "IAMREVIEW_OIDC_ISSUER": "issuer",
-    "IAMREVIEW_OIDC_AUTHORIZATION_ENDPOINT": "authorization_endpoint",
-    "IAMREVIEW_OIDC_TOKEN_ENDPOINT": "token_endpoint",
-    "IAMREVIEW_OIDC_USERINFO_ENDPOINT": "userinfo_endpoint",
-    "IAMREVIEW_OIDC_JWKS_ENDPOINT": "jwks_uri",
-}
+FIELDS = (  # (setting, field of the discovery document)
+    ("IAMREVIEW_OIDC_ISSUER", "issuer"),
+    ("IAMREVIEW_OIDC_AUTHORIZATION_ENDPOINT", "authorization_endpoint"),
+    ("IAMREVIEW_OIDC_TOKEN_ENDPOINT", "token_endpoint"),
+    ("IAMREVIEW_OIDC_USERINFO_ENDPOINT", "userinfo_endpoint"),
+    ("IAMREVIEW_OIDC_JWKS_ENDPOINT", "jwks_uri"),
+)
 
 
 class Command(BaseCommand):
@@ -37,10 +37,10 @@ class Command(BaseCommand):
             document = response.json()
         except (requests.RequestException, ValueError) as exc:
             raise CommandError(f"Could not read {url}: {exc}") from exc
-        missing = [key for key in FIELDS.values() if not document.get(key)]
+        missing = [key for _, key in FIELDS if not document.get(key)]
         if missing:
             raise CommandError(f"{url} has no {', '.join(missing)}: is it an OpenID Connect provider?")
-        for name, key in FIELDS.items():
+        for name, key in FIELDS:
             self.stdout.write(f"{name}={document[key]}")
         algorithms = document.get("id_token_signing_alg_values_supported") or []
         if "RS256" not in algorithms and algorithms:
