@@ -263,3 +263,34 @@ def test_oidc_discover_prints_the_settings_for_a_real_provider(idp: OidcIdp) -> 
     assert lines["IAMREVIEW_OIDC_JWKS_ENDPOINT"] == expected["OIDC_OP_JWKS_ENDPOINT"]
     assert lines["IAMREVIEW_OIDC_AUTHORIZATION_ENDPOINT"] == expected["OIDC_OP_AUTHORIZATION_ENDPOINT"]
     assert lines["IAMREVIEW_OIDC_USERINFO_ENDPOINT"] == expected["OIDC_OP_USER_ENDPOINT"]
+
+
+def test_a_sign_in_logs_no_secret_even_at_debug(oidc: OidcIdp) -> None:
+    """The client secret, the tokens and the ID token never reach the logs, with every logger at DEBUG."""
+    import io
+    import logging
+
+    from iamreview.logs import RedactSecretsFilter
+
+    root = logging.getLogger()
+    handler = next(h for h in root.handlers if any(isinstance(f, RedactSecretsFilter) for f in h.filters))
+    buffer = io.StringIO()
+    old_stream = handler.setStream(buffer)  # type: ignore[attr-defined]
+    loggers = [
+        root,
+        *(logging.getLogger(n) for n in ("mozilla_django_oidc", "urllib3", "accounts", "django")),
+    ]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
+    try:
+        idp_user(oidc, "lena", "sec-viewers")
+        assert sign_in(Client(), oidc, "lena")["Location"] == "/"
+        sign_in(Client(), oidc, "lena", callback=lambda url: with_param(url, code="forged"))  # a failure too
+    finally:
+        handler.setStream(old_stream)  # type: ignore[attr-defined]
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+    text = buffer.getvalue()
+    assert "/o/token/" in text, "the token request was logged at DEBUG, so the check saw the traffic"
+    assert oidc.client_secret not in text and "eyJ" not in text
