@@ -4,6 +4,8 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     STATIC_MANIFEST=true WHITENOISE_USE_FINDERS=false STATIC_ROOT=/app/staticfiles
 
+# xmlsec1 checks SAML signatures (accounts/saml.py).
+RUN apt-get update && apt-get install -y --no-install-recommends xmlsec1 && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --create-home --uid 10001 iamreview
 WORKDIR /app
 

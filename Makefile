@@ -11,7 +11,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 TEST_CACHE_URL ?= redis://127.0.0.1:6379/15
 PYTEST_WORKERS ?= 2
 
-.PHONY: install demo test lint bench audit clean
+.PHONY: install demo demo-sso test lint bench audit clean
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ install: $(STAMP)
 ## demo: a populated local install on http://127.0.0.1:8000 with a real worker and beat
 demo: $(STAMP)
 	@scripts/demo.sh
+
+## demo-sso: the demo with a local OpenID Connect provider; its people sign in through "single sign-on"
+demo-sso: $(STAMP)
+	@IAMREVIEW_DEMO_SSO=oidc scripts/demo.sh
 
 ## test: the whole suite against PostgreSQL and Redis (started or installed when missing)
 test: $(STAMP)

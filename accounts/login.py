@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import LoginFailure
+from accounts.sso import local_login_allowed
 from core.audit import audit_record
 from core.client import client_address
 
@@ -84,6 +85,11 @@ class ThrottledAuthenticationForm(AuthenticationForm):
                     raise self._refuse(
                         f"Too many failed sign-ins from your address. Wait {wait} seconds and try again."
                     )
+        if username and not local_login_allowed(username):
+            raise self._refuse(
+                "Sign-in with a password is turned off here: use single sign-on above. "
+                "(Break-glass accounts still use their password.)"
+            )
         try:
             return super().clean()
         except forms.ValidationError:
@@ -115,6 +121,19 @@ class ThrottledLoginView(LoginView):
 
     authentication_form = ThrottledAuthenticationForm
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["sso"] = [
+            (reverse(name), label)
+            for enabled, name, label in (
+                (settings.IAMREVIEW_OIDC_ENABLED, "oidc_authentication_init", settings.IAMREVIEW_OIDC_LABEL),
+                (settings.IAMREVIEW_SAML_ENABLED, "saml2_login", settings.IAMREVIEW_SAML_LABEL),
+            )
+            if enabled
+        ]
+        context["local_login"] = settings.IAMREVIEW_LOCAL_LOGIN
+        return context
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)

@@ -1,4 +1,5 @@
-"""System checks of our own: `check --deploy` refuses the demo secret key outside DEBUG."""
+"""System checks of our own: `check --deploy` refuses the demo secret key outside DEBUG; single sign-on
+must be configured whole."""
 
 from __future__ import annotations
 
@@ -21,3 +22,57 @@ def demo_secret_key(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage
             id="iamreview.E001",
         )
     ]
+
+
+@register(Tags.security)
+def single_sign_on(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Single sign-on half configured fails at startup, not at someone's first sign-in."""
+    import shutil
+
+    problems: list[CheckMessage] = []
+    if settings.IAMREVIEW_OIDC_ENABLED:
+        missing = [
+            f"IAMREVIEW_OIDC_{name}"
+            for name, value in (
+                ("CLIENT_SECRET", settings.OIDC_RP_CLIENT_SECRET),
+                ("AUTHORIZATION_ENDPOINT", settings.OIDC_OP_AUTHORIZATION_ENDPOINT),
+                ("TOKEN_ENDPOINT", settings.OIDC_OP_TOKEN_ENDPOINT),
+                ("USERINFO_ENDPOINT", settings.OIDC_OP_USER_ENDPOINT),
+                ("JWKS_ENDPOINT", settings.OIDC_OP_JWKS_ENDPOINT),
+            )
+            if not value
+        ]
+        if missing:
+            problems.append(
+                Error(
+                    f"OpenID Connect is on (IAMREVIEW_OIDC_CLIENT_ID is set) but {', '.join(missing)} is not.",
+                    hint="Copy them from the provider's /.well-known/openid-configuration.",
+                    id="iamreview.E002",
+                )
+            )
+    if settings.IAMREVIEW_SAML_ENABLED and shutil.which("xmlsec1") is None:
+        problems.append(
+            Error(
+                "SAML is on but the xmlsec1 program, which checks the assertions' signatures, is missing.",
+                hint="apt-get install xmlsec1 (the Dockerfile and `make test` install it).",
+                id="iamreview.E003",
+            )
+        )
+    sso = settings.IAMREVIEW_OIDC_ENABLED or settings.IAMREVIEW_SAML_ENABLED
+    if sso and not settings.IAMREVIEW_SSO_GROUP_MAP:
+        problems.append(
+            Error(
+                "Single sign-on is on but IAMREVIEW_SSO_GROUP_MAP is empty: nobody would get a role.",
+                hint='Map IdP groups to roles, e.g. IAMREVIEW_SSO_GROUP_MAP={"iam-admins": "admin"}.',
+                id="iamreview.E004",
+            )
+        )
+    if not settings.IAMREVIEW_LOCAL_LOGIN and not sso:
+        problems.append(
+            Error(
+                "IAMREVIEW_LOCAL_LOGIN is false but no single sign-on is configured: only the break-glass "
+                "users could sign in.",
+                id="iamreview.E005",
+            )
+        )
+    return problems

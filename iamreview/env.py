@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -95,3 +96,40 @@ def env_email(name: str, default: str) -> dict[str, object]:
         raise ConfigError(
             f"{name} is not an email URL we understand (smtp://, consolemail://, ...): {exc}"
         ) from exc
+
+
+SSO_ROLES = ("viewer", "reviewer", "approver", "admin")
+
+
+def env_group_map(name: str) -> dict[str, dict[str, object]]:
+    """IdP group -> {"role": one of SSO_ROLES, "accounts": [12-digit ids] or None for every account}.
+
+    JSON: {"iam-admins": "admin", "team-a": {"role": "reviewer", "accounts": ["111111111111"]}}.
+    """
+    raw = env_str(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{name} must be a JSON object of IdP group to role")
+    result: dict[str, dict[str, object]] = {}
+    for group, value in data.items():
+        entry = {"role": value} if isinstance(value, str) else value
+        if not isinstance(entry, dict) or set(entry) - {"role", "accounts"}:
+            raise ConfigError(f"{name}[{group!r}] must be a role name or {{'role': ..., 'accounts': [...]}}")
+        role = str(entry.get("role", "")).strip().lower()
+        if role not in SSO_ROLES:
+            raise ConfigError(f"{name}[{group!r}] has role {role!r}: use one of {', '.join(SSO_ROLES)}")
+        accounts = entry.get("accounts")
+        if accounts is not None:
+            if not isinstance(accounts, list) or not all(
+                isinstance(a, str) and re.fullmatch(r"\d{12}", a) for a in accounts
+            ):
+                raise ConfigError(f"{name}[{group!r}] accounts must be a list of 12-digit AWS account ids")
+            if not accounts:
+                raise ConfigError(f"{name}[{group!r}] accounts is empty: leave it out for every account")
+        result[str(group)] = {"role": role, "accounts": accounts}
+    return result

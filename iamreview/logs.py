@@ -1,9 +1,9 @@
 """Secrets never reach the logs: a filter on every handler redacts them, whatever the log level.
 
-Two nets. Known values (SECRET_KEY, the database and SMTP passwords, AWS keys from the environment)
-are replaced wherever they appear. Shapes are replaced too, for secrets we never see beforehand:
+Two nets. Known values (SECRET_KEY, the database and SMTP passwords, the OpenID Connect client secret,
+AWS keys from the environment) are replaced wherever they appear. Shapes are replaced too, for secrets we never see beforehand:
 the temporary credentials STS returns (botocore logs response bodies at DEBUG), request signatures
-and session tokens in headers, passwords in URLs and in key=value text.
+and session tokens in headers, JSON Web Tokens, passwords in URLs and in key=value text.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ _SHAPES = [
         ),
         rf"\1{REDACTED}",
     ),
+    # JSON Web Tokens (OpenID Connect ID and access tokens): header.payload.signature, base64url.
+    (re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*"), REDACTED),
     (re.compile(r"(Signature=)[0-9a-f]{16,}"), rf"\1{REDACTED}"),
     (re.compile(r"(X-Amz-Signature=)[0-9a-f]{16,}"), rf"\1{REDACTED}"),
     # scheme://user:password@host
@@ -40,6 +42,7 @@ def known_secrets() -> list[str]:
     values: list[str] = []
     try:
         values += [settings.SECRET_KEY, getattr(settings, "EMAIL_HOST_PASSWORD", "")]
+        values.append(getattr(settings, "OIDC_RP_CLIENT_SECRET", ""))
         values += [db.get("PASSWORD", "") for db in settings.DATABASES.values()]
     except ImproperlyConfigured:
         values = []  # logging before settings are ready: only the environment is known
@@ -90,5 +93,10 @@ def logging_config(level: str) -> dict[str, Any]:
             # Even at DEBUG, botocore's wire logs stay off: the filter is the second net, not the first.
             "botocore": {"level": "WARNING"},
             "urllib3": {"level": "WARNING"},
+            # pysaml2 and djangosaml2 log whole assertions at DEBUG and chatter at INFO.
+            "saml2": {"level": "WARNING"},
+            "djangosaml2": {"level": "WARNING"},
+            "xmlschema": {"level": "WARNING"},
+            "mozilla_django_oidc": {"level": "WARNING"},
         },
     }

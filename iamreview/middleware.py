@@ -90,10 +90,13 @@ class SecondFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request: HttpRequest, *args: object) -> HttpResponse | None:
+        from accounts.sso import SSO_SESSION_KEY
         from accounts.two_factor import has_device, second_factor_due
 
         match = request.resolver_match
         if match is not None and match.view_name in SECOND_FACTOR_OPEN:
+            return None
+        if request.session.get(SSO_SESSION_KEY):  # the identity provider asked for its own factors
             return None
         if not second_factor_due(request.user):
             return None

@@ -9,6 +9,7 @@ from iamreview.env import (
     env_choice,
     env_database,
     env_email,
+    env_group_map,
     env_header,
     env_int,
     env_list,
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "djangosaml2",
     "iamreview",
     "core",
     "accounts",
@@ -53,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # SAML's outstanding requests live in their own cookie (SameSite=None: the IdP posts back cross-site).
+    "djangosaml2.middleware.SamlSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -107,6 +111,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Passwords through accounts/sso.LocalPasswordBackend (refused when IAMREVIEW_LOCAL_LOGIN is off, except
+# for the break-glass users); OpenID Connect and SAML through accounts/oidc.py and accounts/saml.py.
+AUTHENTICATION_BACKENDS = [
+    "accounts.sso.LocalPasswordBackend",
+    "accounts.oidc.OidcBackend",
+    "accounts.saml.SamlBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -159,6 +170,48 @@ IAMREVIEW_OTP_REQUIRED_ROLE = env_choice(
     "IAMREVIEW_OTP_REQUIRED_ROLE", ["", "viewer", "reviewer", "approver", "admin"]
 )
 OTP_TOTP_ISSUER = "iamreview"
+
+# Single sign-on (README, "Single sign-on"). IdP groups -> role and account limits, re-applied at each login.
+IAMREVIEW_SSO_GROUP_MAP = env_group_map("IAMREVIEW_SSO_GROUP_MAP")
+# Off: only single sign-on, except for the break-glass usernames (local password, throttling and TOTP).
+IAMREVIEW_LOCAL_LOGIN = env_bool("IAMREVIEW_LOCAL_LOGIN", True)
+IAMREVIEW_BREAK_GLASS_USERS = [u.lower() for u in env_list("IAMREVIEW_BREAK_GLASS_USERS", [])]
+# OpenID Connect (mozilla-django-oidc, authorization code flow with PKCE, state and nonce): on when a client id is set.
+OIDC_RP_CLIENT_ID = env_str("IAMREVIEW_OIDC_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("IAMREVIEW_OIDC_CLIENT_SECRET")
+IAMREVIEW_OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("IAMREVIEW_OIDC_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_str("IAMREVIEW_OIDC_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_str("IAMREVIEW_OIDC_USERINFO_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_str("IAMREVIEW_OIDC_JWKS_ENDPOINT")
+IAMREVIEW_OIDC_ISSUER = env_str("IAMREVIEW_OIDC_ISSUER")  # the ID token's `iss` must equal it when set
+OIDC_RP_SIGN_ALGO = env_choice(
+    "IAMREVIEW_OIDC_SIGN_ALGO", ["rs256", "es256", "rs384", "rs512", "es384"]
+).upper()
+OIDC_RP_SCOPES = env_str("IAMREVIEW_OIDC_SCOPES") or "openid email profile"
+IAMREVIEW_OIDC_USERNAME_CLAIM = env_str("IAMREVIEW_OIDC_USERNAME_CLAIM") or "email"
+IAMREVIEW_OIDC_GROUPS_CLAIM = env_str("IAMREVIEW_OIDC_GROUPS_CLAIM") or "groups"
+IAMREVIEW_OIDC_LABEL = env_str("IAMREVIEW_OIDC_LABEL") or "Sign in with single sign-on"
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+LOGIN_REDIRECT_URL_FAILURE = "/login/"
+# SAML 2.0 (djangosaml2 and pysaml2; signed assertions checked with xmlsec1): on when IdP metadata is given.
+IAMREVIEW_SAML_IDP_METADATA_URL = env_str("IAMREVIEW_SAML_IDP_METADATA_URL")
+IAMREVIEW_SAML_IDP_METADATA_FILE = env_str("IAMREVIEW_SAML_IDP_METADATA_FILE")
+IAMREVIEW_SAML_ENABLED = bool(IAMREVIEW_SAML_IDP_METADATA_URL or IAMREVIEW_SAML_IDP_METADATA_FILE)
+IAMREVIEW_SAML_ENTITY_ID = env_str("IAMREVIEW_SAML_ENTITY_ID")  # default: SITE_URL/saml/metadata/
+IAMREVIEW_SAML_SP_KEY_FILE = env_str("IAMREVIEW_SAML_SP_KEY_FILE")  # optional: sign requests, decrypt
+IAMREVIEW_SAML_SP_CERT_FILE = env_str("IAMREVIEW_SAML_SP_CERT_FILE")
+IAMREVIEW_SAML_USERNAME_ATTRIBUTE = env_str("IAMREVIEW_SAML_USERNAME_ATTRIBUTE")  # empty: the NameID
+IAMREVIEW_SAML_GROUPS_ATTRIBUTE = env_str("IAMREVIEW_SAML_GROUPS_ATTRIBUTE") or "groups"
+IAMREVIEW_SAML_LABEL = env_str("IAMREVIEW_SAML_LABEL") or "Sign in with SAML"
+SAML_CONFIG_LOADER = "accounts.saml.sp_config"
+SAML_DEFAULT_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"  # no inline script, no form
+SAML_ACS_FAILURE_RESPONSE_FUNCTION = "accounts.saml.acs_failure"
+SAML_SESSION_COOKIE_NAME = "iamreview_saml"
+SAML_CSP_HANDLER = ""  # our own Content-Security-Policy middleware covers every page
+SAML_ATTRIBUTE_MAPPING: dict[str, tuple[str, ...]] = {}  # accounts/saml.SamlBackend reads the attributes
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

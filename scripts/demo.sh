@@ -10,7 +10,7 @@ PORT="${PORT:-8000}"
 mkdir -p var/log var/broker/processed var/results
 
 if [ -z "${CELERY_BROKER_URL:-}" ]; then
-  if scripts/ensure-services.sh --no-postgres --no-chromium >/dev/null 2>&1; then
+  if scripts/ensure-services.sh --no-postgres --no-chromium --no-xmlsec >/dev/null 2>&1; then
     export CELERY_BROKER_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
     echo "[demo] broker: Redis ($CELERY_BROKER_URL)"
   else
@@ -48,6 +48,35 @@ echo "[demo] starting the local AWS (fakeaws) on port $FAKEAWS_PORT with the dem
 $PY -m fakeaws.server --port "$FAKEAWS_PORT" --scenario demo >var/log/fakeaws.log 2>&1 & pids+=($!)
 for _ in $(seq 1 240); do grep -q listening var/log/fakeaws.log 2>/dev/null && break; sleep 0.5; done
 grep -q listening var/log/fakeaws.log || { echo "[demo] fakeaws did not start; see var/log/fakeaws.log"; exit 1; }
+
+# `make demo-sso`: a local OpenID Connect provider (the test suite's, django-oauth-toolkit) on IDP_PORT, with
+# people in IdP groups mapped to roles; the login page then offers single sign-on.
+if [ "${IAMREVIEW_DEMO_SSO:-}" = "oidc" ]; then
+  IDP_PORT="${IDP_PORT:-5056}"
+  idp="http://127.0.0.1:$IDP_PORT"
+  export IDP_DATABASE="$PWD/var/demo-idp.sqlite3"
+  IDP_CONTROL_TOKEN=$($PY -c 'import secrets; print(secrets.token_hex(16))'); export IDP_CONTROL_TOKEN
+  rm -f "$IDP_DATABASE"
+  echo "[demo] starting a local OpenID Connect provider on $idp"
+  $PY -m tests.sso.oidc_idp "$IDP_PORT" >var/log/idp.log 2>&1 & pids+=($!)
+  for _ in $(seq 1 120); do grep -q listening var/log/idp.log 2>/dev/null && break; sleep 0.5; done
+  grep -q listening var/log/idp.log || { echo "[demo] the provider did not start; see var/log/idp.log"; exit 1; }
+  control() { curl -fs -X POST -H "X-Control-Token: $IDP_CONTROL_TOKEN" -d "$2" "$idp/control/$1" >/dev/null; }
+  secret=$($PY -c 'import secrets; print(secrets.token_urlsafe(24))')
+  control client "{\"client_id\": \"iamreview-demo\", \"client_secret\": \"$secret\", \"redirect_uris\": [\"http://127.0.0.1:$PORT/oidc/callback/\", \"http://localhost:$PORT/oidc/callback/\"]}"
+  echo "people at the local identity provider (user, IdP group, password): use \"Sign in with single sign-on\"" >> var/demo-credentials.txt
+  for pair in ada:security-reviewers grace:iam-admins linus:auditors mallory:marketing; do
+    user=${pair%%:*} group=${pair##*:}
+    pw=$($PY -c 'import secrets; print(secrets.token_urlsafe(12))')
+    control user "{\"username\": \"$user\", \"password\": \"$pw\", \"email\": \"$user@example.com\", \"groups\": [\"$group\"]}"
+    printf '%-9s %-18s %s\n' "$user" "$group" "$pw" >> var/demo-credentials.txt
+  done
+  export IAMREVIEW_OIDC_CLIENT_ID=iamreview-demo IAMREVIEW_OIDC_CLIENT_SECRET="$secret"
+  export IAMREVIEW_OIDC_AUTHORIZATION_ENDPOINT="$idp/o/authorize/" IAMREVIEW_OIDC_TOKEN_ENDPOINT="$idp/o/token/"
+  export IAMREVIEW_OIDC_USERINFO_ENDPOINT="$idp/o/userinfo/" IAMREVIEW_OIDC_JWKS_ENDPOINT="$idp/o/.well-known/jwks.json"
+  export IAMREVIEW_OIDC_ISSUER="$idp/o"
+  export IAMREVIEW_SSO_GROUP_MAP='{"security-reviewers": "reviewer", "iam-admins": "admin", "auditors": {"role": "viewer", "accounts": ["111111111111"]}}'
+fi
 
 .venv/bin/celery -A iamreview worker -l INFO -c 2 >var/log/worker.log 2>&1 & pids+=($!)
 .venv/bin/celery -A iamreview beat -l INFO -s var/celerybeat-schedule >var/log/beat.log 2>&1 & pids+=($!)

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Makes sure PostgreSQL and Redis answer on 127.0.0.1 (starting them, or installing them with apt-get,
-# when they do not), and that Debian's Chromium is there for the browser tests.
-# Usage: scripts/ensure-services.sh [--no-postgres] [--no-redis] [--no-chromium]
+# when they do not), that Debian's Chromium is there for the browser tests, and xmlsec1 (SAML signatures).
+# Usage: scripts/ensure-services.sh [--no-postgres] [--no-redis] [--no-chromium] [--no-xmlsec]
 set -euo pipefail
 
-want_pg=1 want_redis=1 want_chromium=1
+want_pg=1 want_redis=1 want_chromium=1 want_xmlsec=1
 for arg in "$@"; do
   case "$arg" in
     --no-postgres) want_pg=0 ;;
     --no-redis) want_redis=0 ;;
     --no-chromium) want_chromium=0 ;;
+    --no-xmlsec) want_xmlsec=0 ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -49,5 +50,8 @@ fi
 
 if [ "$want_chromium" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   say "installing Chromium for the browser tests"; apt_install chromium
+fi
+if [ "$want_xmlsec" = 1 ] && ! command -v xmlsec1 >/dev/null 2>&1; then
+  say "installing xmlsec1 for SAML sign-in"; apt_install xmlsec1
 fi
 exit 0

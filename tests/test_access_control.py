@@ -11,6 +11,15 @@ from accounts.roles import Role
 
 # Pages that must work without a login, and why.
 PUBLIC = {"login", "healthz"}
+# Single sign-on happens before there is a login: the start, the IdP's answer, our SAML metadata for the
+# IdP's administrator. Each is a 404 unless configured (tests/sso/).
+PUBLIC |= {
+    "oidc_authentication_init",
+    "oidc_authentication_callback",
+    "saml2_login",
+    "saml2_acs",
+    "saml2_metadata",
+}
 # Logging out only needs a session.
 SESSION_ONLY = {"logout"}
 

@@ -138,6 +138,7 @@ def test_no_secret_reaches_the_logs_or_the_database(console: io.StringIO, users:
         ("DATABASE_URL=postgresql://iamreview:s3cr3t-pw@db:5432/iamreview", "s3cr3t-pw"),
         ("redis://:r3dis-pass@cache:6379/0", "r3dis-pass"),
         ("password=hunter2hunter2&next=/", "hunter2hunter2"),
+        ('{"id_token": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"}', "eyJzdWIiOiIxIn0"),
     ],
 )
 def test_secret_shapes_are_redacted(text: str, secret: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from iamreview.env import ConfigError, env_bool, env_database, env_int, env_str
+from iamreview.env import ConfigError, env_bool, env_database, env_group_map, env_int, env_str
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,3 +137,59 @@ def test_new_accounts_take_the_unused_window_from_the_setting(db: None, settings
         account_id="123456789012", name="x", role_arn="arn:aws:iam::123456789012:role/r"
     )
     assert account.unused_days == 45
+
+
+def test_sso_group_map_reads_roles_and_account_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "X_MAP", json.dumps({"admins": "Admin", "team-a": {"role": "reviewer", "accounts": ["111111111111"]}})
+    )
+    assert env_group_map("X_MAP") == {
+        "admins": {"role": "admin", "accounts": None},
+        "team-a": {"role": "reviewer", "accounts": ["111111111111"]},
+    }
+    monkeypatch.delenv("X_MAP")
+    assert env_group_map("X_MAP") == {}
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("{not json", "is not JSON"),
+        ('["admin"]', "JSON object"),
+        ('{"g": "owner"}', "has role 'owner'"),
+        ('{"g": {"role": "viewer", "accounts": ["12345"]}}', "12-digit"),
+        ('{"g": {"role": "viewer", "accounts": []}}', "leave it out"),
+        ('{"g": {"role": "viewer", "acounts": ["111111111111"]}}', "must be a role name"),
+    ],
+)
+def test_sso_group_map_refuses_what_it_cannot_trust(
+    monkeypatch: pytest.MonkeyPatch, raw: str, message: str
+) -> None:
+    monkeypatch.setenv("X_MAP", raw)
+    with pytest.raises(ConfigError) as info:
+        env_group_map("X_MAP")
+    assert "X_MAP" in str(info.value) and message in str(info.value)
+
+
+def test_half_configured_single_sign_on_stops_check_deploy() -> None:
+    sso = {
+        "IAMREVIEW_OIDC_CLIENT_ID": "iamreview",
+        "IAMREVIEW_OIDC_CLIENT_SECRET": "s3cret-from-the-provider",
+        "IAMREVIEW_OIDC_AUTHORIZATION_ENDPOINT": "https://login.example.com/authorize",
+        "IAMREVIEW_OIDC_TOKEN_ENDPOINT": "https://login.example.com/token",
+        "IAMREVIEW_OIDC_USERINFO_ENDPOINT": "https://login.example.com/userinfo",
+        "IAMREVIEW_OIDC_JWKS_ENDPOINT": "https://login.example.com/jwks",
+        "IAMREVIEW_SSO_GROUP_MAP": '{"iam-admins": "admin"}',
+        "IAMREVIEW_LOCAL_LOGIN": "false",
+        "IAMREVIEW_BREAK_GLASS_USERS": "root-admin",
+    }
+    assert (
+        _manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, **sso}).returncode == 0
+    )
+    half = {
+        k: v for k, v in sso.items() if k not in {"IAMREVIEW_OIDC_TOKEN_ENDPOINT", "IAMREVIEW_SSO_GROUP_MAP"}
+    }
+    result = _manage("check", "--deploy", env={**PRODUCTION_ENV, **half})
+    assert result.returncode != 0
+    assert "iamreview.E002" in result.stderr and "IAMREVIEW_OIDC_TOKEN_ENDPOINT" in result.stderr
+    assert "iamreview.E004" in result.stderr
