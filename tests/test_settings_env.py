@@ -137,3 +137,33 @@ def test_new_accounts_take_the_unused_window_from_the_setting(db: None, settings
         account_id="123456789012", name="x", role_arn="arn:aws:iam::123456789012:role/r"
     )
     assert account.unused_days == 45
+
+
+def test_env_networks_reads_addresses_and_networks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ipaddress
+
+    from iamreview.env import env_networks
+
+    monkeypatch.setenv("X_NETS", "10.0.0.5, 192.168.0.0/16,::1")
+    nets = env_networks("X_NETS")
+    assert ipaddress.ip_address("10.0.0.5") in nets[0] and ipaddress.ip_address("10.0.0.6") not in nets[0]
+    assert ipaddress.ip_address("192.168.7.1") in nets[1] and ipaddress.ip_address("::1") in nets[2]
+    monkeypatch.setenv("X_NETS", "10.0.0.5,prometheus.internal")
+    with pytest.raises(ConfigError, match="prometheus.internal"):
+        env_networks("X_NETS")
+    monkeypatch.delenv("X_NETS")
+    assert env_networks("X_NETS") == []
+
+
+def test_check_deploy_is_clean_with_the_api_and_metrics_configured() -> None:
+    """No warning either: drf-spectacular generates the schema under --deploy and would warn there."""
+    env = {
+        **PRODUCTION_ENV,
+        "IAMREVIEW_METRICS_TOKEN": "m" * 40,
+        "IAMREVIEW_METRICS_ALLOWED_ADDRESSES": "10.0.0.0/8",
+    }
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+    bad = _manage("check", env={**env, "IAMREVIEW_METRICS_ALLOWED_ADDRESSES": "10.0.0.0/33"})
+    assert bad.returncode != 0 and "IAMREVIEW_METRICS_ALLOWED_ADDRESSES" in bad.stderr
