@@ -149,7 +149,7 @@ def test_env_networks_reads_addresses_and_networks(monkeypatch: pytest.MonkeyPat
     assert ipaddress.ip_address("10.0.0.5") in nets[0] and ipaddress.ip_address("10.0.0.6") not in nets[0]
     assert ipaddress.ip_address("192.168.7.1") in nets[1] and ipaddress.ip_address("::1") in nets[2]
     monkeypatch.setenv("X_NETS", "10.0.0.5,prometheus.internal")
-    with pytest.raises(ConfigError, match="prometheus.internal"):
+    with pytest.raises(ConfigError, match=r"prometheus\.internal"):
         env_networks("X_NETS")
     monkeypatch.delenv("X_NETS")
     assert env_networks("X_NETS") == []

@@ -94,7 +94,7 @@ def test_a_session_is_not_enough_for_the_api(client_as: Any) -> None:
 
 
 def test_every_token_change_is_audited(users: dict[str, Any]) -> None:
-    token, raw = token_create(actor=users["admin"], user=users["viewer"], name="siem export")
+    token, _ = token_create(actor=users["admin"], user=users["viewer"], name="siem export")
     token_revoke(actor=users["admin"], token=token)
     events = list(AuditEvent.objects.filter(object_type="ApiToken").order_by("id"))
     assert [e.action for e in events] == ["api_token.create", "api_token.revoke"]

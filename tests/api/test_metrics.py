@@ -149,7 +149,7 @@ def test_queue_depth_is_read_from_the_redis_broker(metrics_on: Any) -> None:
 def test_a_scrape_costs_a_few_queries_whatever_the_data(
     metrics_on: Any, imported: dict[str, LinkedAccount], django_assert_max_num_queries: Any
 ) -> None:
-    for n in range(30):
+    for _ in range(30):
         SyncRun.objects.create(
             account=imported["prod"], status="failed", started_at=timezone.now(), finished_at=timezone.now()
         )
