@@ -60,6 +60,8 @@ class ListingView(generics.ListAPIView):  # type: ignore[type-arg]
     )
 )
 class PrincipalList(ListingView):
+    """Principals (users, roles, groups), riskiest first, with the principals page's filters."""
+
     serializer_class = s.PrincipalSerializer
 
     def listing(self) -> selectors.Listing:
@@ -92,6 +94,8 @@ class PrincipalDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
     )
 )
 class FindingList(ListingView):
+    """Findings, most severe first; live ones (open and acknowledged) unless `status` says otherwise."""
+
     serializer_class = s.FindingSerializer
 
     def listing(self) -> selectors.Listing:
@@ -112,6 +116,8 @@ class FindingDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
     parameters=_params(principal="principal id", account="linked account id", stale="1: stale ones too")
 )
 class SuggestionList(ListingView):
+    """Tightened policy sets, newest first; stale ones (the principal changed since) only with `stale=1`."""
+
     serializer_class = s.SuggestionSerializer
 
     def listing(self) -> selectors.Listing:
@@ -176,6 +182,8 @@ class ChangeDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
 
 
 class AccountList(ListingView):
+    """The linked accounts you may see."""
+
     serializer_class = s.AccountSerializer
 
     def listing(self) -> selectors.Listing:
@@ -192,6 +200,8 @@ class AccountDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
 
 @extend_schema(parameters=_params(account="linked account id", status="queued, running, succeeded, failed"))
 class SyncRunList(ListingView):
+    """Sync runs, newest first: status, progress, API calls, timings and errors of each."""
+
     serializer_class = s.SyncRunSerializer
 
     def listing(self) -> selectors.Listing:
