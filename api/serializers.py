@@ -252,12 +252,17 @@ class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
 # -- request bodies ----------------------------------------------------------------------------------
 
 
+# Ids and versions beyond what the database columns hold are refused (400) rather than looked up.
+BIGINT_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1
+
+
 class TriageSerializer(serializers.Serializer[dict[str, Any]]):
     """The findings page's bulk actions: acknowledge, assign, suppress (reason and date), reopen."""
 
     action = serializers.ChoiceField(choices=["acknowledge", "assign", "suppress", "reopen"])
     findings = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000
+        child=serializers.IntegerField(min_value=1, max_value=BIGINT_MAX), min_length=1, max_length=1000
     )
     assignee = serializers.CharField(required=False, allow_blank=True, default="", max_length=150)
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
@@ -272,14 +277,14 @@ class TriageResultSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class ChangeCreateSerializer(serializers.Serializer[dict[str, Any]]):
-    suggestion = serializers.IntegerField(min_value=1)
+    suggestion = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX)
     reason = serializers.CharField(max_length=2000, allow_blank=True)
 
 
 class DecideSerializer(serializers.Serializer[dict[str, Any]]):
     approve = serializers.BooleanField()
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
-    version = serializers.IntegerField(min_value=1)
+    version = serializers.IntegerField(min_value=1, max_value=INT_MAX)
     digest = serializers.CharField(max_length=64)
 
 

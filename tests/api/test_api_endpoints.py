@@ -274,3 +274,52 @@ def test_reference_page_uses_our_own_static_files(client_as: Any) -> None:
     assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
     assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css")
     assert finders.find("js/api-docs.js")
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        ("/api/v1/findings/triage/", {"action": "acknowledge", "findings": [10**30]}),
+        (
+            "/api/v1/findings/triage/",
+            {"action": "suppress", "findings": [1], "reason": "a\x00b", "until": "2099-01-01"},
+        ),
+        ("/api/v1/findings/triage/", {"action": "assign", "findings": [1], "assignee": "\x00"}),
+        ("/api/v1/changes/", {"suggestion": 10**30, "reason": "x"}),
+        ("/api/v1/changes/", {"suggestion": "SUGGESTION", "reason": "why\x00"}),
+        ("/api/v1/changes/CHANGE/decide/", {"approve": True, "version": 10**30, "digest": "x"}),
+        (
+            "/api/v1/changes/CHANGE/decide/",
+            {"approve": False, "version": 1, "digest": "x", "comment": "\x00"},
+        ),
+        ("/api/v1/changes/CHANGE/rollback/", {"reason": ["not", "text"]}),
+        ("/api/v1/changes/99999999999999999999999/apply/", {}),
+        ("/api/v1/principals/99999999999999999999999/", None),
+        ("/api/v1/findings/?principal=99999999999999999999999&account=-1&page=-3", None),
+    ],
+)
+def test_hostile_input_is_refused_cleanly(
+    api_as: Any, suggestion: Suggestion, pending_change: ChangeRequest, url: str, body: Any
+) -> None:
+    """Out-of-range ids, NUL characters (PostgreSQL cannot store them), wrong types: 4xx, never 5xx,
+    and nothing changed."""
+    url = url.replace("CHANGE", str(pending_change.pk))
+    if body is not None and body.get("suggestion") == "SUGGESTION":
+        body["suggestion"] = suggestion.pk
+    api = api_as("admin")
+    response = api.get(url) if body is None else post(api, url, body)
+    assert 400 <= response.status_code < 500, (response.status_code, response.content[:300])
+    assert ChangeRequest.objects.get(pk=pending_change.pk).status == ChangeStatus.PENDING
+    assert ChangeRequest.objects.count() == 1
+
+
+def test_a_body_that_is_not_json_is_refused(api_as: Any, pending_change: ChangeRequest) -> None:
+    ChangeRequest.objects.filter(pk=pending_change.pk).update(
+        status=ChangeStatus.APPLIED, steps=[{"op": "x"}]
+    )
+    response = api_as("admin").post(f"/api/v1/changes/{pending_change.pk}/rollback/", {"reason": "form data"})
+    assert response.status_code in (400, 415), response.content
+    assert ChangeRequest.objects.get(pk=pending_change.pk).status == ChangeStatus.APPLIED
+    deep = "[" * 100000 + "]" * 100000
+    response = api_as("admin").post("/api/v1/changes/", deep, content_type="application/json")
+    assert response.status_code == 400
