@@ -180,7 +180,6 @@ class ChangeRequestSerializer(serializers.ModelSerializer[ChangeRequest]):
     requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     applied_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     digest = serializers.SerializerMethodField()
-    approvals_count = serializers.SerializerMethodField()
 
     class Meta:
         model = ChangeRequest
@@ -199,7 +198,6 @@ class ChangeRequestSerializer(serializers.ModelSerializer[ChangeRequest]):
             "version",
             "digest",
             "required_approvals",
-            "approvals_count",
             "status",
             "step",
             "progress",
@@ -219,16 +217,20 @@ class ChangeRequestSerializer(serializers.ModelSerializer[ChangeRequest]):
     def get_digest(self, obj: ChangeRequest) -> str:
         return items_digest(obj.items)
 
-    def get_approvals_count(self, obj: ChangeRequest) -> int:
-        return approvals_count(obj)
-
 
 class ChangeRequestDetailSerializer(ChangeRequestSerializer):
+    """With the decisions so far and how many of them count (approvals of the current version and
+    documents, by others than the requester)."""
+
     approvals = ApprovalSerializer(many=True, read_only=True)
+    approvals_count = serializers.SerializerMethodField()
 
     class Meta(ChangeRequestSerializer.Meta):
-        fields = [*ChangeRequestSerializer.Meta.fields, "approvals", "log"]
+        fields = [*ChangeRequestSerializer.Meta.fields, "approvals_count", "approvals", "log"]
         read_only_fields = fields
+
+    def get_approvals_count(self, obj: ChangeRequest) -> int:
+        return approvals_count(obj)
 
 
 class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):

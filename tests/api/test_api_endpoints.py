@@ -323,3 +323,28 @@ def test_a_body_that_is_not_json_is_refused(api_as: Any, pending_change: ChangeR
     deep = "[" * 100000 + "]" * 100000
     response = api_as("admin").post("/api/v1/changes/", deep, content_type="application/json")
     assert response.status_code == 400
+
+
+def test_lists_cost_the_same_queries_for_one_row_or_fifty(api_as: Any, pending_change: ChangeRequest) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api = api_as("viewer")
+    urls = ["/api/v1/changes/", "/api/v1/findings/?status=all", "/api/v1/principals/", "/api/v1/sync-runs/"]
+
+    def queries() -> dict[str, int]:
+        counts = {}
+        for url in urls:
+            with CaptureQueriesContext(connection) as ctx:
+                assert api.get(url).status_code == 200
+            counts[url] = len(ctx.captured_queries)
+        return counts
+
+    api.get("/api/v1/accounts/")  # the first call records the token's use and makes the user's profile
+    before = queries()
+    for _ in range(49):
+        pending_change.pk = None
+        pending_change.save()
+        SyncRun.objects.create(account=pending_change.account, status="failed")
+    after = queries()
+    assert after == before, (before, after)
