@@ -20,6 +20,7 @@ from accounts.roles import Role
 from accounts.selectors import visible_accounts
 from accounts.sync import sync_run_request
 from api import serializers as s
+from api.auth import DeclaredMethods
 from api.views import ListingView, change_listing, change_requests
 from findings import change_requests as changes
 from findings import lifecycle, selectors
@@ -63,7 +64,7 @@ class ChangeList(ListingView):
         return Response(s.ChangeRequestDetailSerializer(cr).data, status=status.HTTP_201_CREATED)
 
 
-class _ChangeAction(APIView):
+class _ChangeAction(DeclaredMethods, APIView):
     roles = {"POST": Role.APPROVER}
 
     def change(self, request: Request, pk: int) -> Any:
@@ -125,7 +126,7 @@ class ChangeRollback(_ChangeAction):
         return Response(s.ChangeRequestDetailSerializer(cr).data, status=status.HTTP_202_ACCEPTED)
 
 
-class FindingTriage(APIView):
+class FindingTriage(DeclaredMethods, APIView):
     """The findings page's bulk actions on findings you can see: acknowledge, assign (to `assignee`, or
     nobody when empty), suppress (`reason` and `until`, a date), reopen. Each change is audited."""
 
@@ -164,7 +165,7 @@ class FindingTriage(APIView):
         return Response({"action": action, "changed": n})
 
 
-class AccountSync(APIView):
+class AccountSync(DeclaredMethods, APIView):
     """Start a sync of the account now (reviewer), unless one is already queued or running: 202 with the
     new run, or 200 with the run already under way."""
 

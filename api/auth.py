@@ -53,6 +53,17 @@ def method_role(view: Any, method: str) -> Role | None:
     return roles.get("GET" if method == "HEAD" else method)
 
 
+class DeclaredMethods:
+    """The `Allow` header names the methods the view declares a role for (HEAD with GET), nothing else."""
+
+    roles: dict[str, Role]
+
+    @property
+    def allowed_methods(self) -> list[str]:
+        methods = list(self.roles)
+        return [*methods, "HEAD"] if "GET" in methods else methods
+
+
 class RolePermission(BasePermission):
     """Below the lowest role the view needs: 403 whatever the method (nothing is learned about the view).
     Then a method the view does not allow: 405 (DRF answers it). Then the method's own role: 403."""

@@ -6,11 +6,11 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts.roles import Role
 from api import actions, pages, views
-from api.auth import BearerTokenAuthentication, RolePermission
+from api.auth import BearerTokenAuthentication, DeclaredMethods, RolePermission
 from api.metrics import metrics
 
 
-class SchemaView(SpectacularAPIView):
+class SchemaView(DeclaredMethods, SpectacularAPIView):
     """The OpenAPI schema: for a token, or for the signed-in session of the reference page."""
 
     roles = {"GET": Role.VIEWER}

@@ -17,6 +17,7 @@ from accounts.models import LinkedAccount, SyncRun
 from accounts.roles import Role
 from accounts.selectors import visible_accounts
 from api import serializers as s
+from api.auth import DeclaredMethods
 from core.params import db_id
 from findings import selectors
 from findings.models import ChangeRequest, ChangeStatus, Finding, Principal, Suggestion
@@ -31,7 +32,7 @@ def _params(**described: str) -> list[OpenApiParameter]:
     ]
 
 
-class ListingView(generics.ListAPIView):  # type: ignore[type-arg]
+class ListingView(DeclaredMethods, generics.ListAPIView):  # type: ignore[type-arg]
     """A list built by a page's selector: its filters, its order, and the filters it had to ignore."""
 
     roles = VIEWER
@@ -68,7 +69,7 @@ class PrincipalList(ListingView):
         return selectors.principal_listing(self.request.user, self.request.query_params)
 
 
-class PrincipalDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
+class PrincipalDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignore[type-arg]
     """One principal with its score, the reasons for it, and its privilege-escalation paths."""
 
     roles = VIEWER
@@ -102,7 +103,7 @@ class FindingList(ListingView):
         return selectors.finding_listing(self.request.user, self.request.query_params)
 
 
-class FindingDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
+class FindingDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignore[type-arg]
     roles = VIEWER
     serializer_class = s.FindingSerializer
 
@@ -138,7 +139,7 @@ class SuggestionList(ListingView):
         return selectors.Listing(qs.order_by("-created_at", "-id"), filters, "-created_at")
 
 
-class SuggestionDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
+class SuggestionDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignore[type-arg]
     roles = VIEWER
     serializer_class = s.SuggestionSerializer
 
@@ -170,7 +171,7 @@ def change_listing(user: Any, params: Any) -> selectors.Listing:
     return selectors.Listing(qs.order_by("-created_at", "-id"), filters, "-created_at")
 
 
-class ChangeDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
+class ChangeDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignore[type-arg]
     """One change request: its documents, the `version` and `digest` an approval must name, approvals,
     progress and the steps an apply wrote."""
 
@@ -190,7 +191,7 @@ class AccountList(ListingView):
         return selectors.Listing(visible_accounts(self.request.user).order_by("name", "id"), {}, "name")
 
 
-class AccountDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
+class AccountDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignore[type-arg]
     roles = VIEWER
     serializer_class = s.AccountSerializer
 
@@ -221,7 +222,7 @@ class SyncRunList(ListingView):
         return selectors.Listing(qs.order_by("-created_at", "-id"), filters, "-created_at")
 
 
-class SyncRunDetail(generics.RetrieveAPIView):  # type: ignore[type-arg]
+class SyncRunDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignore[type-arg]
     roles = VIEWER
     serializer_class = s.SyncRunSerializer
 

@@ -57,8 +57,9 @@ def test_every_api_view_declares_a_role_per_method(route: str, pattern: URLPatte
     assert isinstance(roles, dict) and roles, f"{route} declares no roles: every API view must"
     assert set(roles) <= {"GET", "POST"}, f"{route} allows {sorted(roles)}"
     assert all(isinstance(r, Role) and r >= Role.VIEWER for r in roles.values()), route
-    from api.auth import RolePermission
+    from api.auth import DeclaredMethods, RolePermission
 
+    assert issubclass(pattern.callback.cls, DeclaredMethods), f"{route}: its Allow header would not match"
     view = pattern.callback.cls()
     assert any(isinstance(p, RolePermission) for p in view.get_permissions()), f"{route} skips the role check"
 
