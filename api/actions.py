@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,7 +21,7 @@ from accounts.selectors import visible_accounts
 from accounts.sync import sync_run_request
 from api import serializers as s
 from api.auth import DeclaredMethods
-from api.views import ListingView, change_listing, change_requests
+from api.views import ListingView, change_requests, query_params
 from findings import change_requests as changes
 from findings import lifecycle, selectors
 from findings.models import Finding, Suggestion
@@ -33,6 +33,15 @@ def _refused(message: str) -> Response:
     return Response({"detail": message}, status=status.HTTP_409_CONFLICT)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=query_params(
+            status="pending, approved, rejected, expired, applying, applied, failed, rolling_back, ...",
+            account="linked account id",
+            principal="principal id",
+        )
+    )
+)
 class ChangeList(ListingView):
     """GET: change requests, newest first. POST: open one from a suggestion (reviewer), as the
     suggestion page's "Request this change" does; an approver other than you must then approve it."""
@@ -41,7 +50,7 @@ class ChangeList(ListingView):
     serializer_class = s.ChangeRequestSerializer
 
     def listing(self) -> selectors.Listing:
-        return change_listing(self.request.user, self.request.query_params)
+        return selectors.change_listing(self.request.user, self.request.query_params)
 
     @extend_schema(
         request=s.ChangeCreateSerializer,

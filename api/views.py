@@ -20,12 +20,12 @@ from api import serializers as s
 from api.auth import DeclaredMethods
 from core.params import db_id
 from findings import selectors
-from findings.models import ChangeRequest, ChangeStatus, Finding, Principal, Suggestion
+from findings.models import ChangeRequest, Finding, Principal, Suggestion
 
 VIEWER = {"GET": Role.VIEWER}
 
 
-def _params(**described: str) -> list[OpenApiParameter]:
+def query_params(**described: str) -> list[OpenApiParameter]:
     return [
         OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.QUERY, description=text)
         for name, text in described.items()
@@ -47,7 +47,7 @@ class ListingView(DeclaredMethods, generics.ListAPIView):  # type: ignore[type-a
 
 
 @extend_schema(
-    parameters=_params(
+    parameters=query_params(
         account="linked account id (the `id` of /accounts/)",
         type="user, role or group",
         band="risk band: critical, high, medium, low, none",
@@ -82,7 +82,7 @@ class PrincipalDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignor
 
 
 @extend_schema(
-    parameters=_params(
+    parameters=query_params(
         account="linked account id",
         status="live (default: open and acknowledged), open, acknowledged, suppressed, resolved, all",
         severity="critical, high, medium, low, info",
@@ -114,7 +114,7 @@ class FindingDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignore[
 
 
 @extend_schema(
-    parameters=_params(principal="principal id", account="linked account id", stale="1: stale ones too")
+    parameters=query_params(principal="principal id", account="linked account id", stale="1: stale ones too")
 )
 class SuggestionList(ListingView):
     """Tightened policy sets, newest first; stale ones (the principal changed since) only with `stale=1`."""
@@ -155,22 +155,6 @@ def change_requests(user: Any) -> QuerySet[ChangeRequest]:
     )
 
 
-def change_listing(user: Any, params: Any) -> selectors.Listing:
-    """The changes page's list: newest first, by status and account."""
-    qs = change_requests(user)
-    filters: dict[str, str] = {}
-    status = params.get("status", "")
-    if status in ChangeStatus.values:
-        qs = qs.filter(status=status)
-        filters["status"] = status
-    for name, lookup in (("account", "account_id"), ("principal", "principal_id")):
-        value = db_id(params.get(name))
-        if value is not None:
-            qs = qs.filter(**{lookup: value})
-            filters[name] = str(value)
-    return selectors.Listing(qs.order_by("-created_at", "-id"), filters, "-created_at")
-
-
 class ChangeDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignore[type-arg]
     """One change request: its documents, the `version` and `digest` an approval must name, approvals,
     progress and the steps an apply wrote."""
@@ -199,7 +183,9 @@ class AccountDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignore[
         return visible_accounts(self.request.user)
 
 
-@extend_schema(parameters=_params(account="linked account id", status="queued, running, succeeded, failed"))
+@extend_schema(
+    parameters=query_params(account="linked account id", status="queued, running, succeeded, failed")
+)
 class SyncRunList(ListingView):
     """Sync runs, newest first: status, progress, API calls, timings and errors of each."""
 
@@ -233,7 +219,7 @@ class SyncRunDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignore[
 
 
 @extend_schema(
-    parameters=_params(
+    parameters=query_params(
         action="action prefix, e.g. change. or finding.suppress",
         actor="username (system for the product's own changes)",
         account="12-digit AWS account id",

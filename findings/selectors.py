@@ -21,6 +21,8 @@ from findings.figures_cache import cached_figures
 from findings.models import (
     LIVE_FINDING_STATUSES,
     AccessKey,
+    ChangeRequest,
+    ChangeStatus,
     CredentialReportRow,
     Finding,
     FindingStatus,
@@ -201,6 +203,24 @@ def finding_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -
     if sort not in FINDING_SORTS:
         sort = "severity"
     return Listing(qs.order_by(*FINDING_SORTS[sort]), filters, sort, problems)
+
+
+def change_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -> Listing:
+    """Change requests, newest first, by status, account and principal (the changes page, the API)."""
+    qs = ChangeRequest.objects.filter(account__in=visible_accounts(user)).select_related(
+        "account", "requested_by", "applied_by"
+    )
+    filters: dict[str, str] = {}
+    status = params.get("status", "")
+    if status in ChangeStatus.values:
+        qs = qs.filter(status=status)
+        filters["status"] = status
+    for name, lookup in (("account", "account_id"), ("principal", "principal_id")):
+        value = _int(params.get(name))
+        if value is not None:
+            qs = qs.filter(**{lookup: value})
+            filters[name] = str(value)
+    return Listing(qs.order_by("-created_at", "-id"), filters, "-created_at")
 
 
 def audit_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -> Listing:
