@@ -63,7 +63,7 @@ def sync_metrics(accounts: dict[int, str]) -> Iterator[Metric]:
         SyncRun.objects.filter(status__in=FINISHED_SYNC_STATUSES)
         .values("account_id", "status")
         .annotate(
-            n=Count("id"),
+            n=Count("*"),
             timed=Count("id", filter=Q(started_at__isnull=False, finished_at__isnull=False)),
             seconds=Sum(_duration(), filter=Q(started_at__isnull=False, finished_at__isnull=False)),
             last=Max("finished_at"),
@@ -102,7 +102,7 @@ def sync_metrics(accounts: dict[int, str]) -> Iterator[Metric]:
         (r["account_id"], r["status"]): r["n"]
         for r in SyncRun.objects.filter(status__in=ACTIVE_SYNC_STATUSES)
         .values("account_id", "status")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
     }
     for pk, account in accounts.items():
         for status in ACTIVE_SYNC_STATUSES:
@@ -120,7 +120,7 @@ def finding_metrics(accounts: dict[int, str]) -> Iterator[Metric]:
         (r["account_id"], r["severity"]): r["n"]
         for r in Finding.objects.filter(status__in=OPEN_STATUSES)
         .values("account_id", "severity")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
     }
     for pk, account in accounts.items():
         for severity in SEVERITY_IDS:
@@ -145,7 +145,7 @@ def change_metrics() -> Iterator[Metric]:
         AuditEvent.objects.filter(object_type="ChangeRequest", action__in=list(CHANGE_OUTCOMES))
         .order_by()
         .values("action")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .values_list("action", "n")
     )
     for action, (family, outcome) in CHANGE_OUTCOMES.items():
@@ -153,7 +153,7 @@ def change_metrics() -> Iterator[Metric]:
     yield from families.values()
     requests = GaugeMetricFamily("iamreview_change_requests", "Change requests by status", labels=["status"])
     by_status = dict(
-        ChangeRequest.objects.order_by().values("status").annotate(n=Count("id")).values_list("status", "n")
+        ChangeRequest.objects.order_by().values("status").annotate(n=Count("*")).values_list("status", "n")
     )
     for status in ChangeRequest._meta.get_field("status").choices or []:
         requests.add_metric([status[0]], by_status.get(status[0], 0))
