@@ -13,6 +13,7 @@ with every method, and list endpoints never show it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -130,9 +131,7 @@ def test_limited_user_gets_404_for_another_accounts_objects(
     runs = SyncRun.objects.filter(account=world["account"]).count()
     for method in pattern.callback.cls.roles:
         body = {"approve": True, "version": 1, "digest": "x" * 64, "reason": "because"}
-        response = limited.generic(
-            method, url, data=__import__("json").dumps(body), content_type="application/json"
-        )
+        response = limited.generic(method, url, data=json.dumps(body), content_type="application/json")
         assert response.status_code == 404, f"{method} {url}: {response.status_code}"
     assert ChangeRequest.objects.get(pk=world["change"].pk).status == ChangeStatus.PENDING
     assert SyncRun.objects.filter(account=world["account"]).count() == runs
@@ -158,3 +157,17 @@ def test_limited_user_sees_their_own_account(limited: Client) -> None:
         assert all(row.get("aws_account_id", "444455556666") == "444455556666" for row in body["results"]), (
             url
         )
+
+
+def test_limited_user_cannot_open_a_change_from_another_accounts_suggestion(
+    limited: Client, world: dict[str, Any]
+) -> None:
+    body = json.dumps({"suggestion": world["suggestion"].pk, "reason": "tighten"})
+    response = limited.post("/api/v1/changes/", body, content_type="application/json")
+    assert response.status_code == 404
+    assert ChangeRequest.objects.count() == 1
+    triage = json.dumps({"action": "acknowledge", "findings": [world["finding"].pk]})
+    assert (
+        limited.post("/api/v1/findings/triage/", triage, content_type="application/json").json()["changed"]
+        == 0
+    )
