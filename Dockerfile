@@ -11,6 +11,8 @@ WORKDIR /app
 
 COPY pyproject.toml requirements.lock ./
 COPY iamreview ./iamreview
+COPY api ./api
+COPY core ./core
 COPY accounts ./accounts
 COPY findings ./findings
 COPY policy ./policy

@@ -83,13 +83,9 @@ def suggestion_accept(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 def change_list(request: HttpRequest) -> HttpResponse:
-    qs = ChangeRequest.objects.filter(account__in=selectors.visible_accounts(request.user)).select_related(
-        "account", "requested_by"
-    )
-    status = request.GET.get("status", "")
-    if status in ChangeStatus.values:
-        qs = qs.filter(status=status)
-    page = Paginator(qs.order_by("-created_at"), 50).get_page(request.GET.get("page"))
+    listing = selectors.change_listing(request.user, request.GET)
+    status = listing.filters.get("status", "")
+    page = Paginator(listing.queryset, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "findings/change_list.html",

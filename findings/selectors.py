@@ -13,13 +13,16 @@ from django.db.models.fields.json import KeyTextTransform
 from django.http import QueryDict
 from django.utils import timezone
 
-from accounts.models import last_sync_runs
+from accounts.models import LinkedAccount, last_sync_runs
 from accounts.selectors import profile_of, visible_accounts
+from core.models import AuditEvent
 from core.params import aware_datetime, db_id, tag_filter
 from findings.figures_cache import cached_figures
 from findings.models import (
     LIVE_FINDING_STATUSES,
     AccessKey,
+    ChangeRequest,
+    ChangeStatus,
     CredentialReportRow,
     Finding,
     FindingStatus,
@@ -200,6 +203,45 @@ def finding_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -
     if sort not in FINDING_SORTS:
         sort = "severity"
     return Listing(qs.order_by(*FINDING_SORTS[sort]), filters, sort, problems)
+
+
+def change_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -> Listing:
+    """Change requests, newest first, by status, account and principal (the changes page, the API)."""
+    qs = ChangeRequest.objects.filter(account__in=visible_accounts(user)).select_related(
+        "account", "requested_by", "applied_by"
+    )
+    filters: dict[str, str] = {}
+    status = params.get("status", "")
+    if status in ChangeStatus.values:
+        qs = qs.filter(status=status)
+        filters["status"] = status
+    for name, lookup in (("account", "account_id"), ("principal", "principal_id")):
+        value = _int(params.get(name))
+        if value is not None:
+            qs = qs.filter(**{lookup: value})
+            filters[name] = str(value)
+    return Listing(qs.order_by("-created_at", "-id"), filters, "-created_at")
+
+
+def audit_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -> Listing:
+    """The audit log, newest first, filtered by action prefix, actor, account id or object id; a user
+    limited to some accounts sees only their events."""
+    events = AuditEvent.objects.select_related("actor")
+    filters = {}
+    for name, lookup in (
+        ("action", "action__startswith"),
+        ("actor", "actor_name"),
+        ("account", "account_id"),
+        ("object", "object_id"),
+    ):
+        value = params.get(name, "").strip()
+        if value:
+            events = events.filter(**{lookup: value})
+            filters[name] = value
+    visible = visible_accounts(user)
+    if visible.count() != LinkedAccount.objects.count():
+        events = events.filter(account_id__in=set(visible.values_list("account_id", flat=True)))
+    return Listing(events, filters, "-created_at")
 
 
 def finding_kinds(user: AbstractBaseUser | AnonymousUser) -> list[str]:

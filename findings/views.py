@@ -22,10 +22,8 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from accounts.models import LinkedAccount
 from accounts.roles import ACTION, Role, role_required
 from core.htmx import is_partial, render_page_or_fragment
-from core.models import AuditEvent
 from core.params import db_ids
 from findings import lifecycle, selectors
 from findings.figures_cache import CachedCountPaginator
@@ -406,22 +404,8 @@ def key_list(request: HttpRequest) -> HttpResponse:
 
 
 def _audit_events(request: HttpRequest) -> tuple[Any, dict[str, str]]:
-    events = AuditEvent.objects.select_related("actor")
-    filters = {}
-    for name, lookup in (
-        ("action", "action__startswith"),
-        ("actor", "actor_name"),
-        ("account", "account_id"),
-        ("object", "object_id"),
-    ):
-        value = request.GET.get(name, "").strip()
-        if value:
-            events = events.filter(**{lookup: value})
-            filters[name] = value
-    visible = set(selectors.visible_accounts(request.user).values_list("account_id", flat=True))
-    if selectors.visible_accounts(request.user).count() != LinkedAccount.objects.count():
-        events = events.filter(account_id__in=visible)
-    return events, filters
+    listing = selectors.audit_listing(request.user, request.GET)
+    return listing.queryset, listing.filters
 
 
 @role_required(Role.REVIEWER)

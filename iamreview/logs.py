@@ -1,7 +1,7 @@
 """Secrets never reach the logs: a filter on every handler redacts them, whatever the log level.
 
 Two nets. Known values (SECRET_KEY, the database and SMTP passwords, the OpenID Connect client secret,
-AWS keys from the environment) are replaced wherever they appear. Shapes are replaced too, for secrets we never see beforehand:
+the metrics token, AWS keys from the environment) are replaced wherever they appear. Shapes are replaced too, for secrets we never see beforehand:
 the temporary credentials STS returns (botocore logs response bodies at DEBUG), request signatures
 and session tokens in headers, JSON Web Tokens, passwords in URLs and in key=value text.
 """
@@ -28,6 +28,9 @@ _SHAPES = [
     # JSON Web Tokens (OpenID Connect ID and access tokens): header.payload.signature, base64url.
     (re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*"), REDACTED),
     (re.compile(r"(Signature=)[0-9a-f]{16,}"), rf"\1{REDACTED}"),
+    # Our API tokens (the prefix stays: it names the token, and is no secret), and any bearer credential.
+    (re.compile(r"(\biamr_[0-9a-f]{12}_)[A-Za-z0-9_-]+"), rf"\1{REDACTED}"),
+    (re.compile(r"(\bBearer\s+)(?!\[redacted\])[^\s'\",}]+", re.IGNORECASE), rf"\1{REDACTED}"),
     (re.compile(r"(X-Amz-Signature=)[0-9a-f]{16,}"), rf"\1{REDACTED}"),
     # scheme://user:password@host
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s/]+@", re.IGNORECASE), rf"\1{REDACTED}@"),
@@ -43,6 +46,7 @@ def known_secrets() -> list[str]:
     try:
         values += [settings.SECRET_KEY, getattr(settings, "EMAIL_HOST_PASSWORD", "")]
         values.append(getattr(settings, "OIDC_RP_CLIENT_SECRET", ""))
+        values += [getattr(settings, "IAMREVIEW_METRICS_TOKEN", "")]
         values += [db.get("PASSWORD", "") for db in settings.DATABASES.values()]
     except ImproperlyConfigured:
         values = []  # logging before settings are ready: only the environment is known

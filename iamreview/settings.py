@@ -13,6 +13,7 @@ from iamreview.env import (
     env_header,
     env_int,
     env_list,
+    env_networks,
     env_str,
 )
 from iamreview.logs import logging_config
@@ -45,10 +46,15 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "djangosaml2",
+    "rest_framework",
+    "drf_spectacular",
+    # Swagger UI's files for the API reference page, from a pinned package: served as our static files.
+    "drf_spectacular_sidecar",
     "iamreview",
     "core",
     "accounts",
     "findings",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -288,5 +294,48 @@ IAMREVIEW_CHANGE_EXPIRY_DAYS = env_int("IAMREVIEW_CHANGE_EXPIRY_DAYS", 14, minim
 IAMREVIEW_WATCH_DAYS = env_int("IAMREVIEW_WATCH_DAYS", 7, minimum=1)
 # First wait between polls of asynchronous AWS jobs (credential report, Access Advisor); doubles up to 10 s.
 IAMREVIEW_POLL_MS = env_int("IAMREVIEW_POLL_MS", 2000, minimum=10)
+
+# The REST API (api/): bearer tokens only (no session, so no CSRF), JSON only, pages of 50 like the review
+# pages, every view declaring the role each method needs (api/auth.py).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.RolePermission"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JsonParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_METADATA_CLASS": None,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "iamreview API",
+    "DESCRIPTION": (
+        "Least-privilege review of AWS IAM. Send `Authorization: Bearer <token>` (tokens: /api/tokens/). "
+        "Your role and the accounts you may see apply to every call, as on the pages."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "SyncStatusEnum": "accounts.models.SyncStatus",
+        "FindingStatusEnum": "findings.models.FindingStatus",
+        "ChangeStatusEnum": "findings.models.ChangeStatus",
+        "PrincipalKindEnum": "findings.models.PrincipalKind",
+        "FindingKindEnum": "findings.models.kind_choices",
+        "SeverityEnum": "findings.models.severity_choices",
+    },
+}
+# Days an API token lives (0: until revoked).
+IAMREVIEW_API_TOKEN_DAYS = env_int("IAMREVIEW_API_TOKEN_DAYS", 90, minimum=0)
+# The most rows one API page may hold (`?page_size=`); 50 without it.
+IAMREVIEW_API_MAX_PAGE_SIZE = env_int("IAMREVIEW_API_MAX_PAGE_SIZE", 500, minimum=1)
+# /metrics (Prometheus) answers a scraper sending this bearer token, or one from these addresses or
+# networks (the client address as sign-in throttling sees it); with neither set it is off (404).
+IAMREVIEW_METRICS_TOKEN = env_str("IAMREVIEW_METRICS_TOKEN")
+IAMREVIEW_METRICS_ALLOWED_ADDRESSES = env_networks("IAMREVIEW_METRICS_ALLOWED_ADDRESSES")
 
 LOGGING = logging_config(env_str("LOG_LEVEL", "INFO"))

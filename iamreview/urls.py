@@ -1,4 +1,5 @@
-"""URL configuration: every page needs a login (LoginRequiredMiddleware) except login, single sign-on and health."""
+"""URL configuration: every page needs a login (LoginRequiredMiddleware) except login, single sign-on and
+health; the API (/api/v1/) and /metrics answer 401 themselves (api/urls.py)."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -22,5 +23,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("", include("api.urls")),
     path("", include("findings.urls")),
 ]

@@ -39,6 +39,9 @@ for pair in admin:admin reviewer:reviewer approver:approver manager:viewer; do
   printf '%-9s %-9s %s\n' "$user" "$role" "$pw" >> var/demo-credentials.txt
 done
 
+# /metrics answers this bearer token (Prometheus would send it); new each run unless given.
+export IAMREVIEW_METRICS_TOKEN="${IAMREVIEW_METRICS_TOKEN:-$($PY -c 'import secrets; print(secrets.token_urlsafe(24))')}"
+
 pids=()
 cleanup() { echo "[demo] stopping"; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
@@ -91,6 +94,9 @@ curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "[demo] the web s
 
 echo "[demo] linking prod, staging and sandbox, and running their first sync"
 $PY manage.py demo_setup
+# A REST API token for the reviewer (shown once; only its digest is stored), for scripting the demo.
+api_token=$($PY manage.py create_api_token reviewer --name "demo script" 2>/dev/null)
+printf 'API token (reviewer): %s\nMetrics token:        %s\n' "$api_token" "$IAMREVIEW_METRICS_TOKEN" >> var/demo-credentials.txt
 echo "[demo] ready in $(( $(date +%s) - started )) s"
 
 cat <<MSG
@@ -100,6 +106,10 @@ cat <<MSG
 
   Log in as (user, role, password; also in var/demo-credentials.txt):
 $(sed 's/^/    /' var/demo-credentials.txt)
+
+  Script it: curl -H "Authorization: Bearer $api_token" http://127.0.0.1:$PORT/api/v1/findings/
+  API reference: http://127.0.0.1:$PORT/api/v1/docs/   Tokens: http://127.0.0.1:$PORT/api/tokens/
+  Prometheus: curl -H "Authorization: Bearer $IAMREVIEW_METRICS_TOKEN" http://127.0.0.1:$PORT/metrics
 
 MSG
 if [ "${DEMO_EXIT_WHEN_READY:-}" = "1" ]; then exit 0; fi

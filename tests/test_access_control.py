@@ -9,8 +9,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.roles import Role
 
-# Pages that must work without a login, and why.
-PUBLIC = {"login", "healthz"}
+# Pages that must work without a login, and why. /metrics is guarded by its own bearer token or address
+# list (tests/api/test_metrics.py).
+PUBLIC = {"login", "healthz", "metrics"}
 # Single sign-on happens before there is a login: the start, the IdP's answer, our SAML metadata for the
 # IdP's administrator. Each is a 404 unless configured (tests/sso/).
 PUBLIC |= {
@@ -40,13 +41,48 @@ def _concrete(route: str) -> str:
     return "/" + re.sub(r"<(?:\w+:)?\w+>", "1", route)
 
 
+def _is_api(pattern: URLPattern) -> bool:
+    """A REST API view (Django REST framework): a bearer token, not a session, and 401 rather than a redirect."""
+    return hasattr(pattern.callback, "cls")
+
+
 ALL = _walk(get_resolver().url_patterns)
-PROTECTED = [(route, p) for route, p in ALL if p.name not in PUBLIC | SESSION_ONLY]
+PROTECTED = [(route, p) for route, p in ALL if p.name not in PUBLIC | SESSION_ONLY and not _is_api(p)]
+# Every API route; the route x method x role matrix with real objects is in tests/api/test_api_matrix.py.
+API_ROUTES = [(route, p) for route, p in ALL if _is_api(p)]
 
 
 def test_the_walk_sees_the_app() -> None:
     names = {p.name for _, p in ALL}
     assert {"dashboard", "account_list", "account_link", "audit_list"} <= names
+    api = {p.name for _, p in API_ROUTES}
+    assert {"api_principal_list", "api_change_decide", "api_account_sync", "api_schema"} <= api
+    assert all(route.startswith("api/v1/") for route, _ in API_ROUTES)
+
+
+@pytest.mark.parametrize(("route", "pattern"), API_ROUTES, ids=[p.name for _, p in API_ROUTES])
+def test_every_api_view_declares_a_role_per_method(route: str, pattern: URLPattern) -> None:
+    roles = getattr(pattern.callback.cls, "roles", None)
+    assert isinstance(roles, dict) and roles, f"{route} declares no roles: every API view must"
+    assert set(roles) <= {"GET", "POST"}, f"{route} allows {sorted(roles)}"
+    assert all(isinstance(r, Role) and r >= Role.VIEWER for r in roles.values()), route
+    from api.auth import DeclaredMethods, RolePermission
+
+    assert issubclass(pattern.callback.cls, DeclaredMethods), f"{route}: its Allow header would not match"
+    view = pattern.callback.cls()
+    assert any(isinstance(p, RolePermission) for p in view.get_permissions()), f"{route} skips the role check"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("route", "pattern"), API_ROUTES, ids=[p.name for _, p in API_ROUTES])
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_anonymous_api_call_is_401(client, route: str, pattern: URLPattern, method: str) -> None:  # type: ignore[no-untyped-def]
+    url = _concrete(route)
+    response = getattr(client, method)(url)
+    assert response.status_code == 401, url
+    assert response["WWW-Authenticate"].startswith("Bearer"), url
+    bad = getattr(client, method)(url, HTTP_AUTHORIZATION="Bearer iamr_000000000000_not-a-real-token")
+    assert bad.status_code == 401, url
 
 
 @pytest.mark.parametrize(("route", "pattern"), PROTECTED, ids=[p.name or r for r, p in PROTECTED])

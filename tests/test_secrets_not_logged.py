@@ -139,6 +139,8 @@ def test_no_secret_reaches_the_logs_or_the_database(console: io.StringIO, users:
         ("redis://:r3dis-pass@cache:6379/0", "r3dis-pass"),
         ("password=hunter2hunter2&next=/", "hunter2hunter2"),
         ('{"id_token": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"}', "eyJzdWIiOiIxIn0"),
+        ("token iamr_0a1b2c3d4e5f_Zq8-x_Yv3W9kLmN2pQrS7tUvW1xYz0AbCdEfGhIjKlM used", "Zq8-x_Yv3W9kLmN2pQrS7"),
+        ("{'HTTP_AUTHORIZATION': 'Bearer s0me-metrics-t0ken'}", "s0me-metrics-t0ken"),
     ],
 )
 def test_secret_shapes_are_redacted(text: str, secret: str) -> None:

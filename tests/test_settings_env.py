@@ -193,3 +193,33 @@ def test_half_configured_single_sign_on_stops_check_deploy() -> None:
     assert result.returncode != 0
     assert "iamreview.E002" in result.stderr and "IAMREVIEW_OIDC_TOKEN_ENDPOINT" in result.stderr
     assert "iamreview.E004" in result.stderr
+
+
+def test_env_networks_reads_addresses_and_networks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ipaddress
+
+    from iamreview.env import env_networks
+
+    monkeypatch.setenv("X_NETS", "10.0.0.5, 192.168.0.0/16,::1")
+    nets = env_networks("X_NETS")
+    assert ipaddress.ip_address("10.0.0.5") in nets[0] and ipaddress.ip_address("10.0.0.6") not in nets[0]
+    assert ipaddress.ip_address("192.168.7.1") in nets[1] and ipaddress.ip_address("::1") in nets[2]
+    monkeypatch.setenv("X_NETS", "10.0.0.5,prometheus.internal")
+    with pytest.raises(ConfigError, match=r"prometheus\.internal"):
+        env_networks("X_NETS")
+    monkeypatch.delenv("X_NETS")
+    assert env_networks("X_NETS") == []
+
+
+def test_check_deploy_is_clean_with_the_api_and_metrics_configured() -> None:
+    """No warning either: drf-spectacular generates the schema under --deploy and would warn there."""
+    env = {
+        **PRODUCTION_ENV,
+        "IAMREVIEW_METRICS_TOKEN": "m" * 40,
+        "IAMREVIEW_METRICS_ALLOWED_ADDRESSES": "10.0.0.0/8",
+    }
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+    bad = _manage("check", env={**env, "IAMREVIEW_METRICS_ALLOWED_ADDRESSES": "10.0.0.0/33"})
+    assert bad.returncode != 0 and "IAMREVIEW_METRICS_ALLOWED_ADDRESSES" in bad.stderr
