@@ -25,7 +25,7 @@ from django.test import Client
 from django.urls import URLPattern, reverse
 
 import fakeaws
-from accounts.models import LinkedAccount, Profile, SyncRun
+from accounts.models import AccountCheck, CheckKind, LinkedAccount, Profile, SyncRun
 from accounts.roles import Role
 from findings.models import ChangeRequest, ChangeStatus, Principal, Suggestion
 from tests.test_access_control import PROTECTED
@@ -75,6 +75,7 @@ def world(
     return {
         "account": prod,
         "run": run,
+        "check": AccountCheck.objects.create(account=prod, kind=CheckKind.CONNECTION, status="succeeded"),
         "principal": suggestion.principal,
         "suggestion": suggestion,
         "change": change,
@@ -84,7 +85,7 @@ def world(
 def url_for(name: str, pattern: URLPattern, world: dict[str, Any]) -> str:
     kwargs: dict[str, Any] = {}
     if "pk" in pattern.pattern.converters:
-        owner = {
+        owner = {"account_check_detail": "check"}.get(name) or {
             "account": "account",
             "sync": "run",
             "principal": "principal",
