@@ -12,6 +12,7 @@ from iamreview.env import (
     env_header,
     env_int,
     env_list,
+    env_secret_keys,
     env_str,
 )
 from iamreview.logs import logging_config
@@ -25,6 +26,10 @@ DEBUG = env_bool("DEBUG", False)
 # deployment cannot forget it.
 IAMREVIEW_DEMO_SECRET_KEY = "django-insecure-demo-only-set-SECRET_KEY-in-production"  # noqa: S105  # nosec B105
 SECRET_KEY = env_str("SECRET_KEY") or IAMREVIEW_DEMO_SECRET_KEY
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+# Keys that encrypt stored secrets (webhook URLs, signing secrets; core/crypto.py), comma-separated: the
+# first encrypts, all decrypt. Unset: derived from SECRET_KEY (changing SECRET_KEY then loses them).
+IAMREVIEW_FIELD_KEYS = env_secret_keys("IAMREVIEW_FIELD_KEY")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -47,6 +52,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "findings",
+    "notify",
 ]
 
 MIDDLEWARE = [
@@ -235,5 +241,16 @@ IAMREVIEW_CHANGE_EXPIRY_DAYS = env_int("IAMREVIEW_CHANGE_EXPIRY_DAYS", 14, minim
 IAMREVIEW_WATCH_DAYS = env_int("IAMREVIEW_WATCH_DAYS", 7, minimum=1)
 # First wait between polls of asynchronous AWS jobs (credential report, Access Advisor); doubles up to 10 s.
 IAMREVIEW_POLL_MS = env_int("IAMREVIEW_POLL_MS", 2000, minimum=10)
+
+# Notification channels (notify/): Slack, Microsoft Teams and signed webhooks. By default only https://
+# URLs of public addresses are called (a webhook must not reach the cloud metadata service or the
+# intranet); a channel to an internal receiver needs both switches.
+IAMREVIEW_NOTIFY_ALLOW_HTTP = env_bool("IAMREVIEW_NOTIFY_ALLOW_HTTP", False)
+IAMREVIEW_NOTIFY_ALLOW_PRIVATE_ADDRESSES = env_bool("IAMREVIEW_NOTIFY_ALLOW_PRIVATE_ADDRESSES", False)
+IAMREVIEW_NOTIFY_TIMEOUT = env_int("IAMREVIEW_NOTIFY_TIMEOUT", 10, minimum=1)
+# A failed delivery is tried again after this many seconds, doubling each time, up to this many attempts.
+IAMREVIEW_NOTIFY_RETRY_SECONDS = env_int("IAMREVIEW_NOTIFY_RETRY_SECONDS", 30, minimum=1)
+IAMREVIEW_NOTIFY_MAX_ATTEMPTS = env_int("IAMREVIEW_NOTIFY_MAX_ATTEMPTS", 6, minimum=1)
+IAMREVIEW_NOTIFY_LOG_DAYS = env_int("IAMREVIEW_NOTIFY_LOG_DAYS", 30, minimum=1)
 
 LOGGING = logging_config(env_str("LOG_LEVEL", "INFO"))

@@ -16,5 +16,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    path("notifications/", include("notify.urls")),
     path("", include("findings.urls")),
 ]

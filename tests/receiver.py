@@ -1,0 +1,81 @@
+"""A real HTTP server on loopback that receives notifications, as Slack, Teams or a webhook receiver would:
+it records every request (headers, raw body, arrival time) and answers with the statuses it is told to."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    url: str
+    requests: list[Received] = field(default_factory=list)
+    # Statuses to answer, in order; once used up, 200.
+    script: list[int] = field(default_factory=list)
+    redirect_to: str = ""
+
+    def verify(self, request: Received, secret: str, tolerance: int = 300) -> bool:
+        """What a receiver does: recompute the HMAC over "<t>." + raw body and compare in constant time."""
+        header = request.headers.get("X-Iamreview-Signature", "")
+        parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+        timestamp = int(parts.get("t", "0"))
+        if abs(time.time() - timestamp) > tolerance or request.headers.get("X-Iamreview-Timestamp") != str(
+            timestamp
+        ):
+            return False
+        expected = hmac.new(
+            secret.encode(), f"{timestamp}.".encode() + request.body, hashlib.sha256
+        ).hexdigest()
+        return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+@contextmanager
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            state.requests.append(Received(self.path, dict(self.headers.items()), body, time.monotonic()))
+            status = state.script.pop(0) if state.script else 200
+            self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("Location", state.redirect_to or "/elsewhere")
+            answer = b"ok" if status < 300 else b"invalid_token" if status < 500 else b"server error"
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
