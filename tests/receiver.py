@@ -79,3 +79,12 @@ def receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def allow_loopback(settings: Any) -> None:
+    """The product refuses plain http and private addresses by default; the receiver here is both."""
+    settings.IAMREVIEW_NOTIFY_ALLOW_HTTP = True
+    settings.IAMREVIEW_NOTIFY_ALLOW_PRIVATE_ADDRESSES = True
+    settings.IAMREVIEW_NOTIFY_RETRY_SECONDS = 30
+    settings.IAMREVIEW_NOTIFY_MAX_ATTEMPTS = 6
+    settings.SITE_URL = "https://iam.example.com"

@@ -7,16 +7,12 @@ from typing import Any
 
 import pytest
 
-from tests.receiver import Receiver, receiver
+from tests.receiver import Receiver, allow_loopback, receiver
 
 
 @pytest.fixture(autouse=True)
 def _loopback_receivers_allowed(settings: Any) -> None:
-    settings.IAMREVIEW_NOTIFY_ALLOW_HTTP = True
-    settings.IAMREVIEW_NOTIFY_ALLOW_PRIVATE_ADDRESSES = True
-    settings.IAMREVIEW_NOTIFY_RETRY_SECONDS = 30
-    settings.IAMREVIEW_NOTIFY_MAX_ATTEMPTS = 6
-    settings.SITE_URL = "https://iam.example.com"
+    allow_loopback(settings)
 
 
 @pytest.fixture
