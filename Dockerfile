@@ -10,7 +10,9 @@ WORKDIR /app
 COPY pyproject.toml requirements.lock ./
 COPY iamreview ./iamreview
 COPY accounts ./accounts
+COPY core ./core
 COPY findings ./findings
+COPY notify ./notify
 COPY policy ./policy
 COPY fakeaws ./fakeaws
 RUN pip install -c requirements.lock .

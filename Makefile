@@ -36,7 +36,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/bandit -q -c pyproject.toml -r core accounts findings iamreview policy fakeaws
+	$(VENV)/bin/bandit -q -c pyproject.toml -r core accounts findings notify iamreview policy fakeaws
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 

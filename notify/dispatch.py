@@ -69,6 +69,11 @@ def _hears(channel: Channel, event: Event, cache: dict[int, set[int] | None]) ->
     return accounts is None or event.account_id in accounts
 
 
+def event_queue(event_id: int) -> None:
+    """Dispatch the event once the transaction that recorded it commits."""
+    jobs.enqueue(DISPATCH_TASK, event_id)
+
+
 def _queue(deliveries: Iterable[Delivery]) -> int:
     count = 0
     for delivery in deliveries:

@@ -10,10 +10,9 @@ from typing import Any
 
 from django.db import transaction
 
-from core import jobs
 from findings import signals
 from findings.models import ChangeRequest, Finding
-from notify.dispatch import DISPATCH_TASK
+from notify.dispatch import event_queue
 from notify.messages import change_message
 from notify.models import Event, EventKind
 from policy.kinds import SEVERITY_RANK
@@ -44,7 +43,7 @@ def on_change_event(*, change: ChangeRequest, event: str, detail: dict[str, Any]
                     "message": change_message(change, event, detail),
                 },
             )
-            jobs.enqueue(DISPATCH_TASK, recorded.pk)
+            event_queue(recorded.pk)
     except Exception:
         logger.exception("could not record event %s of change %s for notification", event, change.pk)
 

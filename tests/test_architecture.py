@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = ("core", "accounts", "findings", "iamreview", "policy", "fakeaws")
+SHIPPED = ("core", "accounts", "findings", "notify", "iamreview", "policy", "fakeaws")
 MAX_LINES = 500
 
 
@@ -99,6 +99,9 @@ def test_apps_depend_one_way() -> None:
     assert cycles(apps) == []
     assert apps["policy"] == set(), "the engine imports nothing from the project"
     assert "findings" not in apps["accounts"] and "iamreview" not in apps["accounts"] | apps["findings"]
+    # Notifications sit above findings: findings sends signals (findings/signals.py), notify receives them.
+    assert "notify" not in apps["findings"] | apps["accounts"] | apps["core"]
+    assert "iamreview" not in apps["notify"]
 
 
 def test_the_cycle_finder_finds_a_lazy_cycle() -> None:
