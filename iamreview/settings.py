@@ -248,6 +248,8 @@ IAMREVIEW_POLL_MS = env_int("IAMREVIEW_POLL_MS", 2000, minimum=10)
 IAMREVIEW_NOTIFY_ALLOW_HTTP = env_bool("IAMREVIEW_NOTIFY_ALLOW_HTTP", False)
 IAMREVIEW_NOTIFY_ALLOW_PRIVATE_ADDRESSES = env_bool("IAMREVIEW_NOTIFY_ALLOW_PRIVATE_ADDRESSES", False)
 IAMREVIEW_NOTIFY_TIMEOUT = env_int("IAMREVIEW_NOTIFY_TIMEOUT", 10, minimum=1)
+# CA certificates (a PEM file) trusted for https channels instead of the system's (an internal CA).
+IAMREVIEW_NOTIFY_CA_BUNDLE = env_str("IAMREVIEW_NOTIFY_CA_BUNDLE", "")
 # A failed delivery is tried again after this many seconds, doubling each time, up to this many attempts.
 IAMREVIEW_NOTIFY_RETRY_SECONDS = env_int("IAMREVIEW_NOTIFY_RETRY_SECONDS", 30, minimum=1)
 IAMREVIEW_NOTIFY_MAX_ATTEMPTS = env_int("IAMREVIEW_NOTIFY_MAX_ATTEMPTS", 6, minimum=1)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import urllib3
 from django.conf import settings
-from urllib3.exceptions import HTTPError, LocationParseError
+from urllib3.exceptions import HTTPError, LocationParseError, NewConnectionError
 
 SIGNATURE_HEADER = "X-Iamreview-Signature"
 TIMESTAMP_HEADER = "X-Iamreview-Timestamp"
@@ -76,13 +76,13 @@ def check_url(url: str) -> urllib3.util.Url:
     return parsed
 
 
-def _address(host: str, port: int) -> str:
-    """The address to connect to: every address the name resolves to must be public (unless allowed)."""
+def _addresses(host: str, port: int) -> list[str]:
+    """The addresses to connect to: every address the name resolves to must be public (unless allowed)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise NoAddress(f"the host name {host} does not resolve") from exc
-    addresses = [str(info[4][0]) for info in infos]
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not settings.IAMREVIEW_NOTIFY_ALLOW_PRIVATE_ADDRESSES:
         for address in addresses:
             ip = ipaddress.ip_address(address.split("%", 1)[0])
@@ -91,7 +91,26 @@ def _address(host: str, port: int) -> str:
                     f"{host} resolves to {address}, a private, loopback or link-local address "
                     "(set IAMREVIEW_NOTIFY_ALLOW_PRIVATE_ADDRESSES=true for a receiver inside your network)."
                 )
-    return addresses[0]
+    return addresses
+
+
+def _pool(scheme: str, address: str, port: int, hostname: str) -> urllib3.HTTPConnectionPool:
+    timeout = urllib3.Timeout(
+        connect=min(5, settings.IAMREVIEW_NOTIFY_TIMEOUT), read=settings.IAMREVIEW_NOTIFY_TIMEOUT
+    )
+    if scheme == "https":
+        # Connected to the checked address; TLS verifies the certificate for the URL's host name.
+        return urllib3.HTTPSConnectionPool(
+            address,
+            port,
+            timeout=timeout,
+            retries=False,
+            server_hostname=hostname,
+            assert_hostname=hostname,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=settings.IAMREVIEW_NOTIFY_CA_BUNDLE or None,
+        )
+    return urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> Response:
@@ -105,57 +124,46 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Response:
         parsed = check_url(url)
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         hostname = str(parsed.host).strip("[]")
-        address = _address(hostname, port)
+        addresses = _addresses(hostname, port)
     except UrlRefused as exc:
         return done(None, "", str(exc), permanent=True)
     except NoAddress as exc:
         return done(None, "", str(exc))
-    host_header = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
-    timeout = urllib3.Timeout(
-        connect=min(5, settings.IAMREVIEW_NOTIFY_TIMEOUT), read=settings.IAMREVIEW_NOTIFY_TIMEOUT
-    )
-    pool: urllib3.HTTPConnectionPool
-    if parsed.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            address,
-            port,
-            timeout=timeout,
-            retries=False,
-            server_hostname=hostname,
-            assert_hostname=hostname,
-            cert_reqs="CERT_REQUIRED",
-        )
-    else:
-        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
     all_headers = {
         "Content-Type": "application/json",
         "User-Agent": "iamreview-notify/1",
         **headers,
-        "Host": str(host_header),
+        "Host": str(parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"),
     }
     if parsed.auth:
         all_headers.update(urllib3.util.make_headers(basic_auth=parsed.auth))
-    try:
-        answer = pool.urlopen(
-            "POST",
-            parsed.request_uri,
-            body=body,
-            headers=all_headers,
-            redirect=False,
-            retries=False,
-            preload_content=False,
-        )
+    error = ""
+    for address in addresses:  # in the resolver's order, the next one when one cannot be reached
+        pool = _pool(str(parsed.scheme), address, port, hostname)
         try:
-            text = answer.read(RESPONSE_KEPT * 4, decode_content=True).decode("utf-8", "replace")
+            answer = pool.urlopen(
+                "POST",
+                parsed.request_uri,
+                body=body,
+                headers=all_headers,
+                redirect=False,
+                retries=False,
+                preload_content=False,
+            )
+            try:
+                text = answer.read(RESPONSE_KEPT * 4, decode_content=True).decode("utf-8", "replace")
+            finally:
+                answer.release_conn()
+        except NewConnectionError as exc:
+            error = _describe(exc)
+            continue
+        except (HTTPError, OSError) as exc:
+            return done(None, "", _describe(exc))
         finally:
-            answer.release_conn()
-    except (HTTPError, OSError) as exc:
-        return done(None, "", _describe(exc))
-    finally:
-        pool.close()
-    return done(
-        answer.status, text[:RESPONSE_KEPT], "" if 200 <= answer.status < 300 else f"HTTP {answer.status}"
-    )
+            pool.close()
+        status = int(answer.status)
+        return done(status, text[:RESPONSE_KEPT], "" if 200 <= status < 300 else f"HTTP {status}")
+    return done(None, "", error)
 
 
 def _describe(exc: BaseException) -> str:

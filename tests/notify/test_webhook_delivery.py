@@ -185,3 +185,27 @@ def test_a_receiver_that_is_down_is_retried_and_the_url_is_not_logged(
         delivery.attempt_log
     )
     assert f"channel {channel.pk}" in caplog.text
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_host_name(
+    users: Any, settings: Any, tmp_path: Any
+) -> None:
+    """https://localhost resolves (to ::1 and 127.0.0.1; the server listens on the second), the connection
+    goes to a checked address, and TLS verifies the certificate for "localhost"; the same server reached
+    as https://127.0.0.1 is refused, its certificate not being for that name."""
+    from tests.receiver import receiver, self_signed
+
+    cert, key = self_signed(tmp_path)
+    settings.IAMREVIEW_NOTIFY_CA_BUNDLE = cert
+    with receiver(tls=(cert, key)) as tls_server:
+        channel, _ = make_channel(users["viewer"], f"{tls_server.url}/hook", secret=SECRET)
+        assert delivery_send.apply(args=[_delivery(channel).pk, 0]).get() == DeliveryStatus.DELIVERED
+        [request] = tls_server.requests
+        assert request.headers["Host"] == tls_server.url.removeprefix("https://")
+        assert tls_server.verify(request, SECRET)
+        wrong_name = transport.post(tls_server.url.replace("localhost", "127.0.0.1"), b"{}", {})
+        assert wrong_name.status is None and "TLS failed" in wrong_name.error
+        settings.IAMREVIEW_NOTIFY_CA_BUNDLE = ""  # the system's CAs do not know this certificate
+        untrusted = transport.post(f"{tls_server.url}/hook", b"{}", {})
+        assert untrusted.status is None and "TLS failed" in untrusted.error
+        assert len(tls_server.requests) == 1
