@@ -85,11 +85,11 @@ def _queue(deliveries: Iterable[Delivery]) -> int:
 def event_dispatch(*, event_id: int) -> int:
     """Fan an event out to every channel that hears it, once (claimed by a conditional update)."""
     with transaction.atomic():
-        if not Event.objects.filter(pk=event_id, dispatched_at=None).update(dispatched_at=timezone.now()):
+        # Findings events go out with the minute's batch, never one by one.
+        claimed = Event.objects.filter(pk=event_id, dispatched_at=None).exclude(kind=EventKind.FINDING_NEW)
+        if not claimed.update(dispatched_at=timezone.now()):
             return 0
         event = Event.objects.get(pk=event_id)
-        if event.kind == EventKind.FINDING_NEW:
-            return 0  # findings go out with the minute's batch
         cache: dict[int, set[int] | None] = {}
         deliveries = Delivery.objects.bulk_create(
             Delivery(channel=c, event=event.kind, message=event.data["message"])

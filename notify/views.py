@@ -8,8 +8,9 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from accounts.models import LinkedAccount
 from accounts.roles import ACTION, FORM, Role, has_role, role_required
-from accounts.selectors import visible_accounts
+from accounts.selectors import profile_of, visible_accounts
 from notify.channels import (
     ChannelError,
     channel_delete,
@@ -37,9 +38,16 @@ def _form(request: HttpRequest, channel: Channel | None) -> ChannelForm:
     )
 
 
-def _accounts(request: HttpRequest, form: ChannelForm) -> list:  # type: ignore[type-arg]
-    # Only accounts the user may see were offered; the form's queryset refuses any other.
-    return list(form.cleaned_data.get("accounts") or [])
+def _accounts(request: HttpRequest, form: ChannelForm, channel: Channel | None) -> list[LinkedAccount]:
+    """The accounts ticked (the form offers, and accepts, only those the user may see). A personal channel
+    is limited to its owner's accounts when it sends; a team channel has no owner, so one made by a user
+    limited to some accounts is limited to those when none is ticked."""
+    chosen = list(form.cleaned_data.get("accounts") or [])
+    team = channel.is_team if channel is not None else bool(form.cleaned_data.get("team"))
+    profile = profile_of(request.user)
+    if team and not chosen and profile is not None and profile.accounts.exists():
+        chosen = list(visible_accounts(request.user))
+    return chosen
 
 
 @role_required(Role.VIEWER)
@@ -64,7 +72,10 @@ def channel_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             channel, secret = channel_save(
-                actor=request.user, channel=None, data=form.cleaned_data, accounts=_accounts(request, form)
+                actor=request.user,
+                channel=None,
+                data=form.cleaned_data,
+                accounts=_accounts(request, form, None),
             )
         except ChannelError as exc:
             form.add_error(None, str(exc))
@@ -83,7 +94,10 @@ def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             channel_save(
-                actor=request.user, channel=channel, data=form.cleaned_data, accounts=_accounts(request, form)
+                actor=request.user,
+                channel=channel,
+                data=form.cleaned_data,
+                accounts=_accounts(request, form, channel),
             )
         except ChannelError as exc:
             form.add_error(None, str(exc))

@@ -205,3 +205,28 @@ def test_the_form_refuses_a_private_or_plain_http_url_by_default(client_as: Any,
 def test_no_role_no_channels(client_as: Any) -> None:
     assert client_as("nobody").get("/notifications/").status_code == 403
     assert client_as("nobody").post("/notifications/new/", {}).status_code == 403
+
+
+def test_a_team_channel_of_an_admin_limited_to_one_account_hears_only_that_one(
+    client_as: Any, users: Any
+) -> None:
+    from accounts.models import LinkedAccount, Profile
+
+    prod = LinkedAccount.objects.create(account_id="210987654321", name="prod")
+    sandbox = LinkedAccount.objects.create(account_id="444455556666", name="sandbox")
+    Profile.objects.get_or_create(user=users["admin"])[0].accounts.set([sandbox])
+    admin = client_as("admin")
+    form = admin.get("/notifications/new/").content.decode()
+    assert "sandbox" in form and "prod" not in form
+    data = {
+        "name": "soc",
+        "kind": "slack",
+        "url": "https://hooks.example.com/a",
+        "min_severity": "high",
+        "team": "on",
+    }
+    admin.post("/notifications/new/", {**data, "accounts": [prod.pk]})
+    assert not Channel.objects.exists(), "an account the admin may not see is refused"
+    admin.post("/notifications/new/", data)
+    channel = Channel.objects.get()
+    assert channel.is_team and list(channel.accounts.all()) == [sandbox]
