@@ -154,13 +154,16 @@ def notifications_dispatch_due(*, now: datetime | None = None) -> dict[str, Any]
     Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=cutoff).update(
         status=DeliveryStatus.PENDING, next_attempt_at=now
     )
+    lost = Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lt=now - LATE) | (
+        Delivery.objects.filter(
+            status=DeliveryStatus.PENDING, next_attempt_at=None, created_at__lt=now - LATE
+        )
+    )
     requeued = 0
-    for delivery in Delivery.objects.filter(status=DeliveryStatus.PENDING).filter(
-        next_attempt_at__lt=now - LATE
-    ) | Delivery.objects.filter(
-        status=DeliveryStatus.PENDING, next_attempt_at=None, created_at__lt=now - LATE
-    ):
+    for delivery in lost:
         jobs.enqueue(SEND_TASK, delivery.pk, delivery.attempts)
+        # Not queued again for another LATE, even if a busy worker has not reached this copy yet.
+        Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=now)
         requeued += 1
     keep = now - timedelta(days=settings.IAMREVIEW_NOTIFY_LOG_DAYS)
     Delivery.objects.filter(created_at__lt=keep).exclude(
