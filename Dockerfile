@@ -14,7 +14,9 @@ COPY iamreview ./iamreview
 COPY api ./api
 COPY core ./core
 COPY accounts ./accounts
+COPY core ./core
 COPY findings ./findings
+COPY notify ./notify
 COPY policy ./policy
 COPY fakeaws ./fakeaws
 RUN pip install -c requirements.lock .

@@ -40,7 +40,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/bandit -q -c pyproject.toml -r core accounts findings iamreview api policy fakeaws
+	$(VENV)/bin/bandit -q -c pyproject.toml -r core accounts findings notify iamreview api policy fakeaws
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
 

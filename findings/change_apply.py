@@ -22,6 +22,7 @@ from core.jobs import job_progress
 from findings.change_items import Target, Writer, handler_for, items_digest, undo_step
 from findings.change_requests import approvals_count
 from findings.models import ChangeRequest, ChangeStatus
+from findings.signals import DONE, FAILED, change_event, emit
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ def _fail(cr: ChangeRequest, message: str, *, action: str = "change.apply_fail")
         account_id=cr.account.account_id,
         summary=f"Change #{cr.pk}: {message[:400]}",
     )
+    what = "rollback" if action == "change.rollback_fail" else "apply"
+    emit(change_event, change=cr, event=FAILED, detail={"what": what, "error": message})
     return cr
 
 
@@ -151,6 +154,7 @@ def change_request_apply(*, change_id: int, session_factory: Any = None) -> Chan
         before={"previous": live},
         after={"digest": items_digest(cr.items), "steps": steps},
     )
+    emit(change_event, change=cr, event=DONE, detail={"what": "apply"})
     return cr
 
 
@@ -212,4 +216,5 @@ def change_request_rollback(
         summary=summary,
         after={"restored": cr.previous},
     )
+    emit(change_event, change=cr, event=DONE, detail={"what": "rollback", "after_failed_apply": failed_apply})
     return cr

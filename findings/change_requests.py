@@ -22,6 +22,7 @@ from core.audit import audit_record
 from core.jobs import job_claim, stale_rows
 from findings.change_items import HANDLERS, ItemKind, items_digest
 from findings.models import Approval, ChangeRequest, ChangeStatus, Suggestion
+from findings.signals import AWAITING_APPROVAL, FAILED, change_event, emit
 from policy.catalog import default_catalog
 from policy.model import PolicyError, parse_policy
 from policy.tighten import grants_nothing_new
@@ -127,6 +128,7 @@ def change_request_open(
             summary=f"Requested tightening of {principal.arn}: {reason.strip()[:200]}",
             after={"items": _summary(items), "digest": items_digest(items)},
         )
+        emit(change_event, change=cr, event=AWAITING_APPROVAL, detail={"version": cr.version})
     return cr
 
 
@@ -182,6 +184,7 @@ def change_request_edit(
             before=before,
             after={"items": _summary(items), "version": cr.version, "digest": items_digest(items)},
         )
+        emit(change_event, change=cr, event=AWAITING_APPROVAL, detail={"version": cr.version})
         return cr
 
 
@@ -402,4 +405,7 @@ def _reap(cr: ChangeRequest, *, status: str, to: str, message: str, action: str)
         account_id=cr.account.account_id,
         summary=f"Change #{cr.pk}: {message}",
     )
+    cr.status, cr.error = to, message
+    what = "rollback" if action == "change.rollback_fail" else "apply"
+    emit(change_event, change=cr, event=FAILED, detail={"what": what, "error": message})
     return True

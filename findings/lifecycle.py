@@ -30,6 +30,7 @@ from findings.models import (
     Principal,
     SuppressionRule,
 )
+from findings.signals import emit, findings_opened
 from policy.evaluate import arn_matches
 from policy.kinds import SEVERITY_RANK, UNKNOWN_SEVERITY_RANK, carried_kinds
 
@@ -96,6 +97,7 @@ def findings_refresh(
     to_create: list[Finding] = []
     to_update: list[Finding] = []
     still_seen: list[Finding] = []
+    reopened_findings: list[Finding] = []
     for spec in specs:
         fp = spec.fingerprint(account.account_id)
         if fp in seen:
@@ -155,6 +157,7 @@ def findings_refresh(
             finding.resolved_at = None
             finding.reopened_count += 1
             reopened += 1
+            reopened_findings.append(finding)
             audit_record(
                 actor=None,
                 action="finding.reopen",
@@ -207,6 +210,9 @@ def findings_refresh(
         Finding.objects.filter(
             account=account, kind__in=carry_kinds, status__in=LIVE_FINDING_STATUSES
         ).update(last_seen=now)
+    opened = [f for f in to_create if f.status == FindingStatus.OPEN] + reopened_findings
+    if opened:
+        emit(findings_opened, account=account, findings=opened)
     daily_metric_record(account=account, unused_total=unused_total)
     figures_changed_on_commit()  # the snapshot and its findings changed: dashboards recount
     return {"findings_created": created, "findings_reopened": reopened, "findings_resolved": resolved}

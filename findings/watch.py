@@ -13,6 +13,7 @@ from accounts.aws import apply as aws
 from accounts.aws.client import AwsAccessError, AwsSession
 from accounts.services import aws_target
 from findings.models import ChangeRequest, ChangeStatus
+from findings.signals import ACCESS_DENIED, change_event, emit
 
 
 def watch_change(*, change: ChangeRequest, session_factory: Any = None, now: datetime | None = None) -> None:
@@ -31,6 +32,15 @@ def watch_change(*, change: ChangeRequest, session_factory: Any = None, now: dat
     ChangeRequest.objects.filter(pk=change.pk).update(
         watch_checked_at=now, watch_error="", watch_events=events
     )
+    seen = {_event_key(e) for e in change.watch_events}
+    new = [e for e in events if _event_key(e) not in seen]
+    if new:
+        change.watch_events = events
+        emit(change_event, change=change, event=ACCESS_DENIED, detail={"new": new[:50], "total": len(events)})
+
+
+def _event_key(event: dict[str, Any]) -> tuple[str, str, str]:
+    return (str(event.get("time")), str(event.get("action")), str(event.get("error")))
 
 
 def access_denied_watch(*, session_factory: Any = None, now: datetime | None = None) -> int:

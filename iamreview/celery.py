@@ -41,4 +41,6 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=17),
     },
     "expire-suppressions": {"task": "findings.tasks.suppressions_expire", "schedule": crontab(minute=7)},
+    # notify: the minute's batch of new findings, and events or deliveries a lost task left behind
+    "dispatch-notifications": {"task": "notify.tasks.notifications_dispatch_due", "schedule": 60.0},
 }

@@ -88,6 +88,15 @@ def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Networ
     return networks
 
 
+def env_secret_keys(name: str) -> list[str]:
+    """Comma-separated keys (`NAME_FILE` works too), each long enough to be a key, not a password."""
+    keys = [k.strip() for k in env_str(name).split(",") if k.strip()]
+    short = [n for n, k in enumerate(keys, start=1) if len(k) < 32]
+    if short:
+        raise ConfigError(f"{name}: key {short[0]} is shorter than 32 characters; use 32+ random characters")
+    return keys
+
+
 def env_database(name: str, default: str) -> dict[str, object]:
     raw = env_str(name, default)
     try:

@@ -14,6 +14,7 @@ from iamreview.env import (
     env_int,
     env_list,
     env_networks,
+    env_secret_keys,
     env_str,
 )
 from iamreview.logs import logging_config
@@ -27,6 +28,10 @@ DEBUG = env_bool("DEBUG", False)
 # deployment cannot forget it.
 IAMREVIEW_DEMO_SECRET_KEY = "django-insecure-demo-only-set-SECRET_KEY-in-production"  # noqa: S105  # nosec B105
 SECRET_KEY = env_str("SECRET_KEY") or IAMREVIEW_DEMO_SECRET_KEY
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+# Keys that encrypt stored secrets (webhook URLs, signing secrets; core/crypto.py), comma-separated: the
+# first encrypts, all decrypt. Unset: derived from SECRET_KEY (changing SECRET_KEY then loses them).
+IAMREVIEW_FIELD_KEYS = env_secret_keys("IAMREVIEW_FIELD_KEY")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -55,6 +60,7 @@ INSTALLED_APPS = [
     "accounts",
     "findings",
     "api",
+    "notify",
 ]
 
 MIDDLEWARE = [
@@ -337,5 +343,17 @@ IAMREVIEW_API_MAX_PAGE_SIZE = env_int("IAMREVIEW_API_MAX_PAGE_SIZE", 500, minimu
 # networks (the client address as sign-in throttling sees it); with neither set it is off (404).
 IAMREVIEW_METRICS_TOKEN = env_str("IAMREVIEW_METRICS_TOKEN")
 IAMREVIEW_METRICS_ALLOWED_ADDRESSES = env_networks("IAMREVIEW_METRICS_ALLOWED_ADDRESSES")
+# Notification channels (notify/): Slack, Microsoft Teams and signed webhooks. By default only https://
+# URLs of public addresses are called (a webhook must not reach the cloud metadata service or the
+# intranet); a channel to an internal receiver needs both switches.
+IAMREVIEW_NOTIFY_ALLOW_HTTP = env_bool("IAMREVIEW_NOTIFY_ALLOW_HTTP", False)
+IAMREVIEW_NOTIFY_ALLOW_PRIVATE_ADDRESSES = env_bool("IAMREVIEW_NOTIFY_ALLOW_PRIVATE_ADDRESSES", False)
+IAMREVIEW_NOTIFY_TIMEOUT = env_int("IAMREVIEW_NOTIFY_TIMEOUT", 10, minimum=1)
+# CA certificates (a PEM file) trusted for https channels instead of the system's (an internal CA).
+IAMREVIEW_NOTIFY_CA_BUNDLE = env_str("IAMREVIEW_NOTIFY_CA_BUNDLE", "")
+# A failed delivery is tried again after this many seconds, doubling each time, up to this many attempts.
+IAMREVIEW_NOTIFY_RETRY_SECONDS = env_int("IAMREVIEW_NOTIFY_RETRY_SECONDS", 30, minimum=1)
+IAMREVIEW_NOTIFY_MAX_ATTEMPTS = env_int("IAMREVIEW_NOTIFY_MAX_ATTEMPTS", 6, minimum=1)
+IAMREVIEW_NOTIFY_LOG_DAYS = env_int("IAMREVIEW_NOTIFY_LOG_DAYS", 30, minimum=1)
 
 LOGGING = logging_config(env_str("LOG_LEVEL", "INFO"))

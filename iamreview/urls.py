@@ -24,5 +24,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("api.urls")),
+    path("notifications/", include("notify.urls")),
     path("", include("findings.urls")),
 ]

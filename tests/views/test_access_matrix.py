@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, reverse
 
@@ -28,6 +29,7 @@ import fakeaws
 from accounts.models import AccountCheck, CheckKind, LinkedAccount, Profile, SyncRun
 from accounts.roles import Role
 from findings.models import ChangeRequest, ChangeStatus, Principal, Suggestion
+from tests.notify.helpers import make_channel
 from tests.test_access_control import PROTECTED
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +74,12 @@ def world(
     prod = imported["prod"]
     run = SyncRun.objects.create(account=prod, trigger="manual", status="succeeded")
     change = pending_change
+    # Notification channels belong to their owner: each user is given one of their own (a refused
+    # address, so "send a test" answers at once without the network).
+    channels = {
+        u.username: make_channel(u, "https://127.0.0.1:9/hook", name=f"{u.username}'s")[0]
+        for u in User.objects.filter(username__in=USERS[2:])
+    }
     return {
         "account": prod,
         "run": run,
@@ -79,10 +87,11 @@ def world(
         "principal": suggestion.principal,
         "suggestion": suggestion,
         "change": change,
+        "channels": channels,
     }
 
 
-def url_for(name: str, pattern: URLPattern, world: dict[str, Any]) -> str:
+def url_for(name: str, pattern: URLPattern, world: dict[str, Any], user: str = "admin") -> str:
     kwargs: dict[str, Any] = {}
     if "pk" in pattern.pattern.converters:
         owner = {"account_check_detail": "check"}.get(name) or {
@@ -91,8 +100,10 @@ def url_for(name: str, pattern: URLPattern, world: dict[str, Any]) -> str:
             "principal": "principal",
             "suggestion": "suggestion",
             "change": "change",
+            "channel": "channels",
         }[name.split("_")[0]]
-        kwargs["pk"] = world[owner].pk
+        obj = world[owner]
+        kwargs["pk"] = (obj.get(user) or obj["admin"]).pk if owner == "channels" else obj.pk
     if "fmt" in pattern.pattern.converters:
         kwargs["fmt"] = "json"
     return reverse(name, kwargs=kwargs)
@@ -107,11 +118,11 @@ def test_every_route_is_in_the_matrix() -> None:
 
 @pytest.mark.parametrize(("name", "pattern"), ROUTES, ids=[n for n, _ in ROUTES])
 def test_access_matrix(client_as: Any, world: dict[str, Any], name: str, pattern: URLPattern) -> None:
-    url = url_for(name, pattern, world)
     clients = {"anonymous": Client(), **{u: client_as(u) for u in USERS[1:]}}
     wrong: list[str] = []
     with fakeaws.mock():
         for user in USERS:
+            url = url_for(name, pattern, world, user)
             for method in METHODS:
                 response = clients[user].generic(method, url)
                 want, got = expected(pattern, user, method), outcome(response)
@@ -138,7 +149,9 @@ def test_post_without_csrf_token_is_refused_everywhere(users: dict[str, Any], wo
 
 # Object-level: a user limited to the sandbox account, against the prod account's objects.
 
-OBJECT_ROUTES = [(n, p) for n, p in ROUTES if "pk" in p.pattern.converters]
+# Channels belong to a user, not an account: tests/notify/test_channel_pages.py checks that another user's
+# channel is a 404 on every channel route.
+OBJECT_ROUTES = [(n, p) for n, p in ROUTES if "pk" in p.pattern.converters and not n.startswith("channel")]
 LIST_ROUTES = [(n, p) for n, p in ROUTES if not p.pattern.converters and "GET" in p.callback.allowed_methods]
 
 
