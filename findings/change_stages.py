@@ -27,7 +27,7 @@ from core import jobs
 from core.audit import audit_record
 from core.jobs import job_claim
 from findings.change_items import ItemKind, items_digest
-from findings.change_requests import APPLY_TASK, ChangeError, change_request_open, items_validate
+from findings.change_requests import ChangeError, change_request_open, items_validate
 from findings.models import Approval, ChangeRequest, ChangeStatus, Suggestion
 from policy.model import PolicyError, parse_policy
 
@@ -37,6 +37,8 @@ STAGES = (
     ("resources", "Narrow resources to those used"),
 )
 LABELS = dict(STAGES)
+# The next stage is applied by the same worker task as any change (`findings.change_requests.APPLY_TASK`).
+APPLY_TASK = "findings.tasks.change_request_apply"
 
 
 def _same(a: list[Any], b: list[Any]) -> bool:

@@ -116,3 +116,28 @@ def test_only_an_approver_promotes(world: Any) -> None:
     first = _staged(world)
     with pytest.raises(ChangeError, match="approver role"):
         change_stages.stage_promote(actor=world["reviewer"], change=first)
+
+
+def test_the_suggestion_page_offers_stages_and_hardening(world: Any, client_as: Any) -> None:
+    from django.urls import reverse
+
+    suggestion = suggestions.suggestion_build(
+        principal=Principal.objects.get(name="ci"), evidence=_evidence()
+    )
+    assert suggestion is not None
+    reviewer = client_as("reviewer")
+    page = reviewer.get(reverse("suggestion_detail", args=[suggestion.pk])).content.decode()
+    assert 'name="staged"' in page and 'name="harden"' in page
+    assert "arn:aws:s3:::builds/*" in page  # the narrowed resources, with the action
+    response = reviewer.post(
+        reverse("suggestion_accept", args=[suggestion.pk]), {"reason": "staged", "staged": "1", "harden": "1"}
+    )
+    assert response.status_code == 302
+    cr = ChangeRequest.objects.get()
+    assert (cr.stage, cr.stage_count) == (1, 2)
+    (last,) = cr.plan[-1]["items"]
+    (statement,) = last["proposed"][0]["Statement"]
+    assert statement["Condition"]["Bool"] == {"aws:SecureTransport": "true"}
+    assert statement["Resource"] == "arn:aws:s3:::builds/*"
+    detail = client_as("approver").get(reverse("change_detail", args=[cr.pk])).content.decode()
+    assert "1 of 2" in detail and "Narrow resources to those used" in detail
