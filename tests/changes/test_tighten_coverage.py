@@ -4,6 +4,7 @@ together, applied to the group through the usual change workflow."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +13,8 @@ from django.test import override_settings
 import fakeaws
 from accounts.models import LinkedAccount, SyncRun
 from fakeaws.scenario import account_clients, seed_account
-from findings import change_requests, suggestions
+from fakeaws.state import record_access_denied
+from findings import change_requests, suggestions, watch
 from findings.ingest import sync_run_execute
 from findings.models import ChangeStatus, Principal, Suggestion
 from tests.changes.flow import apply, decide, rollback
@@ -79,6 +81,12 @@ def test_a_group_is_tightened_from_the_union_of_its_members_use(groups_world: An
     assert cr.status == ChangeStatus.APPLIED, cr.error
     live = iam.get_group_policy(GroupName="devs", PolicyName="extra")["PolicyDocument"]
     assert {a for st in live["Statement"] for a in st["Action"]} == kept
+    # The watch reads the members' refused calls: the group itself never calls AWS.
+    bob = f"arn:aws:iam::{ACCOUNT}:user/bob"
+    record_access_denied(ACCOUNT, bob, "sns:Publish", cr.applied_at + timedelta(minutes=1))
+    watch.watch_change(change=cr, now=cr.applied_at + timedelta(minutes=5))
+    cr.refresh_from_db()
+    assert [e["action"] for e in cr.watch_events] == ["sns:Publish"], cr.watch_error
     cr = rollback(world, cr)
     assert cr.status == ChangeStatus.ROLLED_BACK, cr.error
     live = iam.get_group_policy(GroupName="devs", PolicyName="extra")["PolicyDocument"]
