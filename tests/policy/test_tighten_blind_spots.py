@@ -46,8 +46,19 @@ def test_a_catalog_that_knows_more_blind_spots_keeps_them() -> None:
 
 
 def test_findings_read_the_same_blind_spots_as_the_engine() -> None:
-    principal = Principal(kind="role", name="r", arn="arn:aws:iam::1:role/r", aws_created_at=NOW - timedelta(days=900))
-    rows = [LastAccessed(principal=principal, service="sts", action="", tracked=True, last_accessed_at=None, collected_at=NOW)]
+    principal = Principal(
+        kind="role", name="r", arn="arn:aws:iam::1:role/r", aws_created_at=NOW - timedelta(days=900)
+    )
+    rows = [
+        LastAccessed(
+            principal=principal,
+            service="sts",
+            action="",
+            tracked=True,
+            last_accessed_at=None,
+            collected_at=NOW,
+        )
+    ]
     usage = usage_from_rows(principal=principal, rows=rows, window_days=90, now=NOW)
     state = unused_for_principal(
         allowed=frozenset({"sts:assumerole", "sts:taggetwebidentitytoken"}),
