@@ -91,8 +91,15 @@ def _summary(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def change_request_open(
-    *, actor: AbstractBaseUser, suggestion: Suggestion, reason: str, items: list[dict[str, Any]] | None = None
+    *,
+    actor: AbstractBaseUser,
+    suggestion: Suggestion,
+    reason: str,
+    items: list[dict[str, Any]] | None = None,
+    staged: bool = False,
 ) -> ChangeRequest:
+    """`staged`: the items are the first stage of a plan `findings.change_stages` derived from the
+    suggestion (they change the same policies, to intermediate documents)."""
     if not has_role(actor, Role.REVIEWER):
         raise ChangeError("Opening a change request needs the reviewer role.")
     if not reason.strip():
@@ -104,7 +111,7 @@ def change_request_open(
     if suggestion.blocked_reason:
         raise ChangeError(f"This suggestion cannot be applied: {suggestion.blocked_reason}")
     items = items if items is not None else suggestion.items
-    items_validate(items, reference=suggestion.items)
+    items_validate(items, reference=None if staged else suggestion.items)
     principal = suggestion.principal
     with transaction.atomic():
         cr = ChangeRequest.objects.create(
@@ -321,6 +328,12 @@ def change_request_queue_rollback(
         raise ChangeError("Say why the change is rolled back.")
     with transaction.atomic():
         cr = ChangeRequest.objects.select_for_update().get(pk=change.pk)
+        later = [c for c in ChangeRequest.objects.filter(parent=cr) if _writes_in_place(c)]
+        if later:
+            raise ChangeError(
+                f"Stage {later[0].stage} of this plan (change #{later[0].pk}) is still in place: roll it back "
+                "first, so each stage is undone from the documents it wrote over."
+            )
         if all(step.get("undone") for step in cr.steps) or not job_claim(
             ChangeRequest.objects,
             pk=cr.pk,
@@ -346,6 +359,12 @@ def change_request_queue_rollback(
         jobs.enqueue(ROLLBACK_TASK, cr.pk)
     cr.refresh_from_db()
     return cr
+
+
+def _writes_in_place(cr: ChangeRequest) -> bool:
+    if cr.status in (ChangeStatus.APPLYING, ChangeStatus.ROLLING_BACK):
+        return True
+    return cr.status in ROLLBACK_FROM and not all(step.get("undone") for step in cr.steps)
 
 
 def change_requests_expire() -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,9 +17,10 @@ from core.htmx import is_partial, poll_response
 from core.models import AuditEvent
 from core.params import db_id
 from findings import change_requests as changes
-from findings import selectors
+from findings import change_stages, selectors
 from findings.change_items import items_digest
 from findings.models import ChangeRequest, ChangeStatus, Suggestion
+from findings.suggestions import with_hardening
 from policy.tighten import policy_diff
 
 
@@ -61,6 +63,10 @@ def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "suggestion": suggestion,
             "items": _with_diffs(suggestion.items),
             "open_request": open_request,
+            "has_hardening": any(i.get("hardening") for i in suggestion.items),
+            "hardening_regions": next(
+                (i["hardening"]["regions"] for i in suggestion.items if i.get("hardening")), []
+            ),
         },
     )
 
@@ -69,8 +75,10 @@ def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def suggestion_accept(request: HttpRequest, pk: int) -> HttpResponse:
     suggestion = _suggestion(request, pk)
     try:
-        cr = changes.change_request_open(
-            actor=request.user, suggestion=suggestion, reason=request.POST.get("reason", "")
+        items = with_hardening(suggestion.items) if request.POST.get("harden") else None
+        opener = change_stages.change_plan_open if request.POST.get("staged") else changes.change_request_open
+        cr = opener(
+            actor=request.user, suggestion=suggestion, reason=request.POST.get("reason", ""), items=items
         )
     except changes.ChangeError as exc:
         messages.error(request, str(exc))
@@ -120,6 +128,10 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "is_requester": cr.requested_by_id == request.user.pk,
             "can_roll_back": cr.status in changes.ROLLBACK_FROM
             and any(not s.get("undone") for s in cr.steps),
+            "stage_label": change_stages.LABELS.get(cr.stage_name, ""),
+            "next_stage": cr.next_stages.order_by("id").first() if cr.stage else None,
+            "stage_watch_hours": settings.IAMREVIEW_STAGE_WATCH_HOURS,
+            "promote_blocked": change_stages.watch_clean_since(cr) if cr.plan else "",
         },
     )
 
@@ -189,6 +201,21 @@ def change_apply(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, "Applying: the page follows the progress.")
     return redirect("change_detail", pk=pk)
+
+
+@role_required(Role.APPROVER, ACTION)
+def change_promote(request: HttpRequest, pk: int) -> HttpResponse:
+    """Open and apply the next stage of a staged change."""
+    cr = _change(request, pk)
+    try:
+        child = change_stages.stage_promote(actor=request.user, change=cr)
+    except changes.ChangeError as exc:
+        messages.error(request, str(exc))
+        return redirect("change_detail", pk=pk)
+    messages.success(
+        request, f"Stage {child.stage} of {child.stage_count} is being applied as change #{child.pk}."
+    )
+    return redirect("change_detail", pk=child.pk)
 
 
 @role_required(Role.APPROVER, ACTION)

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from accounts.models import LinkedAccount
 from findings.models import InlinePolicy, LastAccessed, ManagedPolicy, Principal
+from policy.catalog import default_catalog
+from policy.evidence import Evidence
 from policy.usage import ActionUse, Usage
 
 # -- usage ------------------------------------------------------------------------------------------------
@@ -81,7 +83,7 @@ def usage_from_rows(
         tracked_actions=[f"{s}:{a}" for (s, a), r in actions.items() if r.tracked],
         used_actions=[f"{s}:{a}" for (s, a), r in actions.items() if recent(r)],
         young=status != "analyzed",
-    )
+    ).seen_by(default_catalog().not_recorded)
     return PrincipalUsage(status, usage, window_days, cutoff, services, actions)
 
 
@@ -93,6 +95,46 @@ def principal_usage(principal: Principal, *, now: datetime | None = None) -> Pri
         window_days=principal.account.unused_days,
         now=now or timezone.now(),
         last_collected=last.finished_at if last else None,
+    )
+
+
+def principal_evidence(principal: Principal) -> list[Evidence]:
+    """What CloudTrail shows the principal used (a group: its members), as `policy.evidence.Evidence`.
+    Until the CloudTrail collection stores any, there is none: Access Advisor alone decides."""
+    return []
+
+
+def group_members(group: Principal) -> list[Principal]:
+    """The users of a group, as the snapshot stores them."""
+    return [
+        p
+        for p in Principal.objects.filter(account=group.account, kind="user").order_by("name")
+        if group.name in (p.groups or [])
+    ]
+
+
+def group_usage(group: Principal, *, now: datetime | None = None) -> PrincipalUsage:
+    """A group's use is its members' together (`Usage.union`): "analyzed" only when every member is, so
+    a permission is unused only where every member is known not to use it. A group without members
+    grants nothing to anyone: nothing to say ("no-data")."""
+    members = [principal_usage(m, now=now) for m in group_members(group)]
+    window = group.account.unused_days
+    cutoff = (now or timezone.now()) - timedelta(days=window)
+    if not members:
+        return PrincipalUsage("no-data", Usage(young=True), window, cutoff)
+    worst = next((m.status for m in members if m.status != "analyzed"), "analyzed")
+    usage = Usage.union([m.usage for m in members])
+    services: dict[str, LastAccessed] = {}
+    for m in members:  # the latest use of each service by any member
+        for name, row in m.services.items():
+            held = services.get(name)
+            if held is None or (
+                row.last_accessed_at
+                and (not held.last_accessed_at or row.last_accessed_at > held.last_accessed_at)
+            ):
+                services[name] = row
+    return PrincipalUsage(
+        worst, usage if worst == "analyzed" else Usage(young=True), window, cutoff, services
     )
 
 

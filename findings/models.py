@@ -432,6 +432,17 @@ class ChangeRequest(JobRow):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     rolled_back_at = models.DateTimeField(null=True, blank=True)
+    # A staged change (findings.change_stages): this request is stage `stage` of `stage_count` (0: not
+    # staged), `parent` the stage before it; `plan` holds the stages still to come, each promoted (by an
+    # approver, or by the worker once the AccessDenied watch stayed clean) into a request of its own.
+    stage = models.PositiveSmallIntegerField(default=0)
+    stage_count = models.PositiveSmallIntegerField(default=0)
+    stage_name = models.CharField(max_length=16, blank=True)
+    plan = models.JSONField(default=list, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_stages"
+    )
+    promoted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -8,23 +8,37 @@ after the apply by analysing the whole account again with the proposed documents
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
+
+from django.db.models import Q
 
 from accounts.aws import apply as aws
 from accounts.aws.client import AwsAccessError, AwsSession
 from accounts.models import LinkedAccount
 from accounts.services import aws_target
 from findings.change_items import ItemKind, part_name
-from findings.facts import PrincipalUsage, account_gaad, principal_layers, principal_usage
+from findings.facts import (
+    PrincipalUsage,
+    account_gaad,
+    group_members,
+    group_usage,
+    principal_evidence,
+    principal_layers,
+    principal_usage,
+)
 from findings.models import LastAccessed, ManagedPolicy, Principal, Suggestion
 from findings.selectors import with_list_item
 from policy.analyze import AccountAnalysis
 from policy.catalog import default_catalog
+from policy.evidence import Evidence
 from policy.gaad import load_gaad
 from policy.model import PolicyError, minified_length, parse_policy
+from policy.scope import harden, regions_seen, scope_documents
 from policy.tighten import SIZE_LIMITS, grants_nothing_new, tighten_policy
 
 logger = logging.getLogger(__name__)
@@ -45,13 +59,16 @@ def protected_reason(principal: Principal) -> str:
     return ""
 
 
-def _basis(principal: Principal) -> str:
+def _basis(principal: Principal, evidence: Sequence[Evidence]) -> str:
+    """What a suggestion was made from: the documents and the usage (a group's: its members')."""
+    whose = group_members(principal) if principal.kind == "group" else [principal]
     rows = (
-        LastAccessed.objects.filter(principal=principal)
-        .order_by("service", "action")
-        .values_list("service", "action", "last_accessed_at", "tracked")
+        LastAccessed.objects.filter(principal__in=whose)
+        .order_by("principal_id", "service", "action")
+        .values_list("principal_id", "service", "action", "last_accessed_at", "tracked")
     )
-    payload = [principal.documents_hash, [list(map(str, r)) for r in rows]]
+    seen = sorted(map(repr, evidence))
+    payload = [principal.documents_hash, [list(map(str, r)) for r in rows], seen]
     return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
 
 
@@ -67,6 +84,35 @@ def _shared(policy: ManagedPolicy, principal: Principal) -> bool:
         or others.filter(boundary_arn=policy.arn).exists()
         or principal.boundary_arn == policy.arn
     )
+
+
+def _never_used(result: Any, usage: PrincipalUsage) -> str:
+    """When nothing this policy grants was seen used (every service it keeps actions of is unused in the
+    window, or not reported), the evidence in words; else ""."""
+    used = usage.usage.used_services
+    if not result.removed_actions or any(a.split(":")[0].lower() in used for a in result.kept_actions):
+        return ""
+    services = sorted({a.split(":")[0] for a in result.removed_actions})
+    kept = result.kept_actions
+    return (
+        f"Nothing this policy grants was used in the last {usage.window_days} days: Access Advisor reports "
+        f"{len(services)} of its services and none of them used (last use: "
+        + ", ".join(f"{s} {_last(usage, s)}" for s in services[:5])
+        + (", …" if len(services) > 5 else "")
+        + ")."
+        + (
+            f" Kept only what Access Advisor cannot see ({len(kept)}: {', '.join(kept[:5])}"
+            + (", …" if len(kept) > 5 else "")
+            + "); detach it if the principal needs none of that."
+            if kept
+            else " Detached."
+        )
+    )
+
+
+def _last(usage: PrincipalUsage, service: str) -> str:
+    when = usage.service_last_used(service.lower())
+    return when.date().isoformat() if when else "never"
 
 
 def _item(
@@ -87,10 +133,11 @@ def _item(
         "fits": result.fits,
         "warnings": list(result.warnings),
         "removed_services": removed_services,
-        "last_used": {
-            s: (d.date().isoformat() if (d := usage.service_last_used(s.lower())) else "never")
-            for s in removed_services
-        },
+        "last_used": {s: _last(usage, s) for s in removed_services},
+        "never_used": _never_used(result, usage),
+        "narrowed": result.narrowed,
+        "stages": result.stages,
+        "scope_left": result.scope_left,
     }
 
 
@@ -116,17 +163,43 @@ def _blocked(principal: Principal, items: list[dict[str, Any]], inline_sizes: di
     return ""
 
 
-def suggestion_build(*, principal: Principal, analyzer: Any = None) -> Suggestion | None:
+def _tightened(doc: Any, usage: PrincipalUsage, catalog: Any, kind: str, evidence: Sequence[Evidence]) -> Any:
+    """The policy tightened (actions), then narrowed to the resources the evidence shows used, unless the
+    narrowed documents would not fit where the tightened ones do."""
+    result = tighten_policy(doc, usage.usage, catalog, kind=kind)
+    # A staged change drops unused services first, then unused actions, then narrows resources.
+    services = tighten_policy(doc, usage.usage.services_only(), catalog, kind=kind)
+    result.stages = {"services": services.documents, "actions": list(result.documents)}
+    if not evidence or not result.documents:
+        return result
+    scoped = scope_documents(result.documents, evidence, catalog, doc.name)
+    if scoped.narrowed and all(minified_length(d) <= result.limit for d in scoped.documents):
+        result.documents = scoped.documents
+        result.size = sum(minified_length(d) for d in scoped.documents)
+        result.narrowed = [
+            {"action": n.action, "before": list(n.before), "after": list(n.after)} for n in scoped.narrowed
+        ]
+    result.scope_left = scoped.left
+    return result
+
+
+def suggestion_build(
+    *, principal: Principal, analyzer: Any = None, evidence: Sequence[Evidence] | None = None
+) -> Suggestion | None:
     """A tightened policy set for the principal, or None when nothing would be removed. Earlier suggestions
-    made from other documents or usage are marked stale."""
-    basis = _basis(principal)
+    made from other documents or usage are marked stale. `evidence`: what CloudTrail shows the principal
+    used (by default, as stored for it)."""
+    evidence = principal_evidence(principal) if evidence is None else list(evidence)
+    basis = _basis(principal, evidence)
     current = principal.suggestions.filter(basis_hash=basis, stale=False).first()
     if current is not None:
         return current
     principal.suggestions.filter(stale=False).update(stale=True)
-    usage = principal_usage(principal)
+    # A group's policies are tightened from the use of all its members together.
+    usage = group_usage(principal) if principal.kind == "group" else principal_usage(principal)
     if usage.status != "analyzed":
         return None  # too young, no data or stale data: nothing can be called unused
+    usage = dataclasses.replace(usage, usage=usage.usage.with_evidence(evidence))
     catalog = default_catalog()
     layers = principal_layers(principal)
     items: list[dict[str, Any]] = []
@@ -137,8 +210,8 @@ def suggestion_build(*, principal: Principal, analyzer: Any = None) -> Suggestio
             doc = parse_policy(inline.document.document, inline.name)
         except PolicyError:
             continue
-        result = tighten_policy(doc, usage.usage, catalog, kind=f"inline-{principal.kind}")
-        if result.unchanged:
+        result = _tightened(doc, usage, catalog, f"inline-{principal.kind}", evidence)
+        if result.unchanged and not result.narrowed:
             continue
         originals.append(doc)
         proposed_docs += [parse_policy(d, f"{inline.name}-new") for d in result.documents]
@@ -151,8 +224,8 @@ def suggestion_build(*, principal: Principal, analyzer: Any = None) -> Suggestio
             doc = parse_policy(policy.document.document, policy.name)
         except PolicyError:
             continue
-        result = tighten_policy(doc, usage.usage, catalog, kind="managed")
-        if result.unchanged:
+        result = _tightened(doc, usage, catalog, "managed", evidence)
+        if result.unchanged and not result.narrowed:
             continue
         # A new version changes the policy for everyone who uses it: only when this principal is the only
         # one. Otherwise (and always for AWS managed policies) a policy of its own replaces it.
@@ -168,6 +241,7 @@ def suggestion_build(*, principal: Principal, analyzer: Any = None) -> Suggestio
         items.append(item)
     if not items:
         return None
+    _offer_hardening(items, evidence)
     if analyzer is not None:
         for item in items:
             item["validation"] = [aws.validate(analyzer, d) for d in item["proposed"]]
@@ -184,6 +258,23 @@ def suggestion_build(*, principal: Principal, analyzer: Any = None) -> Suggestio
         engine_problems=grants_nothing_new(originals, proposed_docs, catalog),
         blocked_reason=protected_reason(principal) or _blocked(principal, items, inline_sizes),
     )
+
+
+def _offer_hardening(items: list[dict[str, Any]], evidence: Sequence[Evidence]) -> None:
+    """The conditions people forget, as an optional version of each item's documents the reviewer may
+    tick: TLS only, and (when the evidence names regions) the regions seen."""
+    regions = regions_seen(evidence)
+    for item in items:
+        if item["proposed"]:
+            item["hardening"] = {
+                "regions": regions,
+                "proposed": harden(item["proposed"], regions=regions),
+            }
+
+
+def with_hardening(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items with the hardening conditions the reviewer ticked (where one is offered)."""
+    return [{**i, "proposed": i["hardening"]["proposed"]} if i.get("hardening") else i for i in items]
 
 
 def predicted_score(principal: Principal, items: list[dict[str, Any]]) -> int:
@@ -233,7 +324,9 @@ def suggestions_build_for_account(*, account_id: int, session_factory: Any = Non
     except AwsAccessError as exc:
         logger.info("suggestions for %s without Access Analyzer checks: %s", account.account_id, exc)
     built = 0
-    for principal in Principal.objects.filter(account=account, unused_count__gt=0).exclude(kind="group"):
+    # Groups carry no usage of their own (their members' is read): each is considered.
+    candidates = Principal.objects.filter(account=account).filter(Q(unused_count__gt=0) | Q(kind="group"))
+    for principal in candidates.order_by("id"):
         if suggestion_build(principal=principal, analyzer=analyzer) is not None:
             built += 1
     return built

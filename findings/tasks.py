@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from findings import change_apply, change_requests, digest, ingest, lifecycle, suggestions, watch
+from findings import (
+    change_apply,
+    change_requests,
+    change_stages,
+    digest,
+    ingest,
+    lifecycle,
+    suggestions,
+    watch,
+)
 
 
 @shared_task(name="findings.tasks.sync_run_execute", acks_late=True)
@@ -44,6 +53,12 @@ def change_requests_reap_stale() -> int:
 def access_denied_watch() -> int:
     """Beat: look for AccessDenied of principals whose change was applied recently; store what was seen."""
     return watch.access_denied_watch()
+
+
+@shared_task(name="findings.tasks.stages_promote_due")
+def stages_promote_due() -> int:
+    """Beat: promote each applied stage of a staged change whose AccessDenied watch stayed clean."""
+    return change_stages.stages_promote_due()
 
 
 @shared_task(name="findings.tasks.suppressions_expire")

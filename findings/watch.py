@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.aws import apply as aws
 from accounts.aws.client import AwsAccessError, AwsSession
 from accounts.services import aws_target
+from findings.facts import group_members
 from findings.models import ChangeRequest, ChangeStatus
 from findings.signals import ACCESS_DENIED, change_event, emit
 
@@ -19,11 +20,14 @@ from findings.signals import ACCESS_DENIED, change_event, emit
 def watch_change(*, change: ChangeRequest, session_factory: Any = None, now: datetime | None = None) -> None:
     """Look once for AccessDenied of the change's principal since the apply, with the read-only role."""
     now = now or timezone.now()
+    # A group never calls AWS itself: its members' refused calls are the ones its change caused.
+    arns = [change.principal_arn]
+    if change.principal_kind == "group" and change.principal is not None:
+        arns = [m.arn for m in group_members(change.principal)]
     try:
         session = (session_factory or AwsSession)(aws_target(change.account))
-        events = aws.access_denied_events(
-            session.client("cloudtrail"), change.principal_arn, change.applied_at
-        )
+        cloudtrail = session.client("cloudtrail")
+        events = [e for arn in arns for e in aws.access_denied_events(cloudtrail, arn, change.applied_at)]
     except AwsAccessError as exc:
         ChangeRequest.objects.filter(pk=change.pk).update(
             watch_checked_at=now, watch_error=f"Could not read CloudTrail: {exc}"

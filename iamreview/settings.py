@@ -298,6 +298,8 @@ IAMREVIEW_BUILD_SUGGESTIONS = env_bool("IAMREVIEW_BUILD_SUGGESTIONS", True)
 IAMREVIEW_REQUIRED_APPROVALS = env_int("IAMREVIEW_REQUIRED_APPROVALS", 1, minimum=1)
 IAMREVIEW_CHANGE_EXPIRY_DAYS = env_int("IAMREVIEW_CHANGE_EXPIRY_DAYS", 14, minimum=1)
 IAMREVIEW_WATCH_DAYS = env_int("IAMREVIEW_WATCH_DAYS", 7, minimum=1)
+# A stage of a staged change is promoted automatically once its AccessDenied watch stayed clean this long.
+IAMREVIEW_STAGE_WATCH_HOURS = env_int("IAMREVIEW_STAGE_WATCH_HOURS", 24, minimum=1)
 # First wait between polls of asynchronous AWS jobs (credential report, Access Advisor); doubles up to 10 s.
 IAMREVIEW_POLL_MS = env_int("IAMREVIEW_POLL_MS", 2000, minimum=10)
 

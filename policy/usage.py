@@ -9,11 +9,16 @@ action is kept: only evidence of non-use removes a permission.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-# Permission-only actions: AWS checks them while serving another call (passing a role, tagging or naming a
+if TYPE_CHECKING:
+    from policy.evidence import Evidence
+
+# What Access Advisor cannot see, as documented (`policy.catalog.Catalog.not_recorded` adds what its
+# definition shows of the same kind). Permission-only actions: AWS checks them while serving another call (passing a role, tagging or naming a
 # session, mounting a file system, an IAM database login, a git push over HTTPS, a URL invocation, a
 # condition check inside a transaction). No API call of that name exists, so Access Advisor never records
 # them, even when its service shows as unused: they are always "unknown".
@@ -43,7 +48,8 @@ class ActionUse(StrEnum):
 
 
 def access_advisor_records(action: str) -> bool:
-    """Can Access Advisor ever record a use of this action (at service or action level)?"""
+    """Can Access Advisor ever record a use of this action? (The documented list only: the catalog's
+    `recorded_by_access_advisor` knows more.)"""
     return action.lower() not in NOT_RECORDED_BY_ACCESS_ADVISOR
 
 
@@ -59,6 +65,9 @@ class Usage:
     tracked_actions: frozenset[str] = frozenset()  # actions reported at action level (used or not)
     used_actions: frozenset[str] = frozenset()  # actions used within the window
     young: bool = False  # principal younger than the window: nothing is unused
+    # Actions Access Advisor never records: always unknown unless used. The catalog's list
+    # (`Catalog.not_recorded`) is merged in by `seen_by` wherever a catalog is at hand.
+    not_recorded: frozenset[str] = NOT_RECORDED_BY_ACCESS_ADVISOR
 
     def state(self, action: str) -> ActionUse:
         action = action.lower()
@@ -66,7 +75,7 @@ class Usage:
             return ActionUse.UNKNOWN
         if action in self.used_actions:
             return ActionUse.USED
-        if action in NOT_RECORDED_BY_ACCESS_ADVISOR:
+        if action in self.not_recorded:
             return ActionUse.UNKNOWN
         service = action.split(":", 1)[0]
         if service not in self.tracked_services:
@@ -89,6 +98,57 @@ class Usage:
         if service in self.used_services or any(a.split(":", 1)[0] == service for a in self.used_actions):
             return ActionUse.USED
         return ActionUse.UNUSED
+
+    def seen_by(self, not_recorded: Iterable[str]) -> Usage:
+        """This usage read with a catalog's list of what Access Advisor never records."""
+        extra = frozenset(a.lower() for a in not_recorded) - self.not_recorded
+        return replace(self, not_recorded=self.not_recorded | extra) if extra else self
+
+    def services_only(self) -> Usage:
+        """This usage without action-level detail: only whole services unused in the window are unused (the
+        first stage of a staged tightening drops them and nothing else)."""
+        return replace(self, tracked_actions=frozenset())
+
+    def with_evidence(self, evidence: Sequence[Evidence]) -> Usage:
+        """Actions CloudTrail shows used (in the window the evidence was gathered for) count as used,
+        whether or not the catalog knows them yet."""
+        used = frozenset(e.action.lower() for e in evidence if e.count > 0)
+        if not used - self.used_actions:
+            return self
+        return replace(
+            self,
+            used_actions=self.used_actions | used,
+            used_services=self.used_services | {a.split(":", 1)[0] for a in used},
+        )
+
+    @classmethod
+    def union(cls, usages: Sequence[Usage]) -> Usage:
+        """The use of a group of principals (a group's members): an action is used when one of them used
+        it, unknown when one of them cannot tell, unused only when every one of them is known not to have
+        used it."""
+        if not usages:
+            return cls(young=True)
+        tracked_services = frozenset.intersection(*(u.tracked_services for u in usages))
+
+        def unused_by(u: Usage, action: str) -> bool:
+            # Known unused by this member: reported at action level, or its whole service tracked and unused.
+            service = action.split(":", 1)[0]
+            if action in u.used_actions:
+                return False
+            return action in u.tracked_actions or (
+                service in u.tracked_services and service not in u.used_services
+            )
+
+        candidates = frozenset().union(*(u.tracked_actions for u in usages))
+        tracked_actions = frozenset(a for a in candidates if all(unused_by(u, a) for u in usages))
+        return cls(
+            used_services=frozenset().union(*(u.used_services for u in usages)),
+            tracked_services=tracked_services,
+            tracked_actions=tracked_actions,
+            used_actions=frozenset().union(*(u.used_actions for u in usages)),
+            young=any(u.young for u in usages),
+            not_recorded=frozenset().union(*(u.not_recorded for u in usages)),
+        )
 
     @classmethod
     def of(

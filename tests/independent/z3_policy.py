@@ -301,14 +301,20 @@ def allowed(documents: Sequence[dict[str, Any]], req: Request) -> z3.BoolRef:
 
 
 def new_access(
-    original: Sequence[dict[str, Any]], proposed: Sequence[dict[str, Any]], actions: Sequence[str] = ()
+    original: Sequence[dict[str, Any]],
+    proposed: Sequence[dict[str, Any]],
+    actions: Sequence[str] = (),
+    resources: Sequence[str] = (),
 ) -> dict[str, Any] | None:
-    """A request `proposed` allows and `original` does not (limited to `actions` when given), or None."""
+    """A request `proposed` allows and `original` does not (limited to `actions` and to `resources`, as
+    literal ARNs, when given), or None."""
     req = Request()
     solver = z3.Solver()
     solver.add(allowed(proposed, req), z3.Not(allowed(original, req)))
     if actions:
         solver.add(z3.Or(*(req.action.equals(a.lower()) for a in actions)))
+    if resources:
+        solver.add(z3.Or(*(req.resource.equals(r) for r in resources)))
     solver.add(req.shape())
     result = solver.check()
     if result == z3.unknown:

@@ -12,7 +12,6 @@ from policy.catalog import Catalog, default_catalog
 from policy.evaluate import PolicySet, grants_from
 from policy.model import minified_length, parse_policy
 from policy.tighten import Usage, fold_actions, grants_nothing_new, policy_diff, tighten_policy
-from policy.usage import NOT_RECORDED_BY_ACCESS_ADVISOR
 from tests.policy.gaad_builder import allow, deny, doc
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -77,8 +76,9 @@ def test_not_action_becomes_an_action_list() -> None:
         used_actions=["s3:GetObject"], tracked_services=every_service, tracked_actions=every(cat, "s3")
     )
     result = tighten_policy(original, usage, cat)
-    # Permission-only actions (iam:PassRole and the like) are never recorded: kept as unknown.
-    unseen = sorted(cat.name(a) for a in NOT_RECORDED_BY_ACCESS_ADVISOR if not a.startswith("iam:"))
+    # Permission-only actions (iam:PassRole and the like, as the catalog knows them) are never recorded:
+    # kept as unknown.
+    unseen = sorted(cat.name(a) for a in cat.not_recorded if not a.startswith("iam:"))
     assert result.documents[0]["Statement"][0]["Action"] == sorted(["s3:GetObject", *unseen])
     assert result.unknown_actions == unseen
 
