@@ -41,6 +41,7 @@ from findings.models import (
 from findings.principal_page import permissions_of, policies_of, service_usage
 from policy.kinds import KEY_PAGE_KINDS
 from policy.rules import SEVERITY_OF_PATH_CATEGORY
+from policy.scp import ScpCap
 
 PAGE_SIZE = 50
 
@@ -155,6 +156,7 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "keys": AccessKey.objects.filter(principal=principal).order_by("created_at"),
         "findings": findings,
         "escalations": steps,
+        "scp_caps": [ScpCap(**c).sentence() for c in principal.scp_caps],
         "score_history": {
             "labels": [d.strftime("%Y-%m-%d %H:%M") for d, _ in history],
             "scores": [s for _, s in history],
