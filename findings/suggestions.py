@@ -20,6 +20,7 @@ from accounts.services import aws_target
 from findings.change_items import ItemKind, part_name
 from findings.facts import PrincipalUsage, account_gaad, principal_layers, principal_usage
 from findings.models import LastAccessed, ManagedPolicy, Principal, Suggestion
+from findings.protection import protected_reason as protected_reason
 from findings.selectors import with_list_item
 from policy.analyze import AccountAnalysis
 from policy.catalog import default_catalog
@@ -31,18 +32,6 @@ logger = logging.getLogger(__name__)
 
 # Managed policies attached per principal: AWS's default quota (reference/aws-facts.md).
 MAX_ATTACHED = 10
-
-
-def protected_reason(principal: Principal) -> str:
-    """Why a principal is never changed directly, or "" when it may be."""
-    if principal.path.startswith("/aws-service-role/"):
-        return "it is a service-linked role: AWS owns its policies and refuses changes to them."
-    if principal.name.startswith("AWSReservedSSO_"):
-        return (
-            "IAM Identity Center created this role and reverts changes to it: tighten its permission set "
-            "in Identity Center instead."
-        )
-    return ""
 
 
 def _basis(principal: Principal) -> str:
@@ -122,6 +111,11 @@ def suggestion_build(*, principal: Principal, analyzer: Any = None) -> Suggestio
     basis = _basis(principal)
     current = principal.suggestions.filter(basis_hash=basis, stale=False).first()
     if current is not None:
+        protected = protected_reason(principal)
+        if protected and current.blocked_reason != protected:
+            # The organisation's protection settings changed since it was made.
+            current.blocked_reason = protected
+            current.save(update_fields=["blocked_reason"])
         return current
     principal.suggestions.filter(stale=False).update(stale=True)
     usage = principal_usage(principal)
