@@ -84,3 +84,48 @@ def cross_account_paths(account_id: str, analysis: AccountAnalysis) -> dict[str,
                 }
             )
     return paths
+
+
+def _trusted_account(value: str) -> str:
+    """The account an AWS principal of a trust policy belongs to ("*" for anyone)."""
+    if value == "*":
+        return "*"
+    if value.isdigit() and len(value) == 12:
+        return value
+    parts = value.split(":")
+    return parts[4] if len(parts) > 4 and parts[0] == "arn" else ""
+
+
+def external_trusts(roles: Any, known: set[str], product_account: str = "") -> list[dict[str, Any]]:
+    """Roles whose trust policy lets an AWS principal outside `known` (the organisation's accounts and the
+    linked ones) assume them: one row per role and outside principal."""
+    rows = []
+    for role in roles:
+        trust = role.trust_document.document if role.trust_document else {}
+        for st in _as_list(trust.get("Statement", [])):
+            if not isinstance(st, dict) or st.get("Effect") != "Allow":
+                continue
+            principal = st.get("Principal")
+            values = (
+                _as_list(principal.get("AWS", [])) if isinstance(principal, dict) else _as_list(principal)
+            )
+            for value in (str(v) for v in values):
+                account = _trusted_account(value)
+                if not account or account in known:
+                    continue
+                rows.append(
+                    {
+                        "role": role,
+                        "principal": value,
+                        "trusted_account": account,
+                        "anyone": account == "*",
+                        "product": account == product_account,
+                        "conditions": sorted(
+                            f"{op} {key}"
+                            for op, keys in (st.get("Condition") or {}).items()
+                            if isinstance(keys, dict)
+                            for key in keys
+                        ),
+                    }
+                )
+    return sorted(rows, key=lambda r: (not r["anyone"], bool(r["conditions"]), r["role"].arn))

@@ -25,6 +25,12 @@ MGMT, PROD, STAGING = "999999999999", "111111111111", "222222222222"
 ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
+READ_S3 = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+}
+
+
 def deny(*actions: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
@@ -50,7 +56,11 @@ def world(staging_scp: dict[str, Any] | None = None) -> None:
     seed_account(
         PROD,
         {
-            "roles": [{"name": "deployer", "trust": trust(STAGING), "inline": {"all": ALL}}],
+            "roles": [
+                {"name": "deployer", "trust": trust(STAGING), "inline": {"all": ALL}},
+                {"name": "vendor-audit", "trust": trust("444455556666"), "inline": {"read": READ_S3}},
+                {"name": "from-management", "trust": trust(MGMT), "inline": {"read": READ_S3}},
+            ],
             "root": {"mfa": False, "keys": [{"age_days": 900, "last_used_days": 3}]},
         },
     )
@@ -219,3 +229,23 @@ def test_the_root_users_row_gives_findings(org: dict[str, LinkedAccount]) -> Non
     assert kinds == {"root-access-key", "root-used", "no-mfa"}
     sync(org["staging"])  # seeded without a root spec: MFA on, no key, never used
     assert not Finding.objects.filter(account=org["staging"], principal_arn__endswith=":root").exists()
+
+
+def test_roles_trusted_from_outside_the_organisation_have_their_own_page(
+    org: dict[str, LinkedAccount], client_as: Any
+) -> None:
+    from accounts.models import LinkedAccount as Linked
+
+    sync(org["prod"])
+    # Before the organisation is read, only linked accounts count as inside.
+    Linked.objects.filter(pk=org["management"].pk).delete()
+    page = client_as("viewer").get("/principals/trusted-from-outside/").content.decode()
+    assert "vendor-audit" in page and "from-management" in page
+    org["management"].pk = None
+    org["management"].save()
+    sync(Linked.objects.get(account_id=MGMT))
+    page = client_as("viewer").get("/principals/trusted-from-outside/").content.decode()
+    table = page[page.index('id="external-trust"') :]
+    assert "vendor-audit" in table and "arn:aws:iam::444455556666:root" in table
+    assert "from-management" not in table and "deployer" not in table
+    assert client_as("nobody").get("/principals/trusted-from-outside/").status_code == 403
