@@ -20,6 +20,7 @@ from accounts.services import aws_target
 from findings.change_items import ItemKind, part_name
 from findings.facts import PrincipalUsage, account_gaad, principal_layers, principal_usage
 from findings.models import LastAccessed, ManagedPolicy, Principal, Suggestion
+from findings.organization import engine_levels, policy_levels
 from findings.protection import protected_reason as protected_reason
 from findings.selectors import with_list_item
 from policy.analyze import AccountAnalysis
@@ -213,7 +214,9 @@ def predicted_score(principal: Principal, items: list[dict[str, Any]]) -> int:
         attached_override={principal.arn: attached},
         extra_policies=extra,
     )
-    report = AccountAnalysis(load_gaad(gaad, account.account_id), default_catalog()).run()
+    # With the same SCP levels as the sync's analysis, so the prediction is the next sync's score.
+    scps, _ = engine_levels(policy_levels(account.account_id))
+    report = AccountAnalysis(load_gaad(gaad, account.account_id), default_catalog(), scps=scps).run()
     return next((p.risk_score for p in report.principals if p.arn == principal.arn), principal.risk_score)
 
 

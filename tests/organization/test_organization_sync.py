@@ -249,3 +249,22 @@ def test_roles_trusted_from_outside_the_organisation_have_their_own_page(
     assert "vendor-audit" in table and "arn:aws:iam::444455556666:root" in table
     assert "from-management" not in table and "deployer" not in table
     assert client_as("nobody").get("/principals/trusted-from-outside/").status_code == 403
+
+
+def test_discovery_reads_the_accounts_through_the_management_template(
+    org: dict[str, LinkedAccount], client_as: Any
+) -> None:
+    page = (
+        client_as("admin").post("/accounts/discover/", {"management": org["management"].pk}).content.decode()
+    )
+    assert PROD in page and STAGING in page
+    assert fakeaws.STATE.refused == []
+
+
+def test_discovery_with_the_member_template_says_what_is_missing(client_as: Any) -> None:
+    with fakeaws.mock():
+        seed_account(MGMT, {})
+        seed_organization(MGMT, {"accounts": {PROD: "prod"}})
+        management = link(MGMT, "management")
+        page = client_as("admin").post("/accounts/discover/", {"management": management.pk}).content.decode()
+    assert "organizations:ListAccounts" in page and PROD not in page
