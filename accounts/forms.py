@@ -35,6 +35,7 @@ class LinkedAccountForm(forms.ModelForm):
             "name",
             "role_arn",
             "apply_role_arn",
+            "reads_organization",
             "regions",
             "enabled",
             "sync_interval_minutes",

@@ -47,6 +47,15 @@ class LinkedAccount(models.Model):
     )
     # Not a secret (AWS documents it as a confused-deputy guard), but unique per account and never reused.
     external_id = models.CharField(max_length=64, unique=True, default=new_external_id, editable=False)
+    reads_organization = models.BooleanField(
+        default=False,
+        verbose_name="Management account",
+        help_text=(
+            "The organisation's management (or delegated-admin) account: each sync also reads the OU tree "
+            "and the SCPs and RCPs, which then cap every member account's analysis. Deploy the "
+            "management-account template here."
+        ),
+    )
     regions = models.JSONField(default=list, blank=True)
     enabled = models.BooleanField(default=True)
     sync_interval_minutes = models.PositiveIntegerField(default=360, validators=[MinValueValidator(15)])

@@ -17,15 +17,19 @@ from accounts.models import LinkedAccount
 from accounts.product_roles import (
     APPLY_ACTIONS,
     APPLY_ROLE_NAME,
+    ORGANIZATION_POLICY_NAME,
+    ORGANIZATION_READ_ACTIONS,
     READ_ACTIONS,
     READ_ROLE_NAME,
     apply_policy,
+    organization_policy,
     read_policy,
 )
 
 __all__ = [
     "APPLY_ACTIONS",
     "APPLY_ROLE_NAME",
+    "ORGANIZATION_READ_ACTIONS",
     "READ_ACTIONS",
     "READ_ROLE_NAME",
     "cloudformation_template",
@@ -67,8 +71,24 @@ def _yaml_statements(document: dict[str, Any], indent: str) -> list[str]:
     return lines
 
 
-def cloudformation_template(account: LinkedAccount, *, with_apply: bool = False) -> str:
-    def role(logical: str, name: str, document: dict[str, Any], description: str) -> str:
+def _read_policies(organization: bool) -> list[tuple[str, dict[str, Any]]]:
+    """The read role's inline policies; the management (or delegated-admin) account's template adds the
+    organisation's read actions as a policy of its own."""
+    policies = [(READ_ROLE_NAME, read_policy())]
+    if organization:
+        policies.append((ORGANIZATION_POLICY_NAME, organization_policy()))
+    return policies
+
+
+def cloudformation_template(
+    account: LinkedAccount, *, with_apply: bool = False, organization: bool | None = None
+) -> str:
+    """The member account template; with `organization` (default: the account reads the organisation),
+    the management-account template."""
+    if organization is None:
+        organization = account.reads_organization
+
+    def role(logical: str, name: str, policies: list[tuple[str, dict[str, Any]]], description: str) -> str:
         lines = [
             f"  {logical}:",
             "    Type: AWS::IAM::Role",
@@ -85,12 +105,15 @@ def cloudformation_template(account: LinkedAccount, *, with_apply: bool = False)
             "            Condition:",
             f"              StringEquals: {{'sts:ExternalId': '{account.external_id}'}}",
             "      Policies:",
-            f"        - PolicyName: {name}",
-            "          PolicyDocument:",
-            "            Version: '2012-10-17'",
-            "            Statement:",
-            *_yaml_statements(document, "              "),
         ]
+        for policy_name, document in policies:
+            lines += [
+                f"        - PolicyName: {policy_name}",
+                "          PolicyDocument:",
+                "            Version: '2012-10-17'",
+                "            Statement:",
+                *_yaml_statements(document, "              "),
+            ]
         return "\n".join(lines)
 
     parts = [
@@ -98,7 +121,11 @@ def cloudformation_template(account: LinkedAccount, *, with_apply: bool = False)
         f"Description: {yaml_string(f'iamreview access for account {account.account_id} ({account.name})')}",
         "Resources:",
         role(
-            "ReadRole", READ_ROLE_NAME, read_policy(), "Read-only access for iamreview least-privilege review"
+            "ReadRole",
+            READ_ROLE_NAME,
+            _read_policies(organization),
+            "Read-only access for iamreview least-privilege review"
+            + (", and to the organisation's policies" if organization else ""),
         ),
     ]
     if with_apply:
@@ -106,7 +133,7 @@ def cloudformation_template(account: LinkedAccount, *, with_apply: bool = False)
             role(
                 "ApplyRole",
                 APPLY_ROLE_NAME,
-                apply_policy(),
+                [(APPLY_ROLE_NAME, apply_policy())],
                 "Applies approved, tightened IAM policies; may never change the iamreview roles",
             )
         )
@@ -116,22 +143,32 @@ def cloudformation_template(account: LinkedAccount, *, with_apply: bool = False)
     return "\n".join(parts) + "\n"
 
 
-def terraform_snippet(account: LinkedAccount, *, with_apply: bool = False) -> str:
-    def role(resource: str, name: str, document: dict[str, Any]) -> str:
-        return (
+def terraform_snippet(
+    account: LinkedAccount, *, with_apply: bool = False, organization: bool | None = None
+) -> str:
+    if organization is None:
+        organization = account.reads_organization
+
+    def role(resource: str, name: str, policies: list[tuple[str, dict[str, Any]]]) -> str:
+        out = (
             f'resource "aws_iam_role" "{resource}" {{\n'
             f'  name                 = "{name}"\n'
             f"  max_session_duration = 3600\n"
             f"  assume_role_policy   = jsonencode({hcl_value(_trust(account), 1)})\n"
-            f"}}\n\n"
-            f'resource "aws_iam_role_policy" "{resource}" {{\n'
-            f'  name   = "{name}"\n'
-            f"  role   = aws_iam_role.{resource}.id\n"
-            f"  policy = jsonencode({hcl_value(document, 1)})\n"
             f"}}\n"
         )
+        for n, (policy_name, document) in enumerate(policies):
+            suffix = "" if n == 0 else "_organization"
+            out += (
+                f'\nresource "aws_iam_role_policy" "{resource}{suffix}" {{\n'
+                f'  name   = "{policy_name}"\n'
+                f"  role   = aws_iam_role.{resource}.id\n"
+                f"  policy = jsonencode({hcl_value(document, 1)})\n"
+                f"}}\n"
+            )
+        return out
 
-    out = role("iamreview_read", READ_ROLE_NAME, read_policy())
+    out = role("iamreview_read", READ_ROLE_NAME, _read_policies(organization))
     if with_apply:
-        out += "\n" + role("iamreview_apply", APPLY_ROLE_NAME, apply_policy())
+        out += "\n" + role("iamreview_apply", APPLY_ROLE_NAME, [(APPLY_ROLE_NAME, apply_policy())])
     return out

@@ -58,6 +58,22 @@ APPLY_ACTIONS = (
     "iam:AttachGroupPolicy",
     "iam:DetachGroupPolicy",
 )
+# The management (or delegated-admin) account's read role also reads the organisation: its accounts and OU
+# tree, and the service and resource control policies attached along it. A template of its own
+# (`organization_policy`), deployed only there.
+ORGANIZATION_READ_ACTIONS = (
+    "organizations:DescribeOrganization",
+    "organizations:ListAccounts",
+    "organizations:ListRoots",
+    "organizations:ListOrganizationalUnitsForParent",
+    "organizations:ListAccountsForParent",
+    "organizations:ListParents",
+    "organizations:ListPolicies",
+    "organizations:DescribePolicy",
+    "organizations:ListPoliciesForTarget",
+    "organizations:ListTargetsForPolicy",
+)
+ORGANIZATION_POLICY_NAME = "iamreview-organization-read"
 # What would let the apply role widen its own access, or the read role's: denied explicitly, so that no
 # Allow (today's or one added later) can grant it.
 SELF_CHANGE_ACTIONS = (
@@ -111,6 +127,13 @@ def apply_policy() -> dict[str, Any]:
                 "Resource": f"arn:aws:iam::*:policy{PROTECTED_POLICY_PATH}*",
             },
         ],
+    }
+
+
+def organization_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": list(ORGANIZATION_READ_ACTIONS), "Resource": "*"}],
     }
 
 

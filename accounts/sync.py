@@ -31,6 +31,7 @@ from accounts.aws.collect import (
     authorization_details,
     credential_report,
     last_accessed,
+    organization,
 )
 from accounts.models import LinkedAccount, SyncRun, SyncStatus
 from accounts.services import aws_target
@@ -180,7 +181,14 @@ def sync_collect(*, run: SyncRun, meter: SyncMeter, session_factory: Any = None)
         progress("Reading IAM Access Analyzer findings", 82)
         _, analyzer = analyzer_findings(session.client("accessanalyzer"))
 
+    org = None
+    if account.reads_organization:
+        with meter.timed("organization"):
+            progress("Reading the organisation's OU tree, SCPs and RCPs", 84)
+            org = organization(session.client("organizations"))
+
     return Collected(
+        organization=org,
         gaad=gaad,
         credential_rows=report_rows,
         credential_generated_at=generated,

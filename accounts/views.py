@@ -43,6 +43,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "terraform": onboarding.terraform_snippet(account, with_apply=True),
         "read_actions": onboarding.READ_ACTIONS,
         "apply_actions": onboarding.APPLY_ACTIONS,
+        "organization_actions": onboarding.ORGANIZATION_READ_ACTIONS,
         "product_principal": onboarding.product_principal(),
     }
     return render(request, "accounts/account_detail.html", context)
@@ -121,10 +122,19 @@ def account_check_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "accounts/check_detail.html", {"check": check})
 
 
+def _organization_param(request: HttpRequest) -> bool | None:
+    """`?organization=1` asks for the management-account template, `0` for the member one; absent, the
+    account's own kind decides."""
+    value = request.GET.get("organization")
+    return None if value is None else value == "1"
+
+
 @role_required(Role.VIEWER)
 def account_cloudformation(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account(request, pk)
-    body = onboarding.cloudformation_template(account, with_apply=request.GET.get("apply") == "1")
+    body = onboarding.cloudformation_template(
+        account, with_apply=request.GET.get("apply") == "1", organization=_organization_param(request)
+    )
     response = HttpResponse(body, content_type="application/x-yaml")
     response["Content-Disposition"] = f'attachment; filename="iamreview-{account.account_id}.yaml"'
     return response
@@ -133,7 +143,9 @@ def account_cloudformation(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.VIEWER)
 def account_terraform(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account(request, pk)
-    body = onboarding.terraform_snippet(account, with_apply=request.GET.get("apply") == "1")
+    body = onboarding.terraform_snippet(
+        account, with_apply=request.GET.get("apply") == "1", organization=_organization_param(request)
+    )
     response = HttpResponse(body, content_type="text/plain")
     response["Content-Disposition"] = f'attachment; filename="iamreview-{account.account_id}.tf"'
     return response

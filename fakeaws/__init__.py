@@ -9,6 +9,8 @@ responses go through botocore's own serialiser:
 - the real policy size limits on PutRolePolicy, PutUserPolicy, PutGroupPolicy, CreatePolicy and
   CreatePolicyVersion;
 - CloudTrail LookupEvents answers for AccessDenied events recorded with `record_access_denied`;
+- the credential report's `<root_account>` row (`fakeaws.rootuser`), and an Organization with OUs, SCPs and
+  RCPs whose member accounts have the ids of the seeded accounts (`fakeaws.organization`);
 - fault injection (`faults`): AccessDenied on AssumeRole, throttling, 5xx, Access Advisor jobs that never end;
 - permission checks: a call made with assumed-role credentials is refused with AccessDenied unless the role's
   policies allow it (`fakeaws.enforce`; `STATE.enforce = False` turns them off).
@@ -31,7 +33,7 @@ def install() -> None:
     """Patch moto once per process; safe to call again."""
     import warnings
 
-    from fakeaws import accessanalyzer, advisor, cloudtrail, enforce, gaad, limits, sts_faults
+    from fakeaws import accessanalyzer, advisor, cloudtrail, enforce, gaad, limits, rootuser, sts_faults
 
     # moto warns when an error code is not in the service model (AccessDenied on STS is real AWS
     # behaviour all the same).
@@ -42,6 +44,7 @@ def install() -> None:
     limits.install()
     sts_faults.install()
     cloudtrail.install()
+    rootuser.install()
     # Last, so that it wraps the fault injection: a refused call is refused before any fault is drawn.
     enforce.install()
 

@@ -1,13 +1,15 @@
-"""The demo organisation: prod, staging and sandbox, about 150 principals that look like a real company's."""
+"""The demo organisation: a management account and prod, staging and sandbox, about 150 principals that look
+like a real company's (the Organization itself is in `fakeaws.demo_org`)."""
 
 from __future__ import annotations
 
 import random
 from typing import Any
 
-PROD, STAGING, SANDBOX = "111111111111", "222222222222", "333333333333"
-MANAGEMENT = "999999999999"
-AWS = "arn:aws:iam::aws:policy/"
+from fakeaws.demo_org import AWS, MANAGEMENT, PROD, SANDBOX, STAGING, management_spec, organization_touches
+from fakeaws.demo_org import demo_organization as demo_organization
+
+__all__ = ["MANAGEMENT", "PROD", "SANDBOX", "STAGING", "demo_accounts", "demo_organization"]
 
 
 def doc(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -372,11 +374,16 @@ def account_spec(account: str, env: str, rng: random.Random, size: int) -> dict[
 def demo_accounts() -> dict[str, dict[str, Any]]:
     # Reproducible synthetic demo data, not security.
     rng = random.Random(2026)  # nosec B311
-    return {
+    specs = {
         PROD: account_spec(PROD, "prod", rng, 70),
         STAGING: account_spec(STAGING, "staging", rng, 45),
         SANDBOX: account_spec(SANDBOX, "sandbox", rng, 35),
     }
+    organization_touches(specs)
+    specs[MANAGEMENT] = management_spec()
+    return specs
 
 
-DEMO_ACCOUNTS = [(PROD, "prod"), (STAGING, "staging"), (SANDBOX, "sandbox")]
+# In the order the demo syncs them: the management account first (its organisation caps the others),
+# prod before staging (staging's path to prod's administrator is seen once prod is analysed).
+DEMO_ACCOUNTS = [(MANAGEMENT, "management"), (PROD, "prod"), (STAGING, "staging"), (SANDBOX, "sandbox")]

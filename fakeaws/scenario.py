@@ -9,6 +9,8 @@
         "policies": [{"name": "deploy", "document": {...}}],
         "usage": {"app": {"s3": {"days": 1, "actions": {"GetObject": 1}}}},
         "analyzers": [{"name": "unused", "type": "ACCOUNT_UNUSED_ACCESS", "findings": [...]}],
+        "root": {"mfa": False, "keys": [{"age_days": 900, "last_used_days": 3}]},  # fakeaws.rootuser
+        "management": True,  # the read role has the management template's organisation policy
     })
 
 Every seeded account also gets the product's read and apply roles (`iamreview-read`, `iamreview-apply`)
@@ -58,19 +60,25 @@ def account_clients(account_id: str, endpoint_url: str | None = None) -> dict[st
     return clients
 
 
-def product_roles(trusted_account: str) -> list[dict[str, Any]]:
-    """The product's read and apply roles with the policies of the onboarding templates."""
-    from accounts.product_roles import role_policies
+def product_roles(trusted_account: str, *, management: bool = False) -> list[dict[str, Any]]:
+    """The product's read and apply roles with the policies of the onboarding templates (for the
+    management account, the read role also has the management template's organisation policy)."""
+    from accounts.product_roles import (
+        ORGANIZATION_POLICY_NAME,
+        READ_ROLE_NAME,
+        organization_policy,
+        role_policies,
+    )
 
-    return [
-        {
-            "name": name,
-            "trust": read_role_trust(trusted_account),
-            "inline": {name: document},
-            "created_days": 30,
-        }
-        for name, document in role_policies().items()
-    ]
+    roles = []
+    for name, document in role_policies().items():
+        inline = {name: document}
+        if management and name == READ_ROLE_NAME:
+            inline[ORGANIZATION_POLICY_NAME] = organization_policy()
+        roles.append(
+            {"name": name, "trust": read_role_trust(trusted_account), "inline": inline, "created_days": 30}
+        )
+    return roles
 
 
 def read_role_trust(trusted_account: str = "123456789012", external_id: str = "") -> dict[str, Any]:
@@ -119,7 +127,11 @@ def seed_account(
     roles = list(spec.get("roles", []))
     if spec.get("product_roles", True):
         named = {r["name"] for r in roles}
-        roles += [r for r in product_roles(account_id) if r["name"] not in named]
+        roles += [
+            r
+            for r in product_roles(account_id, management=bool(spec.get("management")))
+            if r["name"] not in named
+        ]
     for role in roles:
         kwargs: dict[str, Any] = {
             "RoleName": role["name"],
@@ -179,6 +191,11 @@ def seed_account(
                 key.last_used = AccessKeyLastUsed(
                     _naive(_ago(key_spec["last_used_days"], now)), "s3", "us-east-1"
                 )
+
+    if spec.get("root"):
+        from fakeaws.state import STATE
+
+        STATE.root_users[account_id] = dict(spec["root"])
 
     for name, services in spec.get("usage", {}).items():
         arn = arns[name]

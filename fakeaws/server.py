@@ -20,10 +20,14 @@ SCENARIOS: dict[str, str] = {
 }
 
 
+# Scenarios with an Organization: the management account and the loader of its spec.
+ORGANIZATIONS: dict[str, tuple[str, str]] = {"demo": ("999999999999", "fakeaws.demo:demo_organization")}
+
+
 def _load(name: str) -> Any:
     import importlib
 
-    module, _, attr = SCENARIOS[name].partition(":")
+    module, _, attr = (SCENARIOS.get(name) or name).partition(":")
     return getattr(importlib.import_module(module), attr)
 
 
@@ -60,6 +64,11 @@ def main() -> None:
 
         for account_id, spec in _load(args.scenario)().items():
             seed_account(account_id, spec, endpoint_url=endpoint)
+        if args.scenario in ORGANIZATIONS:
+            from fakeaws.organization import seed_organization
+
+            management, loader = ORGANIZATIONS[args.scenario]
+            seed_organization(management, _load(loader)(), endpoint_url=endpoint)
     print(f"fakeaws listening on {endpoint}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -69,6 +69,8 @@ class State:
     )  # analyzer ARN -> findings
     access_denied: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # account -> events
     faults: Faults = field(default_factory=Faults)
+    # account -> the root user's credential report row, as seeded (`fakeaws.rootuser`)
+    root_users: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Refuse what an assumed role's policies do not allow (fakeaws.enforce); on unless FAKEAWS_ENFORCE=0.
     enforce: bool = field(default_factory=lambda: _enforce_default())
     refused: list[dict[str, str]] = field(default_factory=list)  # calls refused by enforcement, in order
@@ -88,6 +90,7 @@ def reset() -> None:
     STATE.analyzers.clear()
     STATE.analyzer_findings.clear()
     STATE.access_denied.clear()
+    STATE.root_users.clear()
     STATE.faults = Faults()
     STATE.enforce = _enforce_default()
     STATE.refused.clear()

@@ -22,6 +22,7 @@ from core.audit import audit_record
 from core.jobs import job_claim, stale_rows
 from findings.change_items import HANDLERS, ItemKind, items_digest
 from findings.models import Approval, ChangeRequest, ChangeStatus, Suggestion
+from findings.protection import protected_reason
 from findings.signals import AWAITING_APPROVAL, FAILED, change_event, emit
 from policy.catalog import default_catalog
 from policy.model import PolicyError, parse_policy
@@ -108,8 +109,9 @@ def change_request_open(
         raise ChangeError(
             "This suggestion is stale: the principal's policies or usage changed. Open the new one."
         )
-    if suggestion.blocked_reason:
-        raise ChangeError(f"This suggestion cannot be applied: {suggestion.blocked_reason}")
+    blocked = suggestion.blocked_reason or protected_reason(suggestion.principal)
+    if blocked:
+        raise ChangeError(f"This suggestion cannot be applied: {blocked}")
     items = items if items is not None else suggestion.items
     items_validate(items, reference=None if staged else suggestion.items)
     principal = suggestion.principal

@@ -18,6 +18,7 @@ from core import jobs
 from core.jobs import job_progress
 from findings.analysis import account_analyze
 from findings.lifecycle import findings_refresh
+from findings.organization import organization_store
 from findings.snapshot import snapshot_store
 from policy.gaad import GaadError
 
@@ -39,6 +40,10 @@ def snapshot_ingest(
     meter = meter or SyncMeter()
     with meter.timed("store"):
         stored = snapshot_store(account=account, collected=collected, run=run)
+        if collected.organization is not None:
+            organization_store(
+                account=account, org=collected.organization, run=run, collected_at=collected.collected_at
+            )
     with meter.timed("analyze"):
         outcome = account_analyze(
             account=account,

@@ -15,6 +15,7 @@ from django.db import models
 
 from accounts.models import LinkedAccount, SyncRun
 from core.models import JobRow
+from findings.org_models import OrganizationSnapshot as OrganizationSnapshot
 from policy.kinds import KINDS, UNKNOWN_SEVERITY_RANK, kind_choices, severity_choices
 from policy.kinds import SEVERITY_RANK as SEVERITY_RANK
 
@@ -80,6 +81,10 @@ class Principal(models.Model):
     is_admin = models.BooleanField(default=False)
     score_explanation = models.JSONField(default=list, blank=True)
     escalation_paths = models.JSONField(default=list, blank=True)
+    # What the organisation's SCPs and RCPs take away ({"source", "how", "actions", "count", "conditional"})
+    # and the roles of other linked accounts this principal can assume that are administrators.
+    scp_caps = models.JSONField(default=list, blank=True)
+    cross_account_paths = models.JSONField(default=list, blank=True)
     unused_count = models.PositiveIntegerField(default=0)
     analysis_hash = models.CharField(max_length=64, blank=True)
     analyzed_at = models.DateTimeField(null=True, blank=True)

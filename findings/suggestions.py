@@ -32,6 +32,8 @@ from findings.facts import (
     principal_usage,
 )
 from findings.models import LastAccessed, ManagedPolicy, Principal, Suggestion
+from findings.organization import engine_levels, policy_levels
+from findings.protection import protected_reason as protected_reason
 from findings.selectors import with_list_item
 from policy.analyze import AccountAnalysis
 from policy.catalog import default_catalog
@@ -45,18 +47,6 @@ logger = logging.getLogger(__name__)
 
 # Managed policies attached per principal: AWS's default quota (reference/aws-facts.md).
 MAX_ATTACHED = 10
-
-
-def protected_reason(principal: Principal) -> str:
-    """Why a principal is never changed directly, or "" when it may be."""
-    if principal.path.startswith("/aws-service-role/"):
-        return "it is a service-linked role: AWS owns its policies and refuses changes to them."
-    if principal.name.startswith("AWSReservedSSO_"):
-        return (
-            "IAM Identity Center created this role and reverts changes to it: tighten its permission set "
-            "in Identity Center instead."
-        )
-    return ""
 
 
 def _basis(principal: Principal, evidence: Sequence[Evidence]) -> str:
@@ -193,6 +183,11 @@ def suggestion_build(
     basis = _basis(principal, evidence)
     current = principal.suggestions.filter(basis_hash=basis, stale=False).first()
     if current is not None:
+        protected = protected_reason(principal)
+        if protected and current.blocked_reason != protected:
+            # The organisation's protection settings changed since it was made.
+            current.blocked_reason = protected
+            current.save(update_fields=["blocked_reason"])
         return current
     principal.suggestions.filter(stale=False).update(stale=True)
     # A group's policies are tightened from the use of all its members together.
@@ -310,7 +305,9 @@ def predicted_score(principal: Principal, items: list[dict[str, Any]]) -> int:
         attached_override={principal.arn: attached},
         extra_policies=extra,
     )
-    report = AccountAnalysis(load_gaad(gaad, account.account_id), default_catalog()).run()
+    # With the same SCP levels as the sync's analysis, so the prediction is the next sync's score.
+    scps, _ = engine_levels(policy_levels(account.account_id))
+    report = AccountAnalysis(load_gaad(gaad, account.account_id), default_catalog(), scps=scps).run()
     return next((p.risk_score for p in report.principals if p.arn == principal.arn), principal.risk_score)
 
 

@@ -37,8 +37,10 @@ from findings.models import (
     Suggestion,
 )
 from findings.principal_page import permissions_of, policies_of, service_usage
+from findings.protection import protected_reason
 from policy.kinds import KEY_PAGE_KINDS
 from policy.rules import SEVERITY_OF_PATH_CATEGORY
+from policy.scp import ScpCap
 
 PAGE_SIZE = 50
 
@@ -153,6 +155,8 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "keys": AccessKey.objects.filter(principal=principal).order_by("created_at"),
         "findings": findings,
         "escalations": steps,
+        "scp_caps": [ScpCap(**c).sentence() for c in principal.scp_caps],
+        "protected": protected_reason(principal),
         "score_history": {
             "labels": [d.strftime("%Y-%m-%d %H:%M") for d, _ in history],
             "scores": [s for _, s in history],

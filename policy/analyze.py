@@ -90,8 +90,10 @@ class AccountAnalysis(EscalationSearch):
             boundary = policy.document if policy is not None else None
         docs = principal_documents(self.account, record)
         ctx = PrincipalContext(record.arn, record.name, record.kind, record.account_id)
+        # SCPs (and RCPs) never cap service-linked roles.
+        scps = () if record.path.startswith("/aws-service-role/") else self.scps
         perms = PrincipalPermissions.build(
-            ctx, docs, self.catalog, boundary=boundary, scps=self.scps, now=self.now, cache=self.grant_cache
+            ctx, docs, self.catalog, boundary=boundary, scps=scps, now=self.now, cache=self.grant_cache
         )
         if self.exclusions.actions:
             excluded = 0

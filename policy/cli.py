@@ -10,22 +10,29 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 import orjson
 
-from policy.analyze import AccountReport, analyze_account
+from policy.analyze import AccountAnalysis, AccountReport, PrincipalReport
 from policy.catalog import default_catalog
 from policy.gaad import AccountDetails, GaadError, load_gaad
-from policy.model import gc_paused
+from policy.model import PolicyDocument, PolicyError, gc_paused, parse_policy
+from policy.scp import scp_caps
+
+FULL_AWS_ACCESS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
 
 
 class AnalyzeError(Exception):
     """The input could not be analyzed; the message says why."""
 
 
-def render_table(report: AccountReport) -> str:
+def render_table(report: AccountReport, caps: dict[str, list[str]] | None = None) -> str:
     rows = [("score", "admin", "type", "principal", "escalation paths", "findings")]
     for p in report.principals:
         paths = ",".join(sorted({e.path_id for e in p.privilege_escalation})) or "-"
@@ -39,6 +46,11 @@ def render_table(report: AccountReport) -> str:
         f"{stats['principals']} principals, {stats['admins']} admins, "
         f"{stats['with_privilege_escalation']} with privilege escalation, {stats['high_risk']} high risk"
     )
+    capped = [(p.arn, caps[p.arn]) for p in report.principals if caps and caps.get(p.arn)]
+    if capped:
+        lines += ["", "Capped by SCPs:"]
+        for arn, sentences in capped:
+            lines += [f"  {arn}: {s}" for s in sentences]
     return "\n".join(lines)
 
 
@@ -51,7 +63,37 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "table"], default="table")
     p.add_argument("--indent", type=int, default=None, help="pretty-print JSON (slower on big accounts)")
     p.add_argument("--account", default="", help="account id, when the file's ARNs do not say")
+    p.add_argument(
+        "--scp",
+        action="append",
+        default=[],
+        metavar="POLICY.json",
+        help="an SCP level (repeatable, root first): one policy, or a JSON list of the policies attached "
+        "at that level; a level that allows nothing gets FullAWSAccess, as AWS attaches by default",
+    )
     return p
+
+
+def load_scp_level(path: str) -> list[PolicyDocument]:
+    """One SCP level from a file: a policy, or a list of policies; each named "SCP <file stem>[-n]"."""
+    try:
+        data = orjson.loads(Path(path).read_bytes())
+    except OSError as exc:
+        raise AnalyzeError(f"cannot read {path}: {exc.strerror}") from exc
+    except orjson.JSONDecodeError as exc:
+        raise AnalyzeError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}") from exc
+    raw = data if isinstance(data, list) else [data]
+    stem = Path(path).stem
+    try:
+        docs = [
+            parse_policy(d, f"SCP {stem}" if len(raw) == 1 else f"SCP {stem}-{n + 1}")
+            for n, d in enumerate(raw)
+        ]
+        if not any(st.is_allow for d in docs for st in d.statements):
+            docs.append(parse_policy(FULL_AWS_ACCESS, "SCP FullAWSAccess"))
+    except PolicyError as exc:
+        raise AnalyzeError(f"{path}: {exc}") from exc
+    return docs
 
 
 def _load(path: str, account: str) -> AccountDetails:
@@ -70,36 +112,71 @@ def _load(path: str, account: str) -> AccountDetails:
         raise AnalyzeError(str(exc)) from exc
 
 
-def write_json(report: AccountReport, out: TextIO, indent: int | None = None) -> None:
+def write_json(
+    report: AccountReport,
+    out: TextIO,
+    indent: int | None = None,
+    caps: dict[str, list[dict[str, object]]] | None = None,
+) -> None:
     """The report as compact JSON (orjson), written a principal at a time so the whole document never sits
     in memory twice (as objects and as one string); with `indent`, pretty-printed in one piece."""
+
+    def principal_json(principal: PrincipalReport) -> dict[str, object]:
+        data = principal.to_json()
+        if caps is not None:
+            data["scp_caps"] = caps.get(principal.arn, [])
+        return data
+
     if indent is not None:
-        out.write(json.dumps(report.to_json(), indent=indent))
+        whole = report.to_json()
+        whole["principals"] = [principal_json(p) for p in report.principals]
+        out.write(json.dumps(whole, indent=indent))
         return
     out.write('{"principals":[')
     for n, principal in enumerate(report.principals):
         if n:
             out.write(",")
-        out.write(orjson.dumps(principal.to_json()).decode())
+        out.write(orjson.dumps(principal_json(principal)).decode())
     out.write('],"stats":')
     out.write(orjson.dumps(report.stats()).decode())
     out.write("}")
 
 
-def run(path: str, *, fmt: str = "table", indent: int | None = None, account: str = "", out: TextIO) -> None:
+def run(
+    path: str,
+    *,
+    fmt: str = "table",
+    indent: int | None = None,
+    account: str = "",
+    scps: Sequence[str] = (),
+    out: TextIO,
+) -> None:
+    levels = [load_scp_level(p) for p in scps]
     with gc_paused():
-        report = analyze_account(_load(path, account), default_catalog())
+        catalog = default_catalog()
+        analysis = AccountAnalysis(_load(path, account), catalog, scps=levels)
+        report = analysis.run()
+        caps = {arn: scp_caps(perms, catalog) for arn, perms in analysis.perms.items()} if levels else None
         if fmt == "json":
-            write_json(report, out, indent)
+            json_caps = {a: [c.to_json() for c in v] for a, v in caps.items()} if caps is not None else None
+            write_json(report, out, indent, json_caps)
         else:
-            out.write(render_table(report))
+            text_caps = {a: [c.sentence() for c in v] for a, v in caps.items()} if caps is not None else None
+            out.write(render_table(report, text_caps))
         out.write("\n")
 
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     try:
-        run(args.path, fmt=args.format, indent=args.indent, account=args.account, out=sys.stdout)
+        run(
+            args.path,
+            fmt=args.format,
+            indent=args.indent,
+            account=args.account,
+            scps=args.scp,
+            out=sys.stdout,
+        )
         sys.stdout.flush()
     except AnalyzeError as exc:
         print(f"CommandError: {exc}", file=sys.stderr)

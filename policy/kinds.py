@@ -85,6 +85,18 @@ KINDS: dict[str, Kind] = {
             "Allows every action of a sensitive service (`service:*`) on every resource.",
         ),
         Kind(
+            "cross-account-admin",
+            "Reaches an administrator role in another account",
+            "critical",
+            "Remove sts:AssumeRole on the other account's administrator role from this principal's policies, "
+            "or narrow that role's trust policy to the principals that need it.",
+            _ENGINE,
+            True,
+            "Can assume an administrator role in another linked account: that account's trust policy allows "
+            "it and its own policies (and the organisation's SCPs) allow sts:AssumeRole on the role.",
+            ("critical", "high"),  # high when the trust or the Allow is under conditions
+        ),
+        Kind(
             "privilege-escalation",
             "Privilege escalation",
             "critical",

@@ -162,3 +162,49 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 1
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_scps_cap_the_offline_analysis_and_say_which(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deny_iam = tmp_path / "deny-iam-outside-admins.json"
+    deny_iam.write_text(
+        json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}
+        )
+    )
+    call_command("analyze", str(FIXTURE), "--format", "json")
+    before = {p["name"]: p for p in json.loads(capsys.readouterr().out)["principals"]}
+    assert before["admin"]["is_admin"] and "scp_caps" not in before["admin"]
+    call_command("analyze", str(FIXTURE), "--format", "json", "--scp", str(deny_iam))
+    after = {p["name"]: p for p in json.loads(capsys.readouterr().out)["principals"]}
+    assert not after["admin"]["is_admin"]
+    assert after["admin"]["risk_score"] < before["admin"]["risk_score"]
+    caps = after["admin"]["scp_caps"]
+    assert [(c["source"], c["actions"], c["how"]) for c in caps] == [
+        ("SCP deny-iam-outside-admins", ["iam:*"], "denied")
+    ]
+    # alice's iam:PutUserPolicy escalation is gone with iam:*.
+    assert before["alice"]["privilege_escalation"] and not after["alice"]["privilege_escalation"]
+    # An allow-list level: only s3 and sts; everything else is "not allowed".
+    allow_list = tmp_path / "allow-s3-sts.json"
+    allow_list.write_text(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": ["s3:*", "sts:*"], "Resource": "*"}],
+            }
+        )
+    )
+    call_command("analyze", str(FIXTURE), "--scp", str(deny_iam), "--scp", str(allow_list))
+    table = capsys.readouterr().out
+    assert "Capped by SCPs:" in table
+    assert "arn:aws:iam::111122223333:role/admin: iam:* denied by SCP deny-iam-outside-admins" in table
+    assert "not allowed by any of SCP allow-s3-sts" in table
+
+
+def test_a_bad_scp_file_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"Statement": [{"Effect": "Maybe", "Action": "*", "Resource": "*"}]}')
+    with pytest.raises(CommandError, match=r"bad\.json"):
+        call_command("analyze", str(FIXTURE), "--scp", str(bad))

@@ -265,3 +265,13 @@ def test_onboarding_template_quotes_the_account_name(name: str) -> None:
     trust = template["Resources"]["ReadRole"]["Properties"]["AssumeRolePolicyDocument"]
     assert trust["Statement"][0]["Principal"]["AWS"] == "arn:aws:iam::999988887777:role/it's"
     assert cfn_errors(text) == []
+
+
+@pytest.mark.parametrize("with_apply", [False, True])
+def test_management_account_template_passes_cfn_lint(with_apply: bool) -> None:
+    account = LinkedAccount(account_id="999999999999", name="management", reads_organization=True)
+    text = cloudformation_template(account, with_apply=with_apply)
+    assert cfn_errors(text) == []
+    template = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    names = [p["PolicyName"] for p in template["Resources"]["ReadRole"]["Properties"]["Policies"]]
+    assert names == ["iamreview-read", "iamreview-organization-read"]

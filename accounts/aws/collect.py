@@ -28,6 +28,8 @@ class Collected:
     access_keys: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # user name -> keys
     last_accessed: dict[str, list[dict[str, Any]]] | None = None  # principal ARN -> ServicesLastAccessed
     analyzer_findings: list[dict[str, Any]] | None = None
+    # The management (or delegated-admin) account only: see `organization`.
+    organization: dict[str, Any] | None = None
     collected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -268,6 +270,77 @@ def list_organization_accounts(org: Any) -> list[dict[str, Any]]:
             explain(exc, "listing organization accounts (organizations:ListAccounts)")
             + " Run discovery with credentials of the organization's management account."
         ) from exc
+
+
+ORGANIZATION_POLICY_TYPES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")
+
+
+def _pages(org: Any, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for page in org.get_paginator(operation).paginate(**kwargs):
+        out.extend(page.get(key, []))
+    return out
+
+
+def organization(org: Any) -> dict[str, Any]:
+    """The organisation as the management (or a delegated-admin) account sees it: the OU tree from each
+    root down (every node's parent), its accounts, and every SCP and RCP with its document and targets.
+
+    Plain data: {"id", "management_account_id", "nodes": {id: {"name", "kind", "parent"}},
+    "enabled_types": [...], "policies": {id: {"name", "type", "aws_managed", "content", "targets"}}}.
+    """
+    step = "describing the organisation (organizations:DescribeOrganization)"
+    try:
+        described = org.describe_organization()["Organization"]
+        step = "listing the organisation's roots (organizations:ListRoots)"
+        roots = _pages(org, "list_roots", "Roots")
+        nodes: dict[str, dict[str, Any]] = {}
+        enabled: set[str] = set()
+        pending = []
+        for root in roots:
+            nodes[root["Id"]] = {"name": root.get("Name", "Root"), "kind": "root", "parent": None}
+            enabled |= {t["Type"] for t in root.get("PolicyTypes", []) if t.get("Status") == "ENABLED"}
+            pending.append(root["Id"])
+        while pending:
+            parent = pending.pop()
+            step = "walking the OU tree (organizations:ListOrganizationalUnitsForParent)"
+            for ou in _pages(
+                org, "list_organizational_units_for_parent", "OrganizationalUnits", ParentId=parent
+            ):
+                nodes[ou["Id"]] = {"name": ou.get("Name", ou["Id"]), "kind": "ou", "parent": parent}
+                pending.append(ou["Id"])
+            step = "listing the accounts of each OU (organizations:ListAccountsForParent)"
+            for account in _pages(org, "list_accounts_for_parent", "Accounts", ParentId=parent):
+                nodes[account["Id"]] = {"name": account.get("Name", ""), "kind": "account", "parent": parent}
+        policies: dict[str, dict[str, Any]] = {}
+        for policy_type in ORGANIZATION_POLICY_TYPES:
+            if policy_type not in enabled:
+                continue
+            step = "listing the organisation's policies (organizations:ListPolicies)"
+            for summary in _pages(org, "list_policies", "Policies", Filter=policy_type):
+                step = "reading a policy (organizations:DescribePolicy)"
+                content = org.describe_policy(PolicyId=summary["Id"])["Policy"]["Content"]
+                step = "listing a policy's targets (organizations:ListTargetsForPolicy)"
+                targets = _pages(org, "list_targets_for_policy", "Targets", PolicyId=summary["Id"])
+                policies[summary["Id"]] = {
+                    "name": summary.get("Name", summary["Id"]),
+                    "type": policy_type,
+                    "aws_managed": bool(summary.get("AwsManaged")),
+                    "content": content,
+                    "targets": sorted(t["TargetId"] for t in targets),
+                }
+    except (ClientError, BotoCoreError) as exc:
+        raise AwsAccessError(
+            explain(exc, step)
+            + " Deploy the management-account template, or clear “Management account” on this account."
+        ) from exc
+    return {
+        "id": described.get("Id", ""),
+        "management_account_id": described.get("MasterAccountId", ""),
+        "nodes": nodes,
+        "enabled_types": sorted(enabled),
+        "policies": policies,
+    }
 
 
 def test_connection(session_factory: Callable[[], AwsSession]) -> tuple[bool, str]:

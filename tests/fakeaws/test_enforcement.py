@@ -11,7 +11,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 import fakeaws
-from accounts.product_roles import APPLY_ROLE_NAME, READ_ACTIONS, READ_ROLE_NAME, apply_policy, read_policy
+from accounts.product_roles import (
+    APPLY_ROLE_NAME,
+    READ_ACTIONS,
+    READ_ROLE_NAME,
+    apply_policy,
+    organization_policy,
+    read_policy,
+)
 from fakeaws.enforce import action_for
 from fakeaws.iamdb import iam_database
 from fakeaws.scenario import seed_account
@@ -158,11 +165,12 @@ def test_every_action_the_templates_name_exists() -> None:
     db = iam_database()
     named = [
         a
-        for document in (read_policy(), apply_policy())
+        for document in (read_policy(), apply_policy(), organization_policy())
         for st in document["Statement"]
         for a in st["Action"]
     ]
-    assert len(named) > 40
+    assert len(named) > 50
+    assert "organizations:ListTargetsForPolicy" in named
     assert [a for a in named if not db.exists(a)] == []
 
 

@@ -129,6 +129,29 @@ def test_read_role_allows_every_call_a_sync_makes(client_as: Any) -> None:
     assert called - {"sts:AssumeRole"} <= set(READ_ACTIONS), called - set(READ_ACTIONS)
 
 
+def test_the_management_account_gets_a_template_of_its_own(client_as: Any) -> None:
+    from accounts.onboarding import ORGANIZATION_READ_ACTIONS
+
+    member = LinkedAccount.objects.create(account_id="111111111111", name="prod")
+    management = LinkedAccount.objects.create(account_id="999999999999", name="org", reads_organization=True)
+    viewer = client_as("viewer")
+    plain = viewer.get(f"/accounts/{member.pk}/cloudformation.yaml").content.decode()
+    assert "organizations:" not in plain
+    for body in (
+        viewer.get(f"/accounts/{management.pk}/cloudformation.yaml").content.decode(),
+        viewer.get(f"/accounts/{member.pk}/cloudformation.yaml?organization=1").content.decode(),
+    ):
+        document = yaml.safe_load(body.replace("!GetAtt", ""))
+        policies = document["Resources"]["ReadRole"]["Properties"]["Policies"]
+        assert [p["PolicyName"] for p in policies] == ["iamreview-read", "iamreview-organization-read"]
+        assert policies[1]["PolicyDocument"]["Statement"][0]["Action"] == list(ORGANIZATION_READ_ACTIONS)
+    terraform = viewer.get(f"/accounts/{management.pk}/iamreview.tf").content.decode()
+    assert '"aws_iam_role_policy" "iamreview_read_organization"' in terraform
+    assert "organizations:ListPoliciesForTarget" in terraform
+    page = viewer.get(f"/accounts/{management.pk}/").content.decode()
+    assert "Set up the management account" in page and "organizations:DescribePolicy" in page
+
+
 def test_sync_now_queues_one_run_and_polls_until_done(
     client_as: Any, account: LinkedAccount, django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -27,6 +27,12 @@ class Command(BaseCommand):
             "--indent", type=int, default=None, help="pretty-print JSON (slower on big accounts)"
         )
         parser.add_argument("--account", default="", help="account id, when the file's ARNs do not say")
+        parser.add_argument(
+            "--scp",
+            action="append",
+            default=[],
+            help="an SCP level (repeatable, root first): one policy or a JSON list of them",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -35,6 +41,7 @@ class Command(BaseCommand):
                 fmt=opts["format"],
                 indent=opts["indent"],
                 account=opts["account"],
+                scps=opts["scp"],
                 out=self.stdout,
             )
         except AnalyzeError as exc:

@@ -9,31 +9,56 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import LinkedAccount, SyncRun
 from accounts.sync import sync_run_request
-from fakeaws.demo import DEMO_ACCOUNTS
+from fakeaws.demo import DEMO_ACCOUNTS, MANAGEMENT, PROD, SANDBOX
+
+# Sync waves: the management account's organisation caps the members' analyses, and staging's path to
+# prod's administrator is found once prod is analysed.
+WAVES = [{MANAGEMENT}, {PROD}]
 
 
 class Command(BaseCommand):
-    help = "Link the demo accounts (prod, staging, sandbox) and wait for their first sync."
+    help = "Link the demo organisation's accounts (management, prod, staging, sandbox) and wait for their first sync."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--timeout", type=int, default=600)
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        runs = []
-        for account_id, name in DEMO_ACCOUNTS:
-            account, _ = LinkedAccount.objects.get_or_create(
-                account_id=account_id,
-                defaults={
-                    "name": name,
-                    "role_arn": f"arn:aws:iam::{account_id}:role/iamreview-read",
-                    "apply_role_arn": f"arn:aws:iam::{account_id}:role/iamreview-apply",
-                    "regions": ["us-east-1"],
-                    "sync_interval_minutes": 360,
-                },
-            )
-            run, _ = sync_run_request(account=account, trigger="manual")
-            runs.append(run)
         deadline = time.monotonic() + opts["timeout"]
+        runs: list[SyncRun] = []
+        remaining = [a for a, _ in DEMO_ACCOUNTS]
+        for wave in [*WAVES, set(remaining)]:
+            batch = []
+            for account_id, name in DEMO_ACCOUNTS:
+                if account_id not in wave or account_id not in remaining:
+                    continue
+                remaining.remove(account_id)
+                account, _ = LinkedAccount.objects.get_or_create(
+                    account_id=account_id,
+                    defaults={
+                        "name": name,
+                        "role_arn": f"arn:aws:iam::{account_id}:role/iamreview-read",
+                        # The sandbox's SCP denies IAM writes there: nothing can be applied to it.
+                        "apply_role_arn": ""
+                        if account_id == SANDBOX
+                        else f"arn:aws:iam::{account_id}:role/iamreview-apply",
+                        "reads_organization": account_id == MANAGEMENT,
+                        "regions": ["us-east-1"],
+                        "sync_interval_minutes": 360,
+                    },
+                )
+                run, _ = sync_run_request(account=account, trigger="manual")
+                batch.append(run)
+            self._wait(batch, deadline)
+            runs += batch
+        failed = [r for r in runs if r.status != "succeeded"]
+        if failed:
+            raise CommandError("; ".join(f"{r.account.name}: {r.error}" for r in failed))
+        total = sum(int(SyncRun.objects.get(pk=r.pk).counts.get("principals", 0)) for r in runs)
+        self.stdout.write(f"[demo] synced {len(runs)} accounts, {total} principals")
+        self._backfill_history([r.account for r in runs])
+        self._send_a_digest()
+
+    def _wait(self, runs: list[SyncRun], deadline: float) -> None:
         shown = ""
         while True:
             for run in runs:
@@ -43,17 +68,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"[demo] {line}")
                 shown = line
             if all(not r.is_active for r in runs):
-                break
+                return
             if time.monotonic() > deadline:
                 raise CommandError("the first sync did not finish in time; see var/log/worker.log")
             time.sleep(1)
-        failed = [r for r in runs if r.status != "succeeded"]
-        if failed:
-            raise CommandError("; ".join(f"{r.account.name}: {r.error}" for r in failed))
-        total = sum(int(SyncRun.objects.get(pk=r.pk).counts.get("principals", 0)) for r in runs)
-        self.stdout.write(f"[demo] synced {len(runs)} accounts, {total} principals")
-        self._backfill_history([r.account for r in runs])
-        self._send_a_digest()
 
     def _send_a_digest(self) -> None:
         """Demo only: the manager subscribes to the weekly digest and gets this week's at once."""
