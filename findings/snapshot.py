@@ -10,27 +10,22 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from accounts.aws.collect import Collected
 from accounts.models import LinkedAccount, SyncRun
 from core.models import assign_changed
 from findings.models import (
-    AccessKey,
-    AnalyzerFinding,
-    CredentialReportRow,
     InlinePolicy,
-    LastAccessed,
     ManagedPolicy,
     PolicyDocument,
     Principal,
     SnapshotChange,
 )
+from findings.snapshot_usage import as_datetime, usage_store
 from policy.catalog import default_catalog
 from policy.evaluate import PrincipalContext, PrincipalPermissions
 from policy.gaad import AccountDetails, load_gaad, principal_documents
@@ -42,17 +37,6 @@ def document_hash(document: Any) -> str:
     return hashlib.sha256(
         json.dumps(document, sort_keys=True, separators=(",", ":"), default=str).encode()
     ).hexdigest()
-
-
-def _as_datetime(value: Any) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if timezone.is_aware(value) else timezone.make_aware(value, timezone.utc)
-    parsed = parse_datetime(str(value).replace("Z", "+00:00"))
-    if parsed is None:
-        return None
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
 
 
 class _Documents:
@@ -293,8 +277,8 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
             principal,
             name=item.get(_NAME_KEY[kind], arn.rsplit("/", 1)[-1]),
             path=item.get("Path", "/"),
-            aws_created_at=_as_datetime(item.get("CreateDate")),
-            last_used_at=_as_datetime(last_used.get("LastUsedDate")),
+            aws_created_at=as_datetime(item.get("CreateDate")),
+            last_used_at=as_datetime(last_used.get("LastUsedDate")),
             last_used_region=last_used.get("Region") or "",
             tags={t.get("Key"): t.get("Value", "") for t in item.get("Tags") or []},
             trust_document_id=trust_document.pk if trust_document is not None else None,
@@ -366,103 +350,10 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
         batch_size=1000,
     )
 
-    # Access keys (users), from ListAccessKeys plus the credential report's last-use columns.
-    report_by_user = {r.get("user"): r for r in collected.credential_rows}
-    key_rows = []
     user_ids = {p.name: ids[p.arn] for p in details.of_kind("user") if p.arn in ids}
-    for user, keys in collected.access_keys.items():
-        if user not in user_ids:
-            continue
-        row = report_by_user.get(user) or {}
-        ordered = sorted(keys, key=lambda k: str(k.get("created_at") or ""))
-        for slot, key in enumerate(ordered[:2], start=1):
-            key_rows.append(
-                AccessKey(
-                    principal_id=user_ids[user],
-                    key_id=key["key_id"],
-                    active=bool(key.get("active")),
-                    created_at=_as_datetime(key.get("created_at"))
-                    or _as_datetime(row.get(f"access_key_{slot}_last_rotated")),
-                    last_used_at=_as_datetime(row.get(f"access_key_{slot}_last_used_date")),
-                    last_used_service=row.get(f"access_key_{slot}_last_used_service") or "",
-                    last_used_region=row.get(f"access_key_{slot}_last_used_region") or "",
-                )
-            )
-    AccessKey.objects.filter(principal__account=account).delete()
-    AccessKey.objects.bulk_create(key_rows)
-
-    CredentialReportRow.objects.filter(account=account).delete()
-    CredentialReportRow.objects.bulk_create(
-        [
-            CredentialReportRow(
-                account=account,
-                user=r.get("user") or "",
-                arn=r.get("arn") or "",
-                is_root=r.get("user") == "<root_account>",
-                values={k: (v if not isinstance(v, datetime) else v.isoformat()) for k, v in r.items()},
-                generated_at=_as_datetime(collected.credential_generated_at),
-            )
-            for r in collected.credential_rows
-        ]
+    key_count, last_accessed_rows = usage_store(
+        account=account, collected=collected, ids=ids, user_ids=user_ids
     )
-
-    last_accessed_rows = 0
-    if collected.last_accessed is not None:
-        rows: list[LastAccessed] = []
-        for arn, services in collected.last_accessed.items():
-            pid = ids.get(arn)
-            if pid is None:
-                continue
-            for s in services:
-                namespace = s.get("ServiceNamespace", "")
-                rows.append(
-                    LastAccessed(
-                        principal_id=pid,
-                        service=namespace,
-                        service_name=s.get("ServiceName", ""),
-                        last_accessed_at=_as_datetime(s.get("LastAuthenticated")),
-                        region=s.get("LastAuthenticatedRegion") or "",
-                        entity=s.get("LastAuthenticatedEntity") or "",
-                        tracked=True,
-                        collected_at=collected.collected_at,
-                    )
-                )
-                for a in s.get("TrackedActionsLastAccessed") or []:
-                    rows.append(
-                        LastAccessed(
-                            principal_id=pid,
-                            service=namespace,
-                            action=a.get("ActionName", ""),
-                            last_accessed_at=_as_datetime(a.get("LastAccessedTime")),
-                            region=a.get("LastAccessedRegion") or "",
-                            entity=a.get("LastAccessedEntity") or "",
-                            tracked=True,
-                            collected_at=collected.collected_at,
-                        )
-                    )
-        LastAccessed.objects.filter(
-            principal__account=account, principal_id__in=[ids[a] for a in collected.last_accessed if a in ids]
-        ).delete()
-        LastAccessed.objects.bulk_create(rows, batch_size=2000)
-        last_accessed_rows = len(rows)
-
-    if collected.analyzer_findings is not None:
-        AnalyzerFinding.objects.filter(account=account).delete()
-        AnalyzerFinding.objects.bulk_create(
-            [
-                AnalyzerFinding(
-                    account=account,
-                    finding_id=f["id"],
-                    analyzer_arn=f.get("analyzerArn", ""),
-                    finding_type=f.get("findingType", ""),
-                    resource_arn=f.get("resource", ""),
-                    status=f.get("status", ""),
-                    details=json.loads(json.dumps(f.get("findingDetails", []), default=str)),
-                    updated_at=_as_datetime(f.get("updatedAt")),
-                )
-                for f in collected.analyzer_findings
-            ]
-        )
 
     SnapshotChange.objects.bulk_create(changes, batch_size=1000)
     # "Usage changed" decides whether the analysis and the usage findings run again when no document
@@ -492,7 +383,7 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
         "groups": len(details.of_kind("group")),
         "managed_policies": len(policy_rows),
         "documents": len(by_hash),
-        "access_keys": len(key_rows),
+        "access_keys": key_count,
         "credential_rows": len(collected.credential_rows),
         "last_accessed_rows": last_accessed_rows,
         "analyzer_findings": len(collected.analyzer_findings or []),

@@ -259,6 +259,13 @@ def analyzer_findings(analyzer_client: Any) -> tuple[list[dict[str, Any]], list[
     return analyzers, findings
 
 
+MANAGEMENT_HINT = (
+    " Run discovery from the organization's management account, with the management-account template "
+    "deployed (tick “Management account” on the account's form: its template adds the organizations: "
+    "read actions)."
+)
+
+
 def list_organization_accounts(org: Any) -> list[dict[str, Any]]:
     try:
         accounts = []
@@ -267,8 +274,7 @@ def list_organization_accounts(org: Any) -> list[dict[str, Any]]:
         return accounts
     except (ClientError, BotoCoreError) as exc:
         raise AwsAccessError(
-            explain(exc, "listing organization accounts (organizations:ListAccounts)")
-            + " Run discovery with credentials of the organization's management account."
+            explain(exc, "listing organization accounts (organizations:ListAccounts)") + MANAGEMENT_HINT
         ) from exc
 
 
@@ -371,7 +377,7 @@ def describe_organization(org: Any) -> dict[str, Any]:
                 "account by hand, or link the management account and discover from it."
             ) from exc
         raise AwsAccessError(
-            explain(exc, "reading the organization (organizations:DescribeOrganization)")
+            explain(exc, "reading the organization (organizations:DescribeOrganization)") + MANAGEMENT_HINT
         ) from exc
     except BotoCoreError as exc:
         raise AwsAccessError(
