@@ -221,16 +221,27 @@ class DigestSettingsForm(forms.ModelForm):
         self.order_fields(["email"])
 
 
+def _digest_settings(profile: Profile, user: Any) -> dict[str, Any]:
+    return {
+        "frequency": profile.digest_frequency,
+        "min_severity": profile.digest_min_severity,
+        "all_clear": profile.digest_all_clear,
+        "accounts": sorted(profile.digest_accounts.values_list("account_id", flat=True)),
+        "email": user.email,
+    }
+
+
 @role_required(Role.VIEWER, FORM)
 def profile_settings(request: HttpRequest) -> HttpResponse:
     profile = selectors.profile_of(request.user)
     if profile is None:  # only anonymous users have none, and they never get here
         raise PermissionDenied
+    # Read before the form is bound: validating a model form writes the new values onto the instance.
+    before = _digest_settings(profile, request.user)
     form = DigestSettingsForm(
         request.POST if request.method == "POST" else None, instance=profile, user=request.user
     )
     if request.method == "POST" and form.is_valid():
-        before = {"frequency": profile.digest_frequency, "email": request.user.email}
         form.save()
         request.user.email = form.cleaned_data["email"]
         request.user.save(update_fields=["email"])
@@ -240,7 +251,7 @@ def profile_settings(request: HttpRequest) -> HttpResponse:
             obj=profile,
             summary=f"Digest settings: {profile.digest_frequency}, {profile.digest_min_severity} and above",
             before=before,
-            after={"frequency": profile.digest_frequency, "email": request.user.email},
+            after=_digest_settings(profile, request.user),
         )
         messages.success(request, "Saved.")
         return redirect("profile_settings")

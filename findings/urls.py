@@ -1,6 +1,6 @@
 from django.urls import path
 
-from findings import change_views, trend_views, views
+from findings import change_views, finding_views, review_views, trend_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -9,8 +9,10 @@ urlpatterns = [
     path("findings/", views.finding_list, name="finding_list"),
     path("findings/bulk/", views.finding_bulk, name="finding_bulk"),
     path("findings/export.csv", views.finding_export, name="finding_export"),
-    path("findings/review/", views.finding_review, name="finding_review"),
-    path("findings/review/done/", views.finding_review_done, name="finding_review_done"),
+    path("findings/review/", review_views.finding_review, name="finding_review"),
+    path("findings/review/done/", review_views.finding_review_done, name="finding_review_done"),
+    path("findings/<int:pk>/", finding_views.finding_detail, name="finding_detail"),
+    path("findings/<int:pk>/comment/", finding_views.finding_comment, name="finding_comment"),
     path("keys/", views.key_list, name="key_list"),
     path("changes/", change_views.change_list, name="change_list"),
     path("changes/<int:pk>/", change_views.change_detail, name="change_detail"),
@@ -18,6 +20,7 @@ urlpatterns = [
     path("changes/<int:pk>/decide/", change_views.change_decide, name="change_decide"),
     path("changes/<int:pk>/apply/", change_views.change_apply, name="change_apply"),
     path("changes/<int:pk>/rollback/", change_views.change_rollback, name="change_rollback"),
+    path("changes/<int:pk>/comment/", finding_views.change_comment, name="change_comment"),
     path("changes/<int:pk>/export.<str:fmt>", change_views.change_export, name="change_export"),
     path("suggestions/<int:pk>/", change_views.suggestion_detail, name="suggestion_detail"),
     path("suggestions/<int:pk>/accept/", change_views.suggestion_accept, name="suggestion_accept"),

@@ -27,7 +27,7 @@ from django.urls import URLPattern, reverse
 import fakeaws
 from accounts.models import LinkedAccount, Profile, SyncRun
 from accounts.roles import Role
-from findings.models import ChangeRequest, ChangeStatus, Principal, Suggestion
+from findings.models import ChangeRequest, ChangeStatus, Finding, Principal, Suggestion
 from tests.test_access_control import PROTECTED
 
 pytestmark = pytest.mark.django_db
@@ -78,6 +78,7 @@ def world(
         "principal": suggestion.principal,
         "suggestion": suggestion,
         "change": change,
+        "finding": Finding.objects.filter(account=prod).first(),
     }
 
 
@@ -90,6 +91,7 @@ def url_for(name: str, pattern: URLPattern, world: dict[str, Any]) -> str:
             "principal": "principal",
             "suggestion": "suggestion",
             "change": "change",
+            "finding": "finding",
         }[name.split("_")[0]]
         kwargs["pk"] = world[owner].pk
     if "fmt" in pattern.pattern.converters:
