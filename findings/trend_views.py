@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -21,10 +21,9 @@ from accounts.roles import FORM, Role, role_required
 from core.audit import audit_record
 from core.params import db_id
 from findings import selectors
-from findings.models import ChangeRequest, DailyMetric, Finding, PolicyDocument, SnapshotChange
+from findings.models import ChangeRequest, DailyMetric
 from findings.views import _csv_response
 from policy.kinds import SEVERITY, SEVERITY_CHOICES, SEVERITY_IDS
-from policy.tighten import policy_diff
 
 PERIODS = (30, 90, 365)
 CHARTS = {
@@ -137,66 +136,6 @@ def trends_csv(request: HttpRequest) -> StreamingHttpResponse:
 
     rows = ([label, *[cell(series[chart][f][n]) for f in fields]] for n, label in enumerate(labels))
     return _csv_response(f"trend-{chart}.csv", ["date", *fields], rows)
-
-
-def _parse_day(value: str, default: date) -> date:
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        return default
-
-
-@role_required(Role.VIEWER)
-def drift(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
-    start = _parse_day(request.GET.get("from", ""), today - timedelta(days=7))
-    end = _parse_day(request.GET.get("to", ""), today)
-    accounts = selectors.visible_accounts(request.user)
-    window = {"created_at__date__gte": start, "created_at__date__lte": end}
-    changes = (
-        SnapshotChange.objects.filter(account__in=accounts, **window)
-        .select_related("account")
-        .order_by("created_at")
-    )
-    grouped: dict[str, list[SnapshotChange]] = defaultdict(list)
-    for c in changes:
-        grouped[c.kind].append(c)
-    edited = grouped.get(SnapshotChange.Kind.POLICY_CHANGED, [])
-    wanted = {
-        h for c in edited for side in (c.detail.get("policies") or {}).values() for h in side.values() if h
-    }
-    documents = dict(PolicyDocument.objects.filter(sha256__in=wanted).values_list("sha256", "document"))
-    for change in edited:
-        policies = change.detail.get("policies") or {}
-        before, after = policies.get("before", {}), policies.get("after", {})
-        change.diffs = [  # type: ignore[attr-defined]
-            {
-                "policy": key.split(":", 1)[1],
-                "lines": policy_diff(documents.get(before.get(key, "")), documents.get(after.get(key, ""))),
-            }
-            for key in sorted(set(before) | set(after))
-            if before.get(key) != after.get(key)
-        ]
-    new = Finding.objects.filter(
-        account__in=accounts, first_seen__date__gte=start, first_seen__date__lte=end
-    ).select_related("account", "principal")
-    context: dict[str, Any] = {
-        "start": start,
-        "end": end,
-        "added": grouped.get(SnapshotChange.Kind.PRINCIPAL_ADDED, []),
-        "removed": grouped.get(SnapshotChange.Kind.PRINCIPAL_REMOVED, []),
-        "edited": edited,
-        "granted": grouped.get(SnapshotChange.Kind.PERMISSION_GRANTED, []),
-        "revoked": grouped.get(SnapshotChange.Kind.PERMISSION_REVOKED, []),
-        "new_admins": new.filter(kind="admin"),
-        "new_escalations": new.filter(kind="privilege-escalation"),
-        "applied_by_us": set(
-            ChangeRequest.objects.filter(
-                account__in=accounts, applied_at__date__gte=start, applied_at__date__lte=end
-            ).values_list("principal_arn", flat=True)
-        ),
-    }
-    return render(request, "findings/drift.html", context)
 
 
 class DigestSettingsForm(forms.ModelForm):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from findings import change_views, finding_views, review_views, trend_views, views
+from findings import change_views, drift_views, finding_views, review_views, trend_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -27,7 +27,8 @@ urlpatterns = [
     path("suggestions/<int:pk>/export.<str:fmt>", change_views.suggestion_export, name="suggestion_export"),
     path("trends/", trend_views.trends, name="trends"),
     path("trends/data.csv", trend_views.trends_csv, name="trends_csv"),
-    path("drift/", trend_views.drift, name="drift"),
+    path("drift/", drift_views.drift, name="drift"),
+    path("drift/export.csv", drift_views.drift_export, name="drift_export"),
     path("settings/", trend_views.profile_settings, name="profile_settings"),
     path("audit/", views.audit_list, name="audit_list"),
     path("audit/export.csv", views.audit_export, name="audit_export"),
