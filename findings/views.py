@@ -38,7 +38,7 @@ from findings.models import (
     ScoreHistory,
     Suggestion,
 )
-from findings.principal_page import permissions_of, policies_of, service_usage
+from findings.principal_page import no_suggestion_reason, permissions_of, policies_of, service_usage
 from policy.kinds import KEY_PAGE_KINDS
 from policy.rules import SEVERITY_OF_PATH_CATEGORY
 
@@ -135,10 +135,10 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("recorded_at")
         .values_list("recorded_at", "score")
     )
-    findings = (
+    findings = list(
         Finding.objects.filter(principal=principal)
         .exclude(status=FindingStatus.RESOLVED)
-        .order_by("severity_rank", "kind")
+        .order_by("severity_rank", "kind", "subject")
     )
     steps = [
         {
@@ -166,7 +166,8 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if principal.kind == "group"
         else [],
-        "suggestions": _suggestions(principal),
+        "suggestions": (suggested := _suggestions(principal)),
+        "no_suggestion_reason": "" if suggested else no_suggestion_reason(principal),
         "watch": _watch(principal),
     }
     return render(request, "findings/principal_detail.html", context)
