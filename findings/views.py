@@ -376,6 +376,7 @@ def key_list(request: HttpRequest) -> HttpResponse:
             "key": k,
             "age": (now - k.created_at).days if k.created_at else None,
             "mfa": (creds.get(k.principal.arn) or {}).get("mfa_active"),
+            "console": bool((creds.get(k.principal.arn) or {}).get("password_enabled")),
             "findings": findings.get(k.key_id, []) + findings.get(k.principal.arn, []),
         }
         for k in page.object_list
@@ -384,6 +385,8 @@ def key_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": rows,
         "state": state,
+        "max_age_days": settings.IAMREVIEW_KEY_MAX_AGE_DAYS,
+        "unused_days": settings.IAMREVIEW_KEY_UNUSED_DAYS,
         "has_accounts": accounts.exists(),
         "query_without_sort": _query_without(request, "page"),
     }
