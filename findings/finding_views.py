@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -59,7 +60,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": finding_history(finding),
         "can_comment": has_role(request.user, Role.REVIEWER),
         "default_until": (timezone.localdate() + timedelta(days=30)).isoformat(),
-        "back_query": f"q={finding.principal_arn}",
+        "back_query": urlencode({"q": finding.principal_arn}),
     }
     return render(request, "findings/finding_detail.html", context)
 

@@ -30,7 +30,7 @@ CHARTS = {
     "risk": ("Risk score (mean and 90th percentile)", ["score_mean", "score_p90"]),
     "admins": ("Administrators", ["admins"]),
     "findings": ("Open findings by severity", list(SEVERITY_IDS)),
-    "unused": ("Unused permissions", ["unused_permissions"]),
+    "unused": ("Unused permissions (single actions, wildcards expanded)", ["unused_permissions"]),
     "keys": ("Access keys past their age limit (IAMREVIEW_KEY_MAX_AGE_DAYS)", ["old_keys"]),
     "changes": ("Tightened policies accepted and applied", ["accepted", "applied"]),
 }
