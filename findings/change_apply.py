@@ -21,7 +21,7 @@ from core.audit import audit_record
 from core.jobs import job_progress
 from findings.change_items import Target, Writer, handler_for, items_digest, undo_step
 from findings.change_requests import approvals_count
-from findings.models import ChangeRequest, ChangeStatus
+from findings.models import ChangeRequest, ChangeStatus, Suggestion
 from findings.signals import DONE, FAILED, change_event, emit
 
 logger = logging.getLogger(__name__)
@@ -144,6 +144,8 @@ def change_request_apply(*, change_id: int, session_factory: Any = None) -> Chan
     ChangeRequest.objects.filter(pk=cr.pk).update(
         status=ChangeStatus.APPLIED, applied_at=timezone.now(), step="Applied", progress=100, steps=steps
     )
+    # Applied: the suggestion is no longer offered (the next sync builds a new one if anything is left).
+    Suggestion.objects.filter(pk=cr.suggestion_id).update(stale=True)
     cr.refresh_from_db()
     audit_record(
         actor=cr.applied_by,

@@ -25,7 +25,8 @@ from findings.models import Approval, ChangeRequest, ChangeStatus, Suggestion
 from findings.protection import protected_reason
 from findings.signals import AWAITING_APPROVAL, FAILED, change_event, emit
 from policy.catalog import default_catalog
-from policy.model import PolicyError, parse_policy
+from policy.evaluate import PrincipalContext, PrincipalPermissions
+from policy.model import PolicyError, minified_length, parse_policy
 from policy.tighten import grants_nothing_new
 
 APPLY_TASK = "findings.tasks.change_request_apply"
@@ -85,6 +86,29 @@ def items_validate(items: list[dict[str, Any]], *, reference: list[dict[str, Any
             raise ChangeError(
                 f"The proposed document for {item['name']} grants more than the current one: {problems[0]}"
             )
+
+
+def items_recount(cr: ChangeRequest, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each item's removed and kept actions and size, computed again from its (edited) documents."""
+    catalog = default_catalog()
+    ctx = PrincipalContext(cr.principal_arn, cr.principal_name, cr.principal_kind, cr.account.account_id)
+
+    def allowed(documents: list[Any], name: str) -> frozenset[str]:
+        docs = [parse_policy(d, name) for d in documents]
+        return PrincipalPermissions.build(ctx, docs, catalog).allowed_actions()
+
+    out = []
+    for item in items:
+        before, after = allowed([item["original"]], item["name"]), allowed(item["proposed"], item["name"])
+        out.append(
+            {
+                **item,
+                "removed_actions": sorted(catalog.name(a) for a in before - after),
+                "kept_actions": len(after),
+                "size": sum(minified_length(d) for d in item["proposed"]),
+            }
+        )
+    return out
 
 
 def _summary(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -179,6 +203,7 @@ def change_request_edit(
         if not reason.strip():
             raise ChangeError("Say why the documents changed.")
         items_validate(items, reference=cr.items)
+        items = items_recount(cr, items)
         before = {"items": _summary(cr.items), "version": cr.version, "digest": items_digest(cr.items)}
         cr.items = items
         cr.version += 1

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from accounts import exports
-from accounts.roles import ACTION, FORM, Role, role_required
+from accounts.roles import ACTION, FORM, Role, has_role, role_required
 from core.htmx import is_partial, poll_response
 from core.models import AuditEvent
 from core.params import db_id
@@ -122,7 +122,9 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "change": cr,
             "items": _with_diffs(cr.items),
             "approvals": approvals,
-            "history": history,
+            "history": history.exclude(action="comment.add"),
+            "comments": cr.comments.all(),
+            "can_comment": has_role(request.user, Role.REVIEWER),
             "approved_count": changes.approvals_count(cr),
             "digest": items_digest(cr.items),
             "is_requester": cr.requested_by_id == request.user.pk,

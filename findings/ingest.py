@@ -5,10 +5,12 @@ its analysis, its findings and, after commit, its suggestions. A live sync and `
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.dateparse import parse_datetime
 
 from accounts.aws.client import AwsAccessError
 from accounts.aws.collect import Collected
@@ -18,6 +20,7 @@ from core import jobs
 from core.jobs import job_progress
 from findings.analysis import account_analyze
 from findings.lifecycle import findings_refresh
+from findings.models import AccessKey, CredentialReportRow, Principal
 from findings.organization import organization_store
 from findings.snapshot import snapshot_store
 from policy.gaad import GaadError
@@ -44,6 +47,7 @@ def snapshot_ingest(
             organization_store(
                 account=account, org=collected.organization, run=run, collected_at=collected.collected_at
             )
+        users_last_used_store(account=account)
     with meter.timed("analyze"):
         outcome = account_analyze(
             account=account,
@@ -55,6 +59,31 @@ def snapshot_ingest(
     if settings.IAMREVIEW_BUILD_SUGGESTIONS:
         jobs.enqueue("findings.tasks.suggestions_build_for_account", account.pk)
     return {**stored.counts, **outcome.counts(), **lifecycle}
+
+
+def users_last_used_store(*, account: LinkedAccount) -> int:
+    """A user's "last used": the latest of its password's last use (credential report) and its access
+    keys' (IAM has no RoleLastUsed for users). Returns how many users changed."""
+    latest: dict[str, datetime] = {}
+    for arn, values in CredentialReportRow.objects.filter(account=account, is_root=False).values_list(
+        "arn", "values"
+    ):
+        try:
+            when = parse_datetime(str((values or {}).get("password_last_used") or ""))
+        except ValueError:
+            when = None
+        if when is not None and when.tzinfo is not None:
+            latest[arn] = when
+    for arn, when in AccessKey.objects.filter(
+        principal__account=account, last_used_at__isnull=False
+    ).values_list("principal__arn", "last_used_at"):
+        latest[arn] = max(when, latest.get(arn, when))
+    users = list(Principal.objects.filter(account=account, kind="user"))
+    changed = [u for u in users if u.last_used_at != latest.get(u.arn)]
+    for u in changed:
+        u.last_used_at = latest.get(u.arn)
+    Principal.objects.bulk_update(changed, ["last_used_at"], batch_size=500)
+    return len(changed)
 
 
 def sync_run_execute(*, run_id: int, session_factory: Any = None) -> SyncRun | None:

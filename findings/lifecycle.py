@@ -137,6 +137,7 @@ def findings_refresh(
                 finding.suppression_rule = rule
                 finding.suppressed_until = rule.expires_at
                 finding.suppression_reason = rule.reason
+                finding.suppressed_by_id = rule.created_by_id
             to_create.append(finding)
             created += 1
             continue
@@ -347,12 +348,13 @@ def findings_suppress(
 
     def suppress(f: Finding) -> None:
         f.status, f.suppression_reason, f.suppressed_until = FindingStatus.SUPPRESSED, reason.strip(), until
+        f.suppressed_by = actor
 
     return _triage(
         actor=actor,
         findings=findings,
         action="finding.suppress",
-        fields=["status", "suppression_reason", "suppressed_until"],
+        fields=["status", "suppression_reason", "suppressed_until", "suppressed_by"],
         change=suppress,
         summary=lambda f: (
             f"Suppressed {f.title} on {f.principal_arn} until {until:%Y-%m-%d}: {reason.strip()[:200]}"

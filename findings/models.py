@@ -288,6 +288,9 @@ class Finding(models.Model):
     suppression_rule = models.ForeignKey(
         SuppressionRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings"
     )
+    suppressed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         indexes = [
@@ -479,3 +482,33 @@ class Approval(models.Model):
 
     def __str__(self) -> str:
         return f"{'approve' if self.approve else 'reject'} #{self.change_request_id} v{self.version}"
+
+
+class Comment(models.Model):
+    """A reviewer's note on a finding or on a change request (exactly one of the two)."""
+
+    finding = models.ForeignKey(
+        Finding, null=True, blank=True, on_delete=models.CASCADE, related_name="comments"
+    )
+    change_request = models.ForeignKey(
+        ChangeRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="comments"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_name = models.CharField(max_length=150)
+    body = models.TextField(max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(finding__isnull=False, change_request__isnull=True)
+                | models.Q(finding__isnull=True, change_request__isnull=False),
+                name="comment_on_one_object",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"comment by {self.author_name}"

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from findings.facts import Layers, principal_layers, principal_usage
-from findings.models import Principal
+from findings.models import ChangeRequest, Principal
+from findings.protection import protected_reason
 from policy.catalog import default_catalog
 from policy.evaluate import PrincipalContext, PrincipalPermissions
 from policy.model import PolicyDocument, PolicyError, parse_policy
@@ -179,3 +180,34 @@ def service_usage(principal: Principal, perms: PrincipalPermissions) -> list[Ser
         out.append(ServiceUse(service, action_rows, usage.service_last_used(service), state))
     order = {"unused": 0, "used": 1, "not-tracked": 2, "too-young": 3, "no-data": 4}
     return sorted(out, key=lambda s: (order.get(s.state, 5), s.service))
+
+
+def no_suggestion_reason(principal: Principal) -> str:
+    """Why the principal page offers no tightened policy, in words."""
+    if principal.kind == "group":
+        return "groups are not tightened directly: their members' use is what counts, so tighten each member."
+    protected = protected_reason(principal)
+    if protected:
+        return protected
+    open_change = (
+        ChangeRequest.objects.filter(principal=principal, status__in=["pending", "approved", "applying"])
+        .order_by("-created_at")
+        .first()
+    )
+    if open_change is not None:
+        return f"change #{open_change.pk} for it is {open_change.get_status_display().lower()}."
+    usage = principal_usage(principal)
+    if usage.status == "too-young":
+        return "it is younger than the usage window: nothing it holds can be called unused yet."
+    if usage.status in ("no-data", "stale"):
+        return "there is no current Access Advisor data for it (the last sync could not read its usage)."
+    applied = (
+        ChangeRequest.objects.filter(principal=principal, status="applied").order_by("-applied_at").first()
+    )
+    if principal.unused_count == 0:
+        done = f" since change #{applied.pk} was applied" if applied is not None else ""
+        return f"everything it is granted that AWS tracks was used in the window{done}."
+    return (
+        "its unused permissions come from policies it cannot change alone (a group's or the permissions "
+        "boundary), or the suggestion is built after the next sync."
+    )

@@ -38,6 +38,9 @@ RISK_BANDS = {
     "none": (0, 0),
 }
 SEVERITIES = SEVERITY_IDS
+# Filters over more than one band: the dashboard's "high-risk" figure counts critical and high.
+BAND_FILTERS = {**RISK_BANDS, "high-or-critical": (RISK_BANDS["high"][0], RISK_BANDS["critical"][1])}
+HIGH_RISK_BAND = "high-or-critical"
 
 
 def risk_band(score: int) -> str:
@@ -99,8 +102,8 @@ def principal_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict)
         qs = qs.filter(kind=kind)
         filters["type"] = kind
     band = params.get("band", "")
-    if band in RISK_BANDS:
-        low, high = RISK_BANDS[band]
+    if band in BAND_FILTERS:
+        low, high = BAND_FILTERS[band]
         qs = qs.filter(risk_score__gte=low, risk_score__lte=high)
         filters["band"] = band
     finding_kind = params.get("finding", "")
@@ -267,7 +270,7 @@ def dashboard(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
             for row in principals.values("account_id").annotate(
                 principals=Count("id"),
                 admins=Count("id", filter=Q(is_admin=True)),
-                high_risk=Count("id", filter=Q(risk_score__gte=60)),
+                high_risk=Count("id", filter=Q(risk_score__gte=BAND_FILTERS[HIGH_RISK_BAND][0])),
                 unused=Count("id", filter=Q(unused_count__gt=0)),
                 escalation=Count("id", filter=~Q(escalation_paths=[])),
                 unused_permissions=Sum("unused_count"),
@@ -286,10 +289,10 @@ def dashboard(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
             .annotate(n=Count("id"))
             .values_list("principal__account_id", "n")
         )
-        unused_total = sum(row["unused_permissions"] or 0 for row in per_account.values())
-        return per_account, by_severity_account, old_keys, unused_total
+        unused_services = live.filter(kind="unused-service").count()
+        return per_account, by_severity_account, old_keys, unused_services
 
-    per_account, by_severity_account, old_keys, unused_total = cached_figures(
+    per_account, by_severity_account, old_keys, unused_services = cached_figures(
         "dashboard", ids, account_figures
     )
     last_runs = last_sync_runs(ids)
@@ -317,13 +320,16 @@ def dashboard(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
     profile = profile_of(user)
     since = profile.last_review_at if profile is not None else None
     new = live.filter(first_seen__gt=since) if since else live
+    to_review = new.filter(status=FindingStatus.OPEN)
     return {
         "rows": rows,
         "totals": totals,
         "since": since,
         "new_count": cached_figures("new", [ids, since], new.count),
         "new_findings": list(new.select_related("account").order_by("-first_seen")[:10]),
-        "unused_permissions": unused_total,
+        "review_count": cached_figures("review", [ids, since], to_review.count),
+        "unused_services": unused_services,
+        "high_risk_band": HIGH_RISK_BAND,
     }
 
 

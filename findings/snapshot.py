@@ -206,6 +206,10 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
 
     # Principals
     existing = {p.arn: p for p in Principal.objects.filter(account=account)}
+    earlier_runs = SyncRun.objects.filter(account=account, status="succeeded").exclude(
+        pk=getattr(run, "pk", None)
+    )
+    first_sync = not existing and not earlier_runs.exists()  # first seen by iamreview, not added in AWS
     group_hash: dict[str, str] = {}
     for kind, item, inline, _trust in principal_rows:
         if kind == "group":
@@ -297,7 +301,7 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
                     sync_run=run,
                     kind=SnapshotChange.Kind.PRINCIPAL_ADDED,
                     principal_arn=arn,
-                    detail={"type": kind},
+                    detail={"type": kind, "first_sync": True} if first_sync else {"type": kind},
                 )
             )
         elif moved:  # an unchanged principal is not written again
@@ -369,13 +373,7 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
             "day": timezone.localdate().isoformat(),
         }
     )
-    previous = (
-        SyncRun.objects.filter(account=account, status="succeeded")
-        .exclude(pk=getattr(run, "pk", None))
-        .order_by("-finished_at")
-        .values_list("counts", flat=True)
-        .first()
-    ) or {}
+    previous = earlier_runs.order_by("-finished_at").values_list("counts", flat=True).first() or {}
     counts = {
         "principals": len(seen),
         "users": len(details.of_kind("user")),
@@ -387,7 +385,9 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
         "credential_rows": len(collected.credential_rows),
         "last_accessed_rows": last_accessed_rows,
         "analyzer_findings": len(collected.analyzer_findings or []),
-        "added": sum(c.kind == SnapshotChange.Kind.PRINCIPAL_ADDED for c in changes),
+        "added": 0 if first_sync else sum(c.kind == SnapshotChange.Kind.PRINCIPAL_ADDED for c in changes),
+        "first_seen": len(seen) if first_sync else 0,
+        "first_sync": first_sync,
         "removed": len(removed),
         "changed": sum(c.kind == SnapshotChange.Kind.POLICY_CHANGED for c in changes),
         "usage_hash": usage_digest,

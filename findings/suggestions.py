@@ -320,6 +320,10 @@ def suggestions_build_for_account(*, account_id: int, session_factory: Any = Non
         analyzer = session.client("accessanalyzer")
     except AwsAccessError as exc:
         logger.info("suggestions for %s without Access Analyzer checks: %s", account.account_id, exc)
+    # Nothing unused any more (a tightened policy applied, usage caught up): nothing to offer.
+    Suggestion.objects.filter(principal__account=account, principal__unused_count=0, stale=False).update(
+        stale=True
+    )
     built = 0
     # Groups carry no usage of their own (their members' is read): each is considered.
     candidates = Principal.objects.filter(account=account).filter(Q(unused_count__gt=0) | Q(kind="group"))

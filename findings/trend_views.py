@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -21,17 +21,16 @@ from accounts.roles import FORM, Role, role_required
 from core.audit import audit_record
 from core.params import db_id
 from findings import selectors
-from findings.models import ChangeRequest, DailyMetric, Finding, PolicyDocument, SnapshotChange
+from findings.models import ChangeRequest, DailyMetric
 from findings.views import _csv_response
 from policy.kinds import SEVERITY, SEVERITY_CHOICES, SEVERITY_IDS
-from policy.tighten import policy_diff
 
 PERIODS = (30, 90, 365)
 CHARTS = {
     "risk": ("Risk score (mean and 90th percentile)", ["score_mean", "score_p90"]),
     "admins": ("Administrators", ["admins"]),
     "findings": ("Open findings by severity", list(SEVERITY_IDS)),
-    "unused": ("Unused permissions", ["unused_permissions"]),
+    "unused": ("Unused permissions (single actions, wildcards expanded)", ["unused_permissions"]),
     "keys": ("Access keys past their age limit (IAMREVIEW_KEY_MAX_AGE_DAYS)", ["old_keys"]),
     "changes": ("Tightened policies accepted and applied", ["accepted", "applied"]),
 }
@@ -139,66 +138,6 @@ def trends_csv(request: HttpRequest) -> StreamingHttpResponse:
     return _csv_response(f"trend-{chart}.csv", ["date", *fields], rows)
 
 
-def _parse_day(value: str, default: date) -> date:
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        return default
-
-
-@role_required(Role.VIEWER)
-def drift(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
-    start = _parse_day(request.GET.get("from", ""), today - timedelta(days=7))
-    end = _parse_day(request.GET.get("to", ""), today)
-    accounts = selectors.visible_accounts(request.user)
-    window = {"created_at__date__gte": start, "created_at__date__lte": end}
-    changes = (
-        SnapshotChange.objects.filter(account__in=accounts, **window)
-        .select_related("account")
-        .order_by("created_at")
-    )
-    grouped: dict[str, list[SnapshotChange]] = defaultdict(list)
-    for c in changes:
-        grouped[c.kind].append(c)
-    edited = grouped.get(SnapshotChange.Kind.POLICY_CHANGED, [])
-    wanted = {
-        h for c in edited for side in (c.detail.get("policies") or {}).values() for h in side.values() if h
-    }
-    documents = dict(PolicyDocument.objects.filter(sha256__in=wanted).values_list("sha256", "document"))
-    for change in edited:
-        policies = change.detail.get("policies") or {}
-        before, after = policies.get("before", {}), policies.get("after", {})
-        change.diffs = [  # type: ignore[attr-defined]
-            {
-                "policy": key.split(":", 1)[1],
-                "lines": policy_diff(documents.get(before.get(key, "")), documents.get(after.get(key, ""))),
-            }
-            for key in sorted(set(before) | set(after))
-            if before.get(key) != after.get(key)
-        ]
-    new = Finding.objects.filter(
-        account__in=accounts, first_seen__date__gte=start, first_seen__date__lte=end
-    ).select_related("account", "principal")
-    context: dict[str, Any] = {
-        "start": start,
-        "end": end,
-        "added": grouped.get(SnapshotChange.Kind.PRINCIPAL_ADDED, []),
-        "removed": grouped.get(SnapshotChange.Kind.PRINCIPAL_REMOVED, []),
-        "edited": edited,
-        "granted": grouped.get(SnapshotChange.Kind.PERMISSION_GRANTED, []),
-        "revoked": grouped.get(SnapshotChange.Kind.PERMISSION_REVOKED, []),
-        "new_admins": new.filter(kind="admin"),
-        "new_escalations": new.filter(kind="privilege-escalation"),
-        "applied_by_us": set(
-            ChangeRequest.objects.filter(
-                account__in=accounts, applied_at__date__gte=start, applied_at__date__lte=end
-            ).values_list("principal_arn", flat=True)
-        ),
-    }
-    return render(request, "findings/drift.html", context)
-
-
 class DigestSettingsForm(forms.ModelForm):
     email = forms.CharField(
         label="Send to", max_length=254, required=False, validators=[validate_email_address]
@@ -221,16 +160,27 @@ class DigestSettingsForm(forms.ModelForm):
         self.order_fields(["email"])
 
 
+def _digest_settings(profile: Profile, user: Any) -> dict[str, Any]:
+    return {
+        "frequency": profile.digest_frequency,
+        "min_severity": profile.digest_min_severity,
+        "all_clear": profile.digest_all_clear,
+        "accounts": sorted(profile.digest_accounts.values_list("account_id", flat=True)),
+        "email": user.email,
+    }
+
+
 @role_required(Role.VIEWER, FORM)
 def profile_settings(request: HttpRequest) -> HttpResponse:
     profile = selectors.profile_of(request.user)
     if profile is None:  # only anonymous users have none, and they never get here
         raise PermissionDenied
+    # Read before the form is bound: validating a model form writes the new values onto the instance.
+    before = _digest_settings(profile, request.user)
     form = DigestSettingsForm(
         request.POST if request.method == "POST" else None, instance=profile, user=request.user
     )
     if request.method == "POST" and form.is_valid():
-        before = {"frequency": profile.digest_frequency, "email": request.user.email}
         form.save()
         request.user.email = form.cleaned_data["email"]
         request.user.save(update_fields=["email"])
@@ -240,7 +190,7 @@ def profile_settings(request: HttpRequest) -> HttpResponse:
             obj=profile,
             summary=f"Digest settings: {profile.digest_frequency}, {profile.digest_min_severity} and above",
             before=before,
-            after={"frequency": profile.digest_frequency, "email": request.user.email},
+            after=_digest_settings(profile, request.user),
         )
         messages.success(request, "Saved.")
         return redirect("profile_settings")

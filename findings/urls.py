@@ -1,6 +1,6 @@
 from django.urls import path
 
-from findings import change_views, org_views, trend_views, views
+from findings import change_views, drift_views, finding_views, org_views, review_views, trend_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -10,8 +10,10 @@ urlpatterns = [
     path("findings/", views.finding_list, name="finding_list"),
     path("findings/bulk/", views.finding_bulk, name="finding_bulk"),
     path("findings/export.csv", views.finding_export, name="finding_export"),
-    path("findings/review/", views.finding_review, name="finding_review"),
-    path("findings/review/done/", views.finding_review_done, name="finding_review_done"),
+    path("findings/review/", review_views.finding_review, name="finding_review"),
+    path("findings/review/done/", review_views.finding_review_done, name="finding_review_done"),
+    path("findings/<int:pk>/", finding_views.finding_detail, name="finding_detail"),
+    path("findings/<int:pk>/comment/", finding_views.finding_comment, name="finding_comment"),
     path("keys/", views.key_list, name="key_list"),
     path("changes/", change_views.change_list, name="change_list"),
     path("changes/<int:pk>/", change_views.change_detail, name="change_detail"),
@@ -20,13 +22,15 @@ urlpatterns = [
     path("changes/<int:pk>/apply/", change_views.change_apply, name="change_apply"),
     path("changes/<int:pk>/rollback/", change_views.change_rollback, name="change_rollback"),
     path("changes/<int:pk>/promote/", change_views.change_promote, name="change_promote"),
+    path("changes/<int:pk>/comment/", finding_views.change_comment, name="change_comment"),
     path("changes/<int:pk>/export.<str:fmt>", change_views.change_export, name="change_export"),
     path("suggestions/<int:pk>/", change_views.suggestion_detail, name="suggestion_detail"),
     path("suggestions/<int:pk>/accept/", change_views.suggestion_accept, name="suggestion_accept"),
     path("suggestions/<int:pk>/export.<str:fmt>", change_views.suggestion_export, name="suggestion_export"),
     path("trends/", trend_views.trends, name="trends"),
     path("trends/data.csv", trend_views.trends_csv, name="trends_csv"),
-    path("drift/", trend_views.drift, name="drift"),
+    path("drift/", drift_views.drift, name="drift"),
+    path("drift/export.csv", drift_views.drift_export, name="drift_export"),
     path("settings/", trend_views.profile_settings, name="profile_settings"),
     path("audit/", views.audit_list, name="audit_list"),
     path("audit/export.csv", views.audit_export, name="audit_export"),

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import csv
+import json
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import (
@@ -36,7 +36,7 @@ from findings.models import (
     ScoreHistory,
     Suggestion,
 )
-from findings.principal_page import permissions_of, policies_of, service_usage
+from findings.principal_page import no_suggestion_reason, permissions_of, policies_of, service_usage
 from findings.protection import protected_reason
 from policy.kinds import KEY_PAGE_KINDS
 from policy.rules import SEVERITY_OF_PATH_CATEGORY
@@ -109,7 +109,9 @@ def principal_list(request: HttpRequest) -> HttpResponse:
         "sort": listing.sort,
         "accounts": selectors.visible_accounts(request.user),
         "kinds": selectors.finding_kinds(request.user),
-        "bands": list(selectors.RISK_BANDS),
+        "bands": [
+            (b, "high or critical" if b == selectors.HIGH_RISK_BAND else b) for b in selectors.BAND_FILTERS
+        ],
         "query_without_sort": _query_without(request, "sort", "page"),
         "has_accounts": selectors.visible_accounts(request.user).exists(),
     }
@@ -133,10 +135,10 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("recorded_at")
         .values_list("recorded_at", "score")
     )
-    findings = (
+    findings = list(
         Finding.objects.filter(principal=principal)
         .exclude(status=FindingStatus.RESOLVED)
-        .order_by("severity_rank", "kind")
+        .order_by("severity_rank", "kind", "subject")
     )
     steps = [
         {
@@ -166,7 +168,8 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if principal.kind == "group"
         else [],
-        "suggestions": _suggestions(principal),
+        "suggestions": (suggested := _suggestions(principal)),
+        "no_suggestion_reason": "" if suggested else no_suggestion_reason(principal),
         "watch": _watch(principal),
     }
     return render(request, "findings/principal_detail.html", context)
@@ -273,6 +276,21 @@ def finding_bulk(request: HttpRequest) -> HttpResponse:
     return redirect(target)
 
 
+def _suppressed_by(f: Finding) -> str:
+    if f.status != FindingStatus.SUPPRESSED:
+        return ""
+    if f.suppressed_by is not None:
+        return f.suppressed_by.get_username()
+    rule = f.suppression_rule
+    if rule is not None:
+        return f"rule {rule.pk}" + (f" by {rule.created_by.get_username()}" if rule.created_by else "")
+    return ""
+
+
+def _json_cell(value: Any) -> str:
+    return "" if value is None else json.dumps(value, sort_keys=True, default=str)
+
+
 @role_required(Role.VIEWER)
 def finding_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     listing = selectors.finding_listing(request.user, request.GET)
@@ -292,8 +310,15 @@ def finding_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse
             f.last_seen.isoformat(),
             f.assignee.get_username() if f.assignee else "",
             f.detail,
+            f.suppression_reason if f.status == FindingStatus.SUPPRESSED else "",
+            _suppressed_by(f),
+            f.suppressed_until.isoformat()
+            if f.status == FindingStatus.SUPPRESSED and f.suppressed_until
+            else "",
         ]
-        for f in listing.queryset.iterator(chunk_size=2000)
+        for f in listing.queryset.select_related("suppressed_by", "suppression_rule__created_by").iterator(
+            chunk_size=2000
+        )
     )
     header = [
         "account",
@@ -308,45 +333,11 @@ def finding_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse
         "last_seen",
         "assignee",
         "detail",
+        "suppression_reason",
+        "suppressed_by",
+        "suppressed_until",
     ]
     return _csv_response(f"findings-{timezone.localdate():%Y%m%d}.csv", header, rows)
-
-
-@role_required(Role.VIEWER)
-def finding_review(request: HttpRequest) -> HttpResponse:
-    """Weekly review: the open findings new since the user's last review, one at a time."""
-    profile = selectors.profile_of(request.user)
-    since = profile.last_review_at if profile else None
-    qs = Finding.objects.filter(
-        account__in=selectors.visible_accounts(request.user), status=FindingStatus.OPEN
-    )
-    if since:
-        qs = qs.filter(first_seen__gt=since)
-    skipped = db_ids(request.GET.getlist("skip"))
-    remaining = qs.exclude(pk__in=skipped)
-    remaining = remaining.order_by("severity_rank", "first_seen", "id")
-    current = remaining.select_related("account", "principal").first()
-    context = {
-        "current": current,
-        "left": remaining.count(),
-        "since": since,
-        "skip_query": "&".join(f"skip={i}" for i in [*skipped, *([current.pk] if current else [])]),
-        "default_until": (timezone.localdate() + timedelta(days=30)).isoformat(),
-    }
-    return render_page_or_fragment(
-        request, "findings/finding_review.html", "findings/htmx/finding_review_card.html", context
-    )
-
-
-@role_required(Role.VIEWER, ACTION)
-def finding_review_done(request: HttpRequest) -> HttpResponse:
-    profile = selectors.profile_of(request.user)
-    if profile is None:  # only anonymous users have none, and they never get here
-        raise PermissionDenied
-    profile.last_review_at = timezone.now()
-    profile.save(update_fields=["last_review_at"])
-    messages.success(request, "Review finished: the dashboard now shows what is new since now.")
-    return redirect("dashboard")
 
 
 # -- keys ----------------------------------------------------------------------------------------------
@@ -387,6 +378,7 @@ def key_list(request: HttpRequest) -> HttpResponse:
             "key": k,
             "age": (now - k.created_at).days if k.created_at else None,
             "mfa": (creds.get(k.principal.arn) or {}).get("mfa_active"),
+            "console": bool((creds.get(k.principal.arn) or {}).get("password_enabled")),
             "findings": findings.get(k.key_id, []) + findings.get(k.principal.arn, []),
         }
         for k in page.object_list
@@ -395,6 +387,8 @@ def key_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": rows,
         "state": state,
+        "max_age_days": settings.IAMREVIEW_KEY_MAX_AGE_DAYS,
+        "unused_days": settings.IAMREVIEW_KEY_UNUSED_DAYS,
         "has_accounts": accounts.exists(),
         "query_without_sort": _query_without(request, "page"),
     }
@@ -434,8 +428,8 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
             e.object_id,
             e.account_id,
             e.summary,
-            e.before,
-            e.after,
+            _json_cell(e.before),
+            _json_cell(e.after),
         ]
         for e in events.iterator(chunk_size=2000)
     )

@@ -43,8 +43,18 @@ done
 export IAMREVIEW_METRICS_TOKEN="${IAMREVIEW_METRICS_TOKEN:-$($PY -c 'import secrets; print(secrets.token_urlsafe(24))')}"
 
 pids=()
-cleanup() { echo "[demo] stopping"; kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+stopped=0
+# Runs once, whichever comes first: Ctrl-C (INT), TERM, or the script ending. Ctrl-C is how the demo is
+# meant to stop, so it exits 0 (make then prints no "Error 130/143").
+cleanup() {
+  [ "$stopped" = 1 ] && return 0
+  stopped=1
+  echo "[demo] stopping"
+  [ "${#pids[@]}" -gt 0 ] && kill "${pids[@]}" 2>/dev/null
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'cleanup; exit 0' INT TERM
 
 started=$(date +%s)
 echo "[demo] starting the local AWS (fakeaws) on port $FAKEAWS_PORT with the demo organisation"
@@ -113,5 +123,6 @@ $(sed 's/^/    /' var/demo-credentials.txt)
 
 MSG
 if [ "${DEMO_EXIT_WHEN_READY:-}" = "1" ]; then exit 0; fi
-wait -n "${pids[@]}"
+wait -n "${pids[@]}" || true
 echo "[demo] a process stopped; see var/log/"
+exit 1

@@ -69,6 +69,13 @@ def test_accept_approve_apply_rollback(
         approver.click("#apply-change")
         approver.wait_for_selector("#rollback-open")
         assert "Applied" in approver.locator("#change-progress").inner_text()
+        # Once applied, the page reads as history: "Applied" once, the documents as Before and After.
+        assert approver.locator("#change-progress").inner_text().count("Applied") == 1
+        headings = approver.locator(".diff-pair h4").all_inner_texts()
+        assert headings[:2] == ["Before", "After"], headings
+        approver.fill("#comment-body", "Applied after the batch window")
+        approver.click("#comment-submit")
+        approver.wait_for_selector("#change-comments >> text=Applied after the batch window")
         screenshot(approver, "change-request-applied", tmp_path)
         cr = ChangeRequest.objects.get()
         live = iam.get_role_policy(RoleName="app", PolicyName="app")["PolicyDocument"]

@@ -28,7 +28,7 @@ from django.urls import URLPattern, reverse
 import fakeaws
 from accounts.models import AccountCheck, CheckKind, LinkedAccount, Profile, SyncRun
 from accounts.roles import Role
-from findings.models import ChangeRequest, ChangeStatus, Principal, Suggestion
+from findings.models import ChangeRequest, ChangeStatus, Finding, Principal, Suggestion
 from tests.notify.helpers import make_channel
 from tests.test_access_control import PROTECTED
 
@@ -88,6 +88,7 @@ def world(
         "suggestion": suggestion,
         "change": change,
         "channels": channels,
+        "finding": Finding.objects.filter(account=prod).first(),
     }
 
 
@@ -101,6 +102,7 @@ def url_for(name: str, pattern: URLPattern, world: dict[str, Any], user: str = "
             "suggestion": "suggestion",
             "change": "change",
             "channel": "channels",
+            "finding": "finding",
         }[name.split("_")[0]]
         obj = world[owner]
         kwargs["pk"] = (obj.get(user) or obj["admin"]).pk if owner == "channels" else obj.pk

@@ -78,6 +78,7 @@ def routes(
         "principal": suggestion.principal,
         "suggestion": suggestion,
         "change": pending_change,
+        "finding": Finding.objects.filter(account=imported["prod"]).first(),
     }
     urls = [url_for(name, p, world) for name, p in ROUTES if "GET" in p.callback.allowed_methods]
     urls += ["/login/", "/healthz", "/admin/"]
