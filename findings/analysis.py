@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import LinkedAccount
-from findings.models import Principal, ScoreHistory
+from findings.models import AccessKey, CredentialReportRow, Principal, ScoreHistory
 from policy.analyze import AccountAnalysis, AccountReport
 from policy.catalog import default_catalog
 from policy.gaad import AccountDetails
@@ -33,6 +33,20 @@ def _result_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def engine_inputs(account: LinkedAccount) -> dict[str, Any]:
+    """What the stored snapshot knows of users' credentials, as the engine takes it: access keys per user
+    (CreateAccessKey fails at two), and who has a console password (from the credential report, when one
+    was collected). The sync's analysis and the predicted score read it the same way."""
+    counts: dict[str, int] = {}
+    for arn in AccessKey.objects.filter(principal__account=account).values_list("principal__arn", flat=True):
+        counts[arn] = counts.get(arn, 0) + 1
+    rows = list(
+        CredentialReportRow.objects.filter(account=account, is_root=False).values_list("arn", "values")
+    )
+    profiles = {arn: bool(values.get("password_enabled")) for arn, values in rows} if rows else None
+    return {"access_key_counts": counts, "login_profiles": profiles}
+
+
 @transaction.atomic
 def account_analyze(
     *,
@@ -51,7 +65,7 @@ def account_analyze(
         and not Principal.objects.filter(account=account, analyzed_at__isnull=True).exists()
     ):
         return AnalysisOutcome(0, 0, Principal.objects.filter(account=account).count())
-    analysis = AccountAnalysis(details, default_catalog())
+    analysis = AccountAnalysis(details, default_catalog(), **engine_inputs(account))
     report = analysis.run()
     by_arn = {p.arn: p for p in report.principals}
     principals = list(Principal.objects.filter(account=account))
@@ -65,6 +79,9 @@ def account_analyze(
         payload = {
             "risk_score": result.risk_score,
             "is_admin": result.is_admin,
+            "admin_reason": result.admin_reason,
+            "reaches_admin": result.reaches_admin,
+            "admin_path": result.admin_path.to_json() if result.admin_path is not None else None,
             "score_explanation": result.score_explanation,
             "escalation_paths": [e.to_json() for e in result.privilege_escalation],
         }
@@ -75,6 +92,9 @@ def account_analyze(
             history.append(ScoreHistory(principal=principal, recorded_at=now, score=result.risk_score))
         principal.risk_score = result.risk_score
         principal.is_admin = result.is_admin
+        principal.admin_reason = result.admin_reason
+        principal.reaches_admin = result.reaches_admin
+        principal.admin_path = payload["admin_path"]
         principal.score_explanation = result.score_explanation
         principal.escalation_paths = payload["escalation_paths"]
         principal.analysis_hash = digest
@@ -82,7 +102,17 @@ def account_analyze(
         updates.append(principal)
     Principal.objects.bulk_update(
         updates,
-        ["risk_score", "is_admin", "score_explanation", "escalation_paths", "analysis_hash", "analyzed_at"],
+        [
+            "risk_score",
+            "is_admin",
+            "admin_reason",
+            "reaches_admin",
+            "admin_path",
+            "score_explanation",
+            "escalation_paths",
+            "analysis_hash",
+            "analyzed_at",
+        ],
         batch_size=500,
     )
     ScoreHistory.objects.bulk_create(history, batch_size=1000)

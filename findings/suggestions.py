@@ -17,6 +17,7 @@ from accounts.aws import apply as aws
 from accounts.aws.client import AwsAccessError, AwsSession
 from accounts.models import LinkedAccount
 from accounts.services import aws_target
+from findings.analysis import engine_inputs
 from findings.change_items import ItemKind, part_name
 from findings.facts import PrincipalUsage, account_gaad, principal_layers, principal_usage
 from findings.models import LastAccessed, ManagedPolicy, Principal, Suggestion
@@ -219,7 +220,9 @@ def predicted_score(principal: Principal, items: list[dict[str, Any]]) -> int:
         attached_override={principal.arn: attached},
         extra_policies=extra,
     )
-    report = AccountAnalysis(load_gaad(gaad, account.account_id), default_catalog()).run()
+    report = AccountAnalysis(
+        load_gaad(gaad, account.account_id), default_catalog(), **engine_inputs(account)
+    ).run()
     return next((p.risk_score for p in report.principals if p.arn == principal.arn), principal.risk_score)
 
 

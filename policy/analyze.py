@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from policy.admin_reach import ADMIN_EQUIVALENT_PATHS, AdminReach, self_admin_path
 from policy.catalog import Catalog
 from policy.escalation import EscalationSearch, _hub
 from policy.evaluate import GrantCache, PrincipalContext, PrincipalPermissions
@@ -12,6 +13,7 @@ from policy.gaad import AccountDetails, PrincipalRecord, is_aws_managed, princip
 from policy.kinds import kind
 from policy.model import PolicyDocument, Statement, gc_paused
 from policy.report import AccountReport as AccountReport
+from policy.report import AdminHop, AdminPath
 from policy.report import Escalation as Escalation
 from policy.report import Exclusions as Exclusions
 from policy.report import Finding as Finding
@@ -72,15 +74,17 @@ class AccountAnalysis(EscalationSearch):
         scps: Sequence[Sequence[PolicyDocument]] = (),
         now: datetime | None = None,
         access_key_counts: dict[str, int] | None = None,
+        login_profiles: dict[str, bool] | None = None,
     ) -> None:
         self.exclusions = exclusions or Exclusions()
         records = [r for r in account.principals.values() if not self.exclusions.excludes_principal(r)]
-        super().__init__(account, catalog, records, access_key_counts)
+        super().__init__(account, catalog, records, access_key_counts, login_profiles)
         self.scps = scps
         self.now = now or datetime.now(tz=UTC)
         self.classifier = _Classifier(catalog)
         self.grant_cache = GrantCache()
         self._whole_cache: dict[int, tuple[str, ...]] = {}
+        self._equivalent: dict[str, AdminHop] = {}
 
     # -- building blocks -------------------------------------------------------------------------
     def _permissions(self, record: PrincipalRecord) -> PrincipalPermissions:
@@ -118,6 +122,70 @@ class AccountAnalysis(EscalationSearch):
         held = perms.allowed_mask(self.catalog).bit_count()
         return held >= ADMIN_CATALOG_SHARE * len(self.catalog.all_actions)
 
+    def _uncapped(self, perms: PrincipalPermissions) -> bool:
+        """Would a policy it writes onto itself make it an administrator? Not when a boundary or an SCP caps
+        it, or an explicit Deny it cannot remove refuses one of the administrator's actions."""
+        share = ADMIN_CATALOG_SHARE * len(self.catalog.all_actions)
+        for layer in [perms.boundary, *perms.scps]:
+            if layer is None:
+                continue
+            if not all(layer.decide(a, "*").allowed for a in ADMIN_SENTINELS):
+                return False
+            if (layer.allowed & self.catalog.mask(self.catalog.all_actions)).bit_count() < share:
+                return False
+        return not any(perms.identity.denies_on_action(a) for a in ADMIN_SENTINELS)
+
+    def _admin_equivalent(self, record: PrincipalRecord, perms: PrincipalPermissions) -> AdminHop | None:
+        """The hop by which a principal can write any policy onto itself under no condition (then it is
+        reported as an administrator, with the reason), or None."""
+        own = [
+            e
+            for e in self.reports[record.arn].privilege_escalation
+            if e.path_id in ADMIN_EQUIVALENT_PATHS and not e.conditional
+        ]
+        if not own or not self._uncapped(perms):
+            return None
+        return AdminHop(own[0].path_id, record.arn, record.arn, tuple(own[0].actions))
+
+    def _mark_equivalent(self, report: PrincipalReport, hop: AdminHop) -> None:
+        own = [
+            e
+            for e in report.privilege_escalation
+            if e.path_id in ADMIN_EQUIVALENT_PATHS and not e.conditional
+        ]
+        reasons = "; ".join(f"{ADMIN_EQUIVALENT_PATHS[e.path_id]} ({e.path_id})" for e in own)
+        report.is_admin = True
+        report.admin_reason = f"Administrator-equivalent: {reasons}."
+        report.admin_path = AdminPath((hop,))
+        report.findings.insert(
+            0,
+            Finding.of(
+                "admin",
+                sorted({a for e in own for a in e.actions}),
+                [report.arn],
+                report.admin_reason + " Anything it lacks it can grant itself.",
+            ),
+        )
+
+    def _joins_admin_group(self, record: PrincipalRecord, perms: PrincipalPermissions) -> AdminPath | None:
+        """iam:AddUserToGroup on a group of administrators is one hop to administrator."""
+        if record.kind != "user" or not any(
+            e.path_id == "iam-013" for e in self.reports[record.arn].privilege_escalation
+        ):
+            return None
+        for group in self.account.of_kind("group"):
+            if group.name in record.groups or group.arn not in self.reports:
+                continue
+            if not (self.reports[group.arn].is_admin or group.arn in self._equivalent):
+                continue
+            decision = perms.decide("iam:addusertogroup", group.arn)
+            if decision.allowed:
+                hop = AdminHop(
+                    "iam-013", record.arn, group.arn, ("iam:AddUserToGroup",), decision.conditional
+                )
+                return AdminPath((hop,))
+        return None
+
     # -- rules -------------------------------------------------------------------------------------
     def _direct_findings(
         self, record: PrincipalRecord, perms: PrincipalPermissions, report: PrincipalReport
@@ -133,6 +201,8 @@ class AccountAnalysis(EscalationSearch):
             sources = sorted({s for a in ADMIN_SENTINELS for s in perms.decide(a, "*").sources})
             conditional = any(perms.decide(a, "*").conditional for a in ADMIN_SENTINELS)
             detail = "Allows every action on every resource" + (" (under conditions)" if conditional else "")
+            report.admin_reason = detail + "."
+            report.admin_path = AdminPath()
             report.findings.append(Finding.of("admin", ["*"], ["*"], f"{detail}; from {', '.join(sources)}."))
         else:
             # One pass over the grants: which of them give a whole sensitive service on every resource.
@@ -192,6 +262,9 @@ class AccountAnalysis(EscalationSearch):
             return self._run()
 
     def _run(self) -> AccountReport:
+        # Administrator-equivalent principals: reported as administrators once their own paths are known
+        # (the graph ranks and searches as before); chains to administrator end at them too.
+        equivalent: dict[str, AdminHop] = self._equivalent
         for record in self.records:
             perms = self._permissions(record)
             self.perms[record.arn] = perms
@@ -201,6 +274,8 @@ class AccountAnalysis(EscalationSearch):
             self._direct_findings(record, perms, report)
             report.privilege_escalation = [] if report.is_admin else self._self_escalations(record, perms)
             self.reports[record.arn] = report
+            if not report.is_admin and (hop := self._admin_equivalent(record, perms)):
+                equivalent[record.arn] = hop
         self._with_customer_policies = frozenset(
             r.arn for r in self.records if any(not is_aws_managed(a) for a in r.attached)
         )
@@ -214,10 +289,29 @@ class AccountAnalysis(EscalationSearch):
                 self._add_edges(record, self.perms[record.arn])
         admins = [r.arn for r in self.records if self.reports[r.arn].is_admin and r.kind != "group"]
         self._toward_admin = self.graph.next_hop_toward(admins)
+        reach = AdminReach(
+            self.graph,
+            [*admins, *(a for a in equivalent if self.account.principals[a].kind != "group")],
+            self._hub_ranked,
+            self.facts,
+        )
         for record in self.records:
             report = self.reports[record.arn]
             if not report.is_admin and record.kind != "group":
                 report.privilege_escalation += self._escalations_of(record)
+            if record.arn in equivalent:
+                self._mark_equivalent(report, equivalent[record.arn])
+            elif not report.is_admin:
+                perms = self.perms[record.arn]
+                report.admin_path = (
+                    (
+                        self_admin_path(record.arn, report.privilege_escalation)
+                        if self._uncapped(perms)
+                        else None
+                    )
+                    or self._joins_admin_group(record, perms)
+                    or (reach.path_of(record.arn) if record.kind != "group" else None)
+                )
             if report.privilege_escalation:
                 ids = sorted({e.path_id for e in report.privilege_escalation})
                 conditional = all(e.conditional for e in report.privilege_escalation)
@@ -247,7 +341,14 @@ def analyze_account(
     scps: Sequence[Sequence[PolicyDocument]] = (),
     now: datetime | None = None,
     access_key_counts: dict[str, int] | None = None,
+    login_profiles: dict[str, bool] | None = None,
 ) -> AccountReport:
     return AccountAnalysis(
-        account, catalog, exclusions=exclusions, scps=scps, now=now, access_key_counts=access_key_counts
+        account,
+        catalog,
+        exclusions=exclusions,
+        scps=scps,
+        now=now,
+        access_key_counts=access_key_counts,
+        login_profiles=login_profiles,
     ).run()

@@ -36,7 +36,7 @@ def render_table(report: AccountReport) -> str:
     stats = report.stats()
     lines.append("")
     lines.append(
-        f"{stats['principals']} principals, {stats['admins']} admins, "
+        f"{stats['principals']} principals, {stats['admins']} admins, {stats['reach_admin']} reach admin, "
         f"{stats['with_privilege_escalation']} with privilege escalation, {stats['high_risk']} high risk"
     )
     return "\n".join(lines)

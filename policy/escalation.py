@@ -3,6 +3,7 @@ whom (principal takeover, PassRole to a service, AssumeRole), and the chains tha
 
 from __future__ import annotations
 
+from policy.admin_reach import CredentialFacts, edge_possible
 from policy.catalog import Catalog
 from policy.evaluate import Decision, Grant, PrincipalPermissions, arn_matches
 from policy.gaad import AccountDetails, PrincipalRecord, attached_policy_arns, is_aws_managed
@@ -37,9 +38,10 @@ class EscalationSearch(TrustIndex):
         catalog: Catalog,
         records: list[PrincipalRecord],
         access_key_counts: dict[str, int] | None,
+        login_profiles: dict[str, bool] | None = None,
     ) -> None:
         super().__init__(account, catalog, records)
-        self.key_counts = access_key_counts or {}
+        self.facts = CredentialFacts(access_key_counts, login_profiles)
         self._users_ranked: list[str] = []
         self._path_actions_mask = catalog.mask(_PATH_ACTIONS)
         self._held: dict[str, frozenset[str]] = {}
@@ -153,8 +155,8 @@ class EscalationSearch(TrustIndex):
                 continue
             if path.id not in _MODIFY_THEN_BECOME and not self.more_privileged(arn, record.arn):
                 continue
-            if path.id == "iam-002" and self.key_counts.get(arn, 0) >= 2:
-                continue  # CreateAccessKey alone needs a free key slot
+            if not edge_possible(path.id, arn, self.facts):
+                continue  # CreateAccessKey alone needs a free key slot; a password must (not) exist
             target = self.account.principals[arn]
             conditional = False
             for action in iam_acts:
@@ -306,7 +308,7 @@ class EscalationSearch(TrustIndex):
                     Escalation(
                         first.path_id,
                         _CATEGORY[first.path_id],
-                        list(first.actions),
+                        list(dict.fromkeys(a for e in chain for a in e.actions)),  # every hop's actions
                         via,
                         via[-1],
                         any(e.conditional for e in chain),
