@@ -35,16 +35,31 @@ def _result_hash(payload: dict[str, Any]) -> str:
 
 def engine_inputs(account: LinkedAccount) -> dict[str, Any]:
     """What the stored snapshot knows of users' credentials, as the engine takes it: access keys per user
-    (CreateAccessKey fails at two), and who has a console password (from the credential report, when one
-    was collected). The sync's analysis and the predicted score read it the same way."""
+    (CreateAccessKey fails at two) and the active ones, and who has a console password and MFA (from the
+    credential report, when one was collected). The sync's analysis and the predicted score read it the
+    same way."""
     counts: dict[str, int] = {}
-    for arn in AccessKey.objects.filter(principal__account=account).values_list("principal__arn", flat=True):
+    active: dict[str, int] = {}
+    keys = AccessKey.objects.filter(principal__account=account).values_list("principal__arn", "active")
+    for arn, is_active in keys:
         counts[arn] = counts.get(arn, 0) + 1
+        if is_active:
+            active[arn] = active.get(arn, 0) + 1
     rows = list(
         CredentialReportRow.objects.filter(account=account, is_root=False).values_list("arn", "values")
     )
     profiles = {arn: bool(values.get("password_enabled")) for arn, values in rows} if rows else None
-    return {"access_key_counts": counts, "login_profiles": profiles}
+    mfa = {arn: bool(values.get("mfa_active")) for arn, values in rows} if rows else None
+    # The organisation's own accounts, as the app knows them: every linked account. Trusting one of them
+    # needs no ExternalId (no third party can be the confused deputy).
+    org = frozenset(LinkedAccount.objects.values_list("account_id", flat=True))
+    return {
+        "access_key_counts": counts,
+        "login_profiles": profiles,
+        "active_keys": active,
+        "mfa": mfa,
+        "org_accounts": org,
+    }
 
 
 @transaction.atomic

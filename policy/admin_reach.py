@@ -30,6 +30,7 @@ _EXISTING_RESOURCE = {
     "bedrock": "a Bedrock AgentCore code interpreter running with the role",
     "cloudformation": "a CloudFormation stack deployed with the role",
     "codebuild": "a CodeBuild project configured with the role",
+    "codedeploy": "a CodeDeploy deployment group whose instances run with the role",
     "ec2instanceconnect": "an EC2 instance running with the role (and reachable over SSH)",
     "ec2": "an EC2 instance or launch template using the role",
     "glue": "a Glue development endpoint using the role",
@@ -46,15 +47,31 @@ class CredentialFacts:
         self,
         access_key_counts: Mapping[str, int] | None = None,
         login_profiles: Mapping[str, bool] | None = None,
+        *,
+        active_keys: Mapping[str, int] | None = None,
+        mfa: Mapping[str, bool] | None = None,
+        unused_dangerous: Mapping[str, int] | None = None,
     ) -> None:
         self.key_counts = access_key_counts
         self.login_profiles = login_profiles
+        self.active_keys = active_keys or {}
+        self.mfa = mfa
+        self.unused_dangerous = unused_dangerous or {}
 
     def keys(self, arn: str) -> int | None:
         return None if self.key_counts is None else self.key_counts.get(arn, 0)
 
     def login_profile(self, arn: str) -> bool | None:
         return None if self.login_profiles is None else self.login_profiles.get(arn, False)
+
+    def active(self, arn: str) -> int:
+        return self.active_keys.get(arn, 0)
+
+    def mfa_of(self, arn: str) -> bool | None:
+        return None if self.mfa is None else self.mfa.get(arn, False)
+
+    def unused(self, arn: str) -> int:
+        return self.unused_dangerous.get(arn, 0)
 
 
 def edge_needs(path_id: str, target: str, facts: CredentialFacts) -> tuple[str, ...]:

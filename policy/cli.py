@@ -51,6 +51,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "table"], default="table")
     p.add_argument("--indent", type=int, default=None, help="pretty-print JSON (slower on big accounts)")
     p.add_argument("--account", default="", help="account id, when the file's ARNs do not say")
+    p.add_argument(
+        "--org-accounts",
+        default="",
+        help="comma-separated ids of the organisation's own accounts (trusting them needs no ExternalId)",
+    )
     return p
 
 
@@ -86,9 +91,17 @@ def write_json(report: AccountReport, out: TextIO, indent: int | None = None) ->
     out.write("}")
 
 
-def run(path: str, *, fmt: str = "table", indent: int | None = None, account: str = "", out: TextIO) -> None:
+def run(
+    path: str,
+    *,
+    fmt: str = "table",
+    indent: int | None = None,
+    account: str = "",
+    org_accounts: tuple[str, ...] = (),
+    out: TextIO,
+) -> None:
     with gc_paused():
-        report = analyze_account(_load(path, account), default_catalog())
+        report = analyze_account(_load(path, account), default_catalog(), org_accounts=org_accounts)
         if fmt == "json":
             write_json(report, out, indent)
         else:
@@ -99,7 +112,15 @@ def run(path: str, *, fmt: str = "table", indent: int | None = None, account: st
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     try:
-        run(args.path, fmt=args.format, indent=args.indent, account=args.account, out=sys.stdout)
+        orgs = tuple(a.strip() for a in args.org_accounts.split(",") if a.strip())
+        run(
+            args.path,
+            fmt=args.format,
+            indent=args.indent,
+            account=args.account,
+            org_accounts=orgs,
+            out=sys.stdout,
+        )
         sys.stdout.flush()
     except AnalyzeError as exc:
         print(f"CommandError: {exc}", file=sys.stderr)

@@ -37,11 +37,10 @@ class EscalationSearch(TrustIndex):
         account: AccountDetails,
         catalog: Catalog,
         records: list[PrincipalRecord],
-        access_key_counts: dict[str, int] | None,
-        login_profiles: dict[str, bool] | None = None,
+        facts: CredentialFacts,
     ) -> None:
         super().__init__(account, catalog, records)
-        self.facts = CredentialFacts(access_key_counts, login_profiles)
+        self.facts = facts
         self._users_ranked: list[str] = []
         self._path_actions_mask = catalog.mask(_PATH_ACTIONS)
         self._held: dict[str, frozenset[str]] = {}

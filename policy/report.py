@@ -167,6 +167,9 @@ class AccountReport:
     account_id: str
     principals: list[PrincipalReport]
     errors: list[str]
+    # AWS managed policies naming actions the catalog does not know (the catalog is older than AWS):
+    # reported once here, not as a finding on every principal they are attached to.
+    catalog_gaps: dict[str, list[str]] = field(default_factory=dict)
 
     def stats(self) -> dict[str, Any]:
         by_kind: dict[str, int] = {}
@@ -182,6 +185,7 @@ class AccountReport:
             "high_risk": sum(p.risk_score >= 70 for p in self.principals),
             "findings": sum(len(p.findings) for p in self.principals),
             "errors": self.errors,
+            "catalog_gaps": self.catalog_gaps,
         }
 
     def to_json(self) -> dict[str, Any]:

@@ -27,6 +27,11 @@ class Command(BaseCommand):
             "--indent", type=int, default=None, help="pretty-print JSON (slower on big accounts)"
         )
         parser.add_argument("--account", default="", help="account id, when the file's ARNs do not say")
+        parser.add_argument(
+            "--org-accounts",
+            default="",
+            help="comma-separated ids of the organisation's own accounts (trusting them needs no ExternalId)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -35,6 +40,7 @@ class Command(BaseCommand):
                 fmt=opts["format"],
                 indent=opts["indent"],
                 account=opts["account"],
+                org_accounts=tuple(a.strip() for a in opts["org_accounts"].split(",") if a.strip()),
                 out=self.stdout,
             )
         except AnalyzeError as exc:
