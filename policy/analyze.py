@@ -111,10 +111,9 @@ class AccountAnalysis(EscalationSearch):
         self._equivalent: dict[str, AdminHop] = {}
         self._gains: dict[str, float] = {}
         self.org_accounts = frozenset(org_accounts)
+        customer_names = {p.name for a, p in account.policies.items() if not is_aws_managed(a)}
         self._aws_managed_names = frozenset(
-            p.name
-            for a, p in account.policies.items()
-            if is_aws_managed(a) and not self._customer_named(account, p.name)
+            p.name for a, p in account.policies.items() if is_aws_managed(a) and p.name not in customer_names
         )
         self.catalog_gaps: dict[str, set[str]] = {}  # AWS managed policy -> what the catalog does not know
 
@@ -154,10 +153,6 @@ class AccountAnalysis(EscalationSearch):
         held = perms.allowed_mask(self.catalog).bit_count()
         return held >= ADMIN_CATALOG_SHARE * len(self.catalog.all_actions)
 
-    @staticmethod
-    def _customer_named(account: AccountDetails, name: str) -> bool:
-        return any(p.name == name and not is_aws_managed(a) for a, p in account.policies.items())
-
     def _uncapped(self, perms: PrincipalPermissions) -> bool:
         """Would a policy it writes onto itself make it an administrator? Not when a boundary or an SCP caps
         it, or an explicit Deny it cannot remove refuses one of the administrator's actions."""
@@ -167,7 +162,7 @@ class AccountAnalysis(EscalationSearch):
                 continue
             if not all(layer.decide(a, "*").allowed for a in ADMIN_SENTINELS):
                 return False
-            if (layer.allowed & self.catalog.mask(self.catalog.all_actions)).bit_count() < share:
+            if layer.allowed.bit_count() < share:
                 return False
         return not any(perms.identity.denies_on_action(a) for a in ADMIN_SENTINELS)
 
@@ -426,12 +421,9 @@ class AccountAnalysis(EscalationSearch):
                 self._mark_equivalent(report, equivalent[record.arn])
             elif not report.is_admin:
                 perms = self.perms[record.arn]
+                own = self_admin_path(record.arn, report.privilege_escalation)
                 report.admin_path = (
-                    (
-                        self_admin_path(record.arn, report.privilege_escalation)
-                        if self._uncapped(perms)
-                        else None
-                    )
+                    (own if own is not None and self._uncapped(perms) else None)
                     or self._joins_admin_group(record, perms)
                     or (reach.path_of(record.arn) if record.kind != "group" else None)
                 )
