@@ -124,7 +124,8 @@ class AccountAnalysis(EscalationSearch):
             policy = self.account.policies.get(record.boundary_arn)
             boundary = policy.document if policy is not None else None
         docs = principal_documents(self.account, record)
-        ctx = PrincipalContext(record.arn, record.name, record.kind, record.account_id)
+        tags = tuple((k.lower(), v) for k, v in record.tags.items())
+        ctx = PrincipalContext(record.arn, record.name, record.kind, record.account_id, tags)
         perms = PrincipalPermissions.build(
             ctx, docs, self.catalog, boundary=boundary, scps=self.scps, now=self.now, cache=self.grant_cache
         )

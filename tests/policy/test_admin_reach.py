@@ -32,6 +32,14 @@ def me(*statements: dict[str, Any], **extra: Any) -> Callable[[Gaad], None]:
     return build
 
 
+def tagged(team: str, *statements: dict[str, Any]) -> Callable[[Gaad], None]:
+    def build(g: Gaad) -> None:
+        g.user("me", inline={"p": doc(*statements)})
+        g.data["UserDetailList"][-1]["Tags"] = [{"Key": "team", "Value": team}]
+
+    return build
+
+
 def both(first: Callable[[Gaad], None], *rest: Callable[[Gaad], None]) -> Callable[[Gaad], None]:
     def build(g: Gaad) -> None:
         for f in (first, *rest):
@@ -49,6 +57,12 @@ def admin_user(name: str = "root-ish") -> Callable[[Gaad], None]:
 
 
 PAST = {"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}
+OLD_TOKEN = {"DateLessThan": {"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}}
+FUTURE_TOKEN = {"DateLessThan": {"aws:TokenIssueTime": "2999-01-01T00:00:00Z"}}
+ANY_ADDRESS = {"IpAddress": {"aws:SourceIp": ["0.0.0.0/0", "::/0"]}}
+NO_ADDRESS = {"NotIpAddress": {"aws:SourceIp": ["0.0.0.0/0", "::/0"]}}
+TEAM_OPS = {"StringEquals": {"aws:PrincipalTag/team": "ops"}}
+MFA = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
 SOURCE_IP = {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}
 BOUNDARY_ARN = "arn:aws:iam::111122223333:policy/bounded"
 
@@ -66,6 +80,58 @@ CASES = [
         conditional=True,
     ),
     Case("attach-own-expired", me(allow("iam:AttachUserPolicy", ME, Condition=PAST)), False),
+    # Conditions the snapshot decides: a token issued before a date long past is expired; every address
+    # is in 0.0.0.0/0 and ::/0, none outside; the principal's own tag.
+    Case("attach-own-old-token-only", me(allow("iam:AttachUserPolicy", ME, Condition=OLD_TOKEN)), False),
+    Case(
+        "attach-own-token-bound-in-future",
+        me(allow("iam:AttachUserPolicy", ME, Condition=FUTURE_TOKEN)),
+        True,
+        1,
+        conditional=True,
+    ),
+    Case(
+        "attach-own-from-any-address",
+        me(allow("iam:AttachUserPolicy", ME, Condition=ANY_ADDRESS)),
+        True,
+        1,
+        admin=True,
+    ),
+    Case("attach-own-from-no-address", me(allow("iam:AttachUserPolicy", ME, Condition=NO_ADDRESS)), False),
+    Case(
+        "attach-own-own-tag-matches",
+        tagged("ops", allow("iam:AttachUserPolicy", ME, Condition=TEAM_OPS)),
+        True,
+        1,
+        admin=True,
+    ),
+    Case(
+        "attach-own-own-tag-differs",
+        tagged("dev", allow("iam:AttachUserPolicy", ME, Condition=TEAM_OPS)),
+        False,
+    ),
+    Case(
+        "attach-own-with-mfa", me(allow("iam:AttachUserPolicy", ME, Condition=MFA)), True, 1, conditional=True
+    ),
+    Case(
+        "assume-denied-unless-tag",
+        both(
+            admin_role(),
+            tagged(
+                "dev",
+                allow("sts:AssumeRole"),
+                {
+                    "Effect": "Deny",
+                    "Action": "sts:AssumeRole",
+                    "Resource": "*",
+                    "Condition": {"StringNotEquals": {"aws:PrincipalTag/team": "ops"}},
+                },
+            ),
+        ),
+        True,
+        1,
+        conditional=True,  # StringNotEquals is not decided: the Deny may or may not apply
+    ),
     Case("attach-own-denied-elsewhere", me(allow("iam:AttachUserPolicy", ME), deny("iam:Attach*")), False),
     Case(
         "attach-own-under-boundary",
@@ -226,7 +292,7 @@ def test_reaches_admin(case: Case) -> None:
 
 def test_chain_lists_every_hop_with_its_actions() -> None:
     g = Gaad()
-    CASES[13].build(g)
+    next(c for c in CASES if c.id == "two-hops-through-a-role").build(g)
     report = g.analyze()[ME]
     assert report.admin_path is not None
     hops = [(h.source, h.target, h.actions) for h in report.admin_path.hops]
