@@ -46,3 +46,14 @@ def severity_styles() -> SafeString:
         style = f"color: {s.text_colour}; background: {s.colour};"
         rules.append(f".sev-{s.id}, .band-{s.id} {{ {style} }}")
     return format_html("<style>{}</style>", " ".join(rules))
+
+
+@register.filter
+def top_reasons(explanation: list[dict[str, Any]], count: int = 3) -> list[str]:
+    """The kinds that raised a score, each once, heaviest first ("service-admin", not twice)."""
+    seen: list[str] = []
+    for entry in explanation or []:
+        kind = str(entry.get("kind", ""))
+        if kind and kind not in seen:
+            seen.append(kind)
+    return seen[: int(count)]

@@ -44,6 +44,19 @@ def test_principal_list_full_and_fragment(client_as: Any, imported: dict[str, Li
     fragment = text(viewer.get("/principals/", **HX))
     assert "<html" in full and 'id="principal-table"' in full
     assert "<html" not in fragment and fragment.strip().startswith('<div id="principal-table">')
+    assert "reaches admin" in full  # bob, ci: one step from an administrator
+
+
+def test_reasons_are_listed_once() -> None:
+    from findings.templatetags.review import top_reasons
+
+    explanation = [
+        {"kind": "service-admin", "points": 25},
+        {"kind": "service-admin", "points": 12.5},
+        {"kind": "data-exfiltration", "points": 9},
+        {"kind": "resource-exposure", "points": 5},
+    ]
+    assert top_reasons(explanation) == ["service-admin", "data-exfiltration", "resource-exposure"]
 
 
 @pytest.mark.parametrize(
