@@ -124,7 +124,8 @@ class AccountAnalysis(EscalationSearch):
             policy = self.account.policies.get(record.boundary_arn)
             boundary = policy.document if policy is not None else None
         docs = principal_documents(self.account, record)
-        tags = tuple((k.lower(), v) for k, v in record.tags.items())
+        # A group has no tags of its own: its members' decide, so they are unknown for the group itself.
+        tags = None if record.kind == "group" else tuple((k.lower(), v) for k, v in record.tags.items())
         ctx = PrincipalContext(record.arn, record.name, record.kind, record.account_id, tags)
         perms = PrincipalPermissions.build(
             ctx, docs, self.catalog, boundary=boundary, scps=self.scps, now=self.now, cache=self.grant_cache

@@ -88,6 +88,8 @@ def write_json(report: AccountReport, out: TextIO, indent: int | None = None) ->
         out.write(orjson.dumps(principal.to_json()).decode())
     out.write('],"stats":')
     out.write(orjson.dumps(report.stats()).decode())
+    out.write(',"catalog_gaps":')
+    out.write(orjson.dumps(report.catalog_gaps).decode())
     out.write("}")
 
 

@@ -99,7 +99,8 @@ class EscalationSearch(TrustIndex):
         assume_ok = named
         if hub:
             # Paths that modify a role and then assume it look roles up one by one.
-            assume_ok = {arn: (True, cond) for arn, cond in self._hub_cond[hub].items()} | named
+            via_hub = self._hub_conditional.get(record.arn, False)
+            assume_ok = {arn: (True, cond or via_hub) for arn, cond in self._hub_cond[hub].items()} | named
         somewhere: dict[str, Decision] = {}  # allows_somewhere per action, shared by this principal's paths
         for path in PRIVESC_PATHS:
             acts = _PATH_ACTIONS_OF[path.id]
@@ -107,7 +108,8 @@ class EscalationSearch(TrustIndex):
                 for role_arn, (_ok, cond) in named.items():
                     self.graph.add(Edge(record.arn, role_arn, path.id, path.actions, cond))
                 if hub:
-                    self.graph.add(Edge(record.arn, hub, path.id, path.actions))
+                    cond = self._hub_conditional.get(record.arn, False)
+                    self.graph.add(Edge(record.arn, hub, path.id, path.actions, cond))
                 continue
             if not _PATH_ACTION_SETS[path.id] <= held:
                 continue

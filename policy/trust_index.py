@@ -43,6 +43,7 @@ class TrustIndex:
         self._roles_by_service: dict[str, list[PrincipalRecord]] = {}
         self._trust_exact: dict[str, frozenset[str]] = {}  # role -> the AWS principals its trust names
         self._trust_memo: dict[tuple[str, str, bool], tuple[bool, bool]] = {}
+        self._hub_conditional: dict[str, bool] = {}  # principal -> its sts:AssumeRole on `*` is conditional
         for role in self._roles:
             self._trust_exact[role.arn] = frozenset(
                 a
@@ -108,6 +109,10 @@ class TrustIndex:
         if holds_assume and perms.boundary is None and not perms.scps:
             allows = perms.identity.grants_on_action("sts:assumerole")
             everywhere = not perms.identity.denies_on_action("sts:assumerole") and any(
+                g.all_resources for g in allows
+            )
+            # Allowed everywhere only under conditions: every hop through the hub is conditional.
+            self._hub_conditional[record.arn] = everywhere and not any(
                 g.all_resources and not g.conditional for g in allows
             )
         hub = ""
@@ -136,6 +141,7 @@ class TrustIndex:
                 identity = False
             elif everywhere:
                 identity = True
+                identity_cond = self._hub_conditional.get(record.arn, False)
             elif covered is not None and role.arn in self._delegate_arns and plain:
                 identity = role.arn in covered
             else:

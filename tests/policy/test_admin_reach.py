@@ -318,3 +318,22 @@ def test_equivalent_admin_counts_in_stats_and_json() -> None:
     assert me_json["is_admin"] and me_json["reaches_admin"]
     assert "iam:AttachUserPolicy" in me_json["admin_reason"] or "iam:PutUserPolicy" in me_json["admin_reason"]
     assert "admin" in {f["kind"] for f in me_json["findings"]}
+
+
+def test_principal_tag_conditions_are_decided_per_principal_on_a_shared_policy() -> None:
+    g = Gaad()
+    shared = g.policy(
+        "self-service",
+        doc(
+            allow(
+                "iam:AttachUserPolicy", "arn:aws:iam::111122223333:user/${aws:username}", Condition=TEAM_OPS
+            )
+        ),
+    )
+    ops = g.user("ops-user", attached=[shared])
+    dev = g.user("dev-user", attached=[shared])
+    g.data["UserDetailList"][0]["Tags"] = [{"Key": "team", "Value": "ops"}]
+    g.data["UserDetailList"][1]["Tags"] = [{"Key": "team", "Value": "dev"}]
+    reports = g.analyze()
+    assert reports[ops].is_admin and reports[ops].reaches_admin
+    assert not reports[dev].reaches_admin and not reports[dev].privilege_escalation

@@ -94,5 +94,8 @@ def test_unknown_action_in_aws_managed_policy_is_one_catalog_gap() -> None:
     for u in users:
         assert "unknown-action" not in {f.kind for f in by_arn[u].findings}
     assert list(report.catalog_gaps) == ["NewServiceAccess"]
-    assert report.stats()["catalog_gaps"]["NewServiceAccess"]
+    assert report.stats()["catalog_gaps"] == 1
+    assert report.to_json()["catalog_gaps"]["NewServiceAccess"] == [
+        "brandnewsvc:do: unknown service prefix 'brandnewsvc'"
+    ]
     assert "unknown-action" in {f.kind for f in by_arn[own].findings}  # the account's own policy still is
