@@ -115,7 +115,8 @@ class AccountAnalysis(EscalationSearch):
         self._aws_managed_names = frozenset(
             p.name for a, p in account.policies.items() if is_aws_managed(a) and p.name not in customer_names
         )
-        self.catalog_gaps: dict[str, set[str]] = {}  # AWS managed policy -> what the catalog does not know
+        self.catalog_gaps: dict[str, set[str]] = {}
+        self._warning_is_gap: dict[str, bool] = {}  # AWS managed policy -> what the catalog does not know
 
     # -- building blocks -------------------------------------------------------------------------
     def _permissions(self, record: PrincipalRecord) -> PrincipalPermissions:
@@ -230,11 +231,15 @@ class AccountAnalysis(EscalationSearch):
             # An AWS managed policy naming an action the catalog lacks is a gap of the catalog (AWS is newer),
             # reported once for the account; only the account's own policies give findings.
             own = []
+            memo = self._warning_is_gap
             for warning in set(perms.warnings):
-                name = warning.split(": ", 1)[0]
-                if name in self._aws_managed_names:
-                    self.catalog_gaps.setdefault(name, set()).add(warning.split(": ", 1)[-1])
-                else:
+                gap = memo.get(warning)
+                if gap is None:
+                    name, _, problem = warning.partition(": ")
+                    gap = memo[warning] = name in self._aws_managed_names
+                    if gap:
+                        self.catalog_gaps.setdefault(name, set()).add(problem)
+                if not gap:
                     own.append(warning)
             if own:
                 report.findings.append(Finding.of("unknown-action", [], [], "; ".join(sorted(own)[:20])))
@@ -344,6 +349,8 @@ class AccountAnalysis(EscalationSearch):
 
     def _score(self, report: PrincipalReport) -> None:
         """The escalation finding (its severity and weight by where it leads) and the score in its band."""
+        if not report.findings and report.admin_path is None:
+            return  # nothing raises it: 0, no explanation
         tier, standing = tier_of(report)
         overrides: dict[str, float] = dict(EXPOSURE_OVERRIDES)
         escalations = report.privilege_escalation

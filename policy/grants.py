@@ -201,7 +201,7 @@ def _document_grants(
         if statement_never_applies(st, now, ctx):
             continue
         # Conditions the snapshot decides in the request's favour leave the grant unconditional.
-        conditional = any(not condition_always_holds(c, ctx) for c in st.conditions)
+        conditional = bool(st.conditions) and any(not condition_always_holds(c, ctx) for c in st.conditions)
         negated = st.not_actions is not None
         patterns = (st.not_actions if negated else st.actions) or ()  # the parser sets one of the two
         mask, problems = catalog.statement_info(patterns, negated)
