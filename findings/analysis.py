@@ -12,13 +12,14 @@ from django.utils import timezone
 
 from accounts.models import LinkedAccount
 from findings.cross_account import cross_account_paths
-from findings.models import Principal, ScoreHistory
+from findings.models import AccessKey, CredentialReportRow, Principal, ScoreHistory
 from findings.organization import engine_levels, policy_levels
 from policy.analyze import AccountAnalysis, AccountReport, Finding, PrincipalReport
 from policy.catalog import default_catalog
 from policy.gaad import AccountDetails
-from policy.score import principal_risk_score
+from policy.score import TIER_ADMIN, TIER_NEEDS, principal_risk_score
 from policy.scp import scp_caps
+from policy.standing import EXPOSURE_OVERRIDES, tier_of
 
 
 @dataclass
@@ -51,9 +52,46 @@ def _add_cross_account_finding(report: PrincipalReport, paths: list[dict[str, An
             severity="high" if conditional else "",
         )
     )
-    score = principal_risk_score((f.kind, f.severity, f.detail) for f in report.findings)
-    report.risk_score = score.value
-    report.score_explanation = score.explanation()
+    # Becoming an administrator of another account is reaching an administrator: its band, unless the
+    # principal already stands higher in its own account.
+    tier, standing = tier_of(report)
+    reach = TIER_NEEDS if conditional else TIER_ADMIN
+    if reach.rank > tier.rank:
+        tier, standing = reach, f"Reaches an administrator of another account: {chains}."
+    scored = [(f.kind, f.severity, f.detail) for f in report.findings]
+    score = principal_risk_score(scored, tier=tier, standing=standing, overrides=EXPOSURE_OVERRIDES)
+    report.risk_score = max(report.risk_score, score.value)
+    if report.risk_score == score.value:
+        report.score_explanation = score.explanation()
+
+
+def engine_inputs(account: LinkedAccount) -> dict[str, Any]:
+    """What the stored snapshot knows of users' credentials, as the engine takes it: access keys per user
+    (CreateAccessKey fails at two) and the active ones, and who has a console password and MFA (from the
+    credential report, when one was collected). The sync's analysis and the predicted score read it the
+    same way."""
+    counts: dict[str, int] = {}
+    active: dict[str, int] = {}
+    keys = AccessKey.objects.filter(principal__account=account).values_list("principal__arn", "active")
+    for arn, is_active in keys:
+        counts[arn] = counts.get(arn, 0) + 1
+        if is_active:
+            active[arn] = active.get(arn, 0) + 1
+    rows = list(
+        CredentialReportRow.objects.filter(account=account, is_root=False).values_list("arn", "values")
+    )
+    profiles = {arn: bool(values.get("password_enabled")) for arn, values in rows} if rows else None
+    mfa = {arn: bool(values.get("mfa_active")) for arn, values in rows} if rows else None
+    # The organisation's own accounts, as the app knows them: every linked account. Trusting one of them
+    # needs no ExternalId (no third party can be the confused deputy).
+    org = frozenset(LinkedAccount.objects.values_list("account_id", flat=True))
+    return {
+        "access_key_counts": counts,
+        "login_profiles": profiles,
+        "active_keys": active,
+        "mfa": mfa,
+        "org_accounts": org,
+    }
 
 
 @transaction.atomic
@@ -76,7 +114,7 @@ def account_analyze(
         return AnalysisOutcome(0, 0, Principal.objects.filter(account=account).count())
     catalog = default_catalog()
     scps, _problems = engine_levels(policy_levels(account.account_id))
-    analysis = AccountAnalysis(details, catalog, scps=scps)
+    analysis = AccountAnalysis(details, catalog, scps=scps, **engine_inputs(account))
     report = analysis.run()
     caps = {arn: [c.to_json() for c in scp_caps(perms, catalog)] for arn, perms in analysis.perms.items()}
     reach = cross_account_paths(account.account_id, analysis)
@@ -94,6 +132,9 @@ def account_analyze(
         payload = {
             "risk_score": result.risk_score,
             "is_admin": result.is_admin,
+            "admin_reason": result.admin_reason,
+            "reaches_admin": result.reaches_admin,
+            "admin_path": result.admin_path.to_json() if result.admin_path is not None else None,
             "score_explanation": result.score_explanation,
             "escalation_paths": [e.to_json() for e in result.privilege_escalation],
             "scp_caps": caps.get(principal.arn, []),
@@ -106,6 +147,9 @@ def account_analyze(
             history.append(ScoreHistory(principal=principal, recorded_at=now, score=result.risk_score))
         principal.risk_score = result.risk_score
         principal.is_admin = result.is_admin
+        principal.admin_reason = result.admin_reason
+        principal.reaches_admin = result.reaches_admin
+        principal.admin_path = payload["admin_path"]
         principal.score_explanation = result.score_explanation
         principal.escalation_paths = payload["escalation_paths"]
         principal.scp_caps = payload["scp_caps"]
@@ -118,6 +162,9 @@ def account_analyze(
         [
             "risk_score",
             "is_admin",
+            "admin_reason",
+            "reaches_admin",
+            "admin_path",
             "score_explanation",
             "escalation_paths",
             "scp_caps",

@@ -56,9 +56,18 @@ def snapshot_ingest(
             usage_changed=stored.usage_changed,
         )
         lifecycle = findings_refresh(account=account, outcome=outcome, run=run)
+    gaps = outcome.report.catalog_gaps if outcome.report is not None else {}
+    if gaps:
+        # Once per sync, not a finding per principal: AWS is newer than the action catalog.
+        names = ", ".join(list(gaps)[:5]) + (f" and {len(gaps) - 5} more" if len(gaps) > 5 else "")
+        meter.warnings.append(
+            f"The action catalog does not know some actions of {len(gaps)} AWS managed "
+            f"polic{'y' if len(gaps) == 1 else 'ies'} ({names}); `manage.py catalog_refresh` installs a "
+            "newer IAM definition."
+        )
     if settings.IAMREVIEW_BUILD_SUGGESTIONS:
         jobs.enqueue("findings.tasks.suggestions_build_for_account", account.pk)
-    return {**stored.counts, **outcome.counts(), **lifecycle}
+    return {**stored.counts, **outcome.counts(), **lifecycle, "catalog_gaps": len(gaps)}
 
 
 def users_last_used_store(*, account: LinkedAccount) -> int:

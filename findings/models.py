@@ -78,7 +78,12 @@ class Principal(models.Model):
     errors = models.JSONField(default=list, blank=True)
     # Analysis results
     risk_score = models.PositiveSmallIntegerField(default=0)
-    is_admin = models.BooleanField(default=False)
+    is_admin = models.BooleanField(default=False)  # every action, or can grant itself any (admin_reason)
+    admin_reason = models.TextField(blank=True)
+    reaches_admin = models.BooleanField(default=False)
+    # The shortest chain to an administrator: hops (path, from, to, actions, conditional, needs); null when
+    # it cannot reach one.
+    admin_path = models.JSONField(null=True, blank=True)
     score_explanation = models.JSONField(default=list, blank=True)
     escalation_paths = models.JSONField(default=list, blank=True)
     # What the organisation's SCPs and RCPs take away ({"source", "how", "actions", "count", "conditional"})

@@ -21,6 +21,7 @@ from accounts.aws import apply as aws
 from accounts.aws.client import AwsAccessError, AwsSession
 from accounts.models import LinkedAccount
 from accounts.services import aws_target
+from findings.analysis import engine_inputs
 from findings.change_items import ItemKind, part_name
 from findings.facts import (
     PrincipalUsage,
@@ -305,9 +306,12 @@ def predicted_score(principal: Principal, items: list[dict[str, Any]]) -> int:
         attached_override={principal.arn: attached},
         extra_policies=extra,
     )
-    # With the same SCP levels as the sync's analysis, so the prediction is the next sync's score.
+    # With the same SCP levels and credential facts as the sync's analysis, so the prediction is the next
+    # sync's score.
     scps, _ = engine_levels(policy_levels(account.account_id))
-    report = AccountAnalysis(load_gaad(gaad, account.account_id), default_catalog(), scps=scps).run()
+    report = AccountAnalysis(
+        load_gaad(gaad, account.account_id), default_catalog(), scps=scps, **engine_inputs(account)
+    ).run()
     return next((p.risk_score for p in report.principals if p.arn == principal.arn), principal.risk_score)
 
 

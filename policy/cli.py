@@ -43,7 +43,7 @@ def render_table(report: AccountReport, caps: dict[str, list[str]] | None = None
     stats = report.stats()
     lines.append("")
     lines.append(
-        f"{stats['principals']} principals, {stats['admins']} admins, "
+        f"{stats['principals']} principals, {stats['admins']} admins, {stats['reach_admin']} reach admin, "
         f"{stats['with_privilege_escalation']} with privilege escalation, {stats['high_risk']} high risk"
     )
     capped = [(p.arn, caps[p.arn]) for p in report.principals if caps and caps.get(p.arn)]
@@ -70,6 +70,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="POLICY.json",
         help="an SCP level (repeatable, root first): one policy, or a JSON list of the policies attached "
         "at that level; a level that allows nothing gets FullAWSAccess, as AWS attaches by default",
+    )
+    p.add_argument(
+        "--org-accounts",
+        default="",
+        help="comma-separated ids of the organisation's own accounts (trusting them needs no ExternalId)",
     )
     return p
 
@@ -139,6 +144,8 @@ def write_json(
         out.write(orjson.dumps(principal_json(principal)).decode())
     out.write('],"stats":')
     out.write(orjson.dumps(report.stats()).decode())
+    out.write(',"catalog_gaps":')
+    out.write(orjson.dumps(report.catalog_gaps).decode())
     out.write("}")
 
 
@@ -149,12 +156,13 @@ def run(
     indent: int | None = None,
     account: str = "",
     scps: Sequence[str] = (),
+    org_accounts: tuple[str, ...] = (),
     out: TextIO,
 ) -> None:
     levels = [load_scp_level(p) for p in scps]
     with gc_paused():
         catalog = default_catalog()
-        analysis = AccountAnalysis(_load(path, account), catalog, scps=levels)
+        analysis = AccountAnalysis(_load(path, account), catalog, scps=levels, org_accounts=org_accounts)
         report = analysis.run()
         caps = {arn: scp_caps(perms, catalog) for arn, perms in analysis.perms.items()} if levels else None
         if fmt == "json":
@@ -169,12 +177,14 @@ def run(
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     try:
+        orgs = tuple(a.strip() for a in args.org_accounts.split(",") if a.strip())
         run(
             args.path,
             fmt=args.format,
             indent=args.indent,
             account=args.account,
             scps=args.scp,
+            org_accounts=orgs,
             out=sys.stdout,
         )
         sys.stdout.flush()

@@ -3,6 +3,7 @@ whom (principal takeover, PassRole to a service, AssumeRole), and the chains tha
 
 from __future__ import annotations
 
+from policy.admin_reach import CredentialFacts, edge_possible
 from policy.catalog import Catalog
 from policy.evaluate import Decision, Grant, PrincipalPermissions, arn_matches
 from policy.gaad import AccountDetails, PrincipalRecord, attached_policy_arns, is_aws_managed
@@ -36,10 +37,10 @@ class EscalationSearch(TrustIndex):
         account: AccountDetails,
         catalog: Catalog,
         records: list[PrincipalRecord],
-        access_key_counts: dict[str, int] | None,
+        facts: CredentialFacts,
     ) -> None:
         super().__init__(account, catalog, records)
-        self.key_counts = access_key_counts or {}
+        self.facts = facts
         self._users_ranked: list[str] = []
         self._path_actions_mask = catalog.mask(_PATH_ACTIONS)
         self._held: dict[str, frozenset[str]] = {}
@@ -98,7 +99,8 @@ class EscalationSearch(TrustIndex):
         assume_ok = named
         if hub:
             # Paths that modify a role and then assume it look roles up one by one.
-            assume_ok = {arn: (True, cond) for arn, cond in self._hub_cond[hub].items()} | named
+            via_hub = self._hub_conditional.get(record.arn, False)
+            assume_ok = {arn: (True, cond or via_hub) for arn, cond in self._hub_cond[hub].items()} | named
         somewhere: dict[str, Decision] = {}  # allows_somewhere per action, shared by this principal's paths
         for path in PRIVESC_PATHS:
             acts = _PATH_ACTIONS_OF[path.id]
@@ -106,7 +108,8 @@ class EscalationSearch(TrustIndex):
                 for role_arn, (_ok, cond) in named.items():
                     self.graph.add(Edge(record.arn, role_arn, path.id, path.actions, cond))
                 if hub:
-                    self.graph.add(Edge(record.arn, hub, path.id, path.actions))
+                    cond = self._hub_conditional.get(record.arn, False)
+                    self.graph.add(Edge(record.arn, hub, path.id, path.actions, cond))
                 continue
             if not _PATH_ACTION_SETS[path.id] <= held:
                 continue
@@ -153,8 +156,8 @@ class EscalationSearch(TrustIndex):
                 continue
             if path.id not in _MODIFY_THEN_BECOME and not self.more_privileged(arn, record.arn):
                 continue
-            if path.id == "iam-002" and self.key_counts.get(arn, 0) >= 2:
-                continue  # CreateAccessKey alone needs a free key slot
+            if not edge_possible(path.id, arn, self.facts):
+                continue  # CreateAccessKey alone needs a free key slot; a password must (not) exist
             target = self.account.principals[arn]
             conditional = False
             for action in iam_acts:
@@ -306,7 +309,7 @@ class EscalationSearch(TrustIndex):
                     Escalation(
                         first.path_id,
                         _CATEGORY[first.path_id],
-                        list(first.actions),
+                        list(dict.fromkeys(a for e in chain for a in e.actions)),  # every hop's actions
                         via,
                         via[-1],
                         any(e.conditional for e in chain),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from policy.catalog import Catalog
 from policy.matching import _matcher, arn_matches
@@ -24,6 +24,8 @@ class PrincipalContext:
     name: str
     kind: str  # "user" | "role" | "group"
     account_id: str
+    # The principal's own tags (key lower-cased): they decide aws:PrincipalTag conditions. None: unknown.
+    tags: tuple[tuple[str, str], ...] | None = None
 
 
 def _parse_date(value: str) -> datetime | None:
@@ -36,25 +38,62 @@ def _parse_date(value: str) -> datetime | None:
         return None
 
 
-def condition_never_holds(cond: Condition, now: datetime) -> bool:
+# The longest a temporary credential lives (GetSessionToken, GetFederationToken): a token issued before
+# now minus this is expired.
+MAX_TOKEN_AGE = timedelta(hours=36)
+_EVERY_ADDRESS = {"0.0.0.0/0", "::/0"}
+_STRING_EQUALS = {"StringEquals": False, "StringEqualsIgnoreCase": True}
+
+
+def _principal_tag(cond: Condition, ctx: PrincipalContext | None) -> bool | None:
+    """Does a StringEquals on aws:PrincipalTag/KEY hold for this principal (its own tags decide), or None
+    when the snapshot cannot say (no principal, a set operator, another operator)."""
+    if ctx is None or ctx.tags is None or not cond.key.startswith("aws:principaltag/"):
+        return None
+    if cond.operator.startswith("For") or cond.base_operator not in _STRING_EQUALS:
+        return None
+    tags = dict(ctx.tags)
+    value = tags.get(cond.key.split("/", 1)[1])
+    if value is None:
+        return cond.if_exists  # an absent key satisfies ...IfExists and nothing else
+    if _STRING_EQUALS[cond.base_operator]:
+        return value.lower() in {v.lower() for v in cond.values}
+    return value in cond.values
+
+
+def condition_never_holds(cond: Condition, now: datetime, ctx: PrincipalContext | None = None) -> bool:
     """True only for conditions we can prove false for every request from now on."""
-    if (
-        cond.key == "aws:currenttime"
-        and cond.base_operator in _DATE_LESS
-        and not cond.operator.startswith("For")
-    ):
-        dates = [_parse_date(v) for v in cond.values]
-        return all(d is not None and d <= now for d in dates)
+    if cond.key in ("aws:currenttime", "aws:tokenissuetime") and not cond.operator.startswith("For"):
+        if cond.base_operator in _DATE_LESS:
+            # The request time is now or later; a live token was issued at most MAX_TOKEN_AGE ago.
+            bound = now if cond.key == "aws:currenttime" else now - MAX_TOKEN_AGE
+            dates = [_parse_date(v) for v in cond.values]
+            return all(d is not None and d <= bound for d in dates)
+        return False
     if cond.key == "aws:epochtime" and cond.base_operator in _NUM_LESS:
         try:
             return all(float(v) <= now.timestamp() for v in cond.values)
         except ValueError:
             return False
-    return False
+    if cond.key == "aws:sourceip" and cond.base_operator == "NotIpAddress" and not cond.if_exists:
+        return set(cond.values) >= _EVERY_ADDRESS  # no address is outside every range
+    return _principal_tag(cond, ctx) is False
 
 
-def statement_never_applies(statement: Statement, now: datetime) -> bool:
-    return any(condition_never_holds(c, now) for c in statement.conditions)
+def condition_always_holds(cond: Condition, ctx: PrincipalContext | None = None) -> bool:
+    """True for conditions every request meets: the snapshot decides them (a source address in every
+    range; the principal's own tag)."""
+    if (
+        cond.key == "aws:sourceip"
+        and cond.base_operator == "IpAddress"
+        and not cond.operator.startswith("For")
+    ):
+        return set(cond.values) >= _EVERY_ADDRESS
+    return _principal_tag(cond, ctx) is True
+
+
+def statement_never_applies(statement: Statement, now: datetime, ctx: PrincipalContext | None = None) -> bool:
+    return any(condition_never_holds(c, now, ctx) for c in statement.conditions)
 
 
 def _resolve_variables(pattern: str, ctx: PrincipalContext | None) -> str:
@@ -99,6 +138,7 @@ class Grant:
         mask: int,
         resources: tuple[str, ...],
         not_resources: tuple[str, ...] | None,
+        conditional: bool | None = None,
     ) -> Grant:
         return cls(
             statement,
@@ -106,7 +146,7 @@ class Grant:
             mask,
             resources,
             not_resources,
-            bool(statement.conditions),
+            bool(statement.conditions) if conditional is None else conditional,
             not_resources is None and "*" in resources,
         )
 
@@ -158,8 +198,10 @@ def _document_grants(
     for st in doc.statements:
         if st.principal is not None or st.not_principal is not None:
             continue  # resource-policy statements say nothing about identity permissions
-        if statement_never_applies(st, now):
+        if statement_never_applies(st, now, ctx):
             continue
+        # Conditions the snapshot decides in the request's favour leave the grant unconditional.
+        conditional = bool(st.conditions) and any(not condition_always_holds(c, ctx) for c in st.conditions)
         negated = st.not_actions is not None
         patterns = (st.not_actions if negated else st.actions) or ()  # the parser sets one of the two
         mask, problems = catalog.statement_info(patterns, negated)
@@ -175,13 +217,18 @@ def _document_grants(
                 if st.not_resources is not None
                 else None
             ),
+            conditional,
         )
         (allows if st.is_allow else denies).append(grant)
     return allows, denies, warnings
 
 
 def _uses_variables(doc: PolicyDocument) -> bool:
-    return any("${" in r for st in doc.statements for r in (*st.resources, *(st.not_resources or ())))
+    """Does the document read something of the principal (a policy variable, a principal tag)? Then its
+    grants are worked out per principal, not shared."""
+    return any("${" in r for st in doc.statements for r in (*st.resources, *(st.not_resources or ()))) or any(
+        c.key.startswith("aws:principaltag/") for st in doc.statements for c in st.conditions
+    )
 
 
 class DocumentGrants:

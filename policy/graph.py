@@ -6,6 +6,7 @@ Edges carry the privilege-escalation path id that creates them; `next_hop_toward
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from policy.model import PolicyDocument, Principal
@@ -33,13 +34,16 @@ class Graph:
     def out(self, source: str) -> list[Edge]:
         return self.edges.get(source, [])
 
-    def next_hop_toward(self, targets: list[str]) -> dict[str, Edge]:
-        """For every node that can reach one of `targets`, the first edge of a shortest way there.
-        One breadth-first walk over reversed edges: linear in the size of the graph."""
+    def next_hop_toward(
+        self, targets: list[str], keep: Callable[[Edge], bool] | None = None
+    ) -> dict[str, Edge]:
+        """For every node that can reach one of `targets`, the first edge of a shortest way there (over the
+        edges `keep` accepts). One breadth-first walk over reversed edges: linear in the size of the graph."""
         reverse: dict[str, list[Edge]] = {}
         for edges in self.edges.values():
             for edge in edges:
-                reverse.setdefault(edge.target, []).append(edge)
+                if keep is None or keep(edge):
+                    reverse.setdefault(edge.target, []).append(edge)
         best: dict[str, Edge] = {}
         done = set(targets)
         queue = deque(targets)

@@ -106,7 +106,9 @@ KINDS: dict[str, Kind] = {
             True,
             "Can gain more access than it holds, by changing its own permissions, taking over another "
             "principal, or handing a more privileged role to a service.",
-            ("critical", "high"),  # high when every path is under conditions
+            # critical when it reaches administrator; high under conditions or with a prerequisite, or
+            # towards a strong target; medium and low towards weaker ones (docs/risk-score.md)
+            ("critical", "high", "medium", "low"),
         ),
         Kind(
             "data-exfiltration",
@@ -174,6 +176,18 @@ KINDS: dict[str, Kind] = {
             _ENGINE,
             True,
             "Another account may assume the role without an sts:ExternalId condition (confused deputy).",
+        ),
+        Kind(
+            "trust-own-account",
+            "Role trusts its whole account",
+            "medium",
+            "Name the principals that may assume the role in its trust policy instead of the account root "
+            "(or `*`), so an sts:AssumeRole grant elsewhere in the account is not enough.",
+            _ENGINE,
+            True,
+            "The trust policy names the role's own account root (or `*` limited to the account): any "
+            "principal of the account whose identity policy allows sts:AssumeRole on it may become it.",
+            ("high", "medium", "low"),  # high for an administrator role; low when no one else can
         ),
         Kind(
             "trust-oidc-no-sub",

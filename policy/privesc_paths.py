@@ -50,6 +50,24 @@ PRIVESC_PATHS: tuple[PrivescPath, ...] = (
         ),
         "bedrock-agentcore.amazonaws.com",
     ),
+    # batch-001, codedeploy-001 and ssm-003: pathfinding.cloud's newer paths (data/paths/aws/...), beyond
+    # the reference list's 65.
+    PrivescPath(
+        "batch-001",
+        "new-passrole",
+        ("iam:PassRole", "batch:RegisterJobDefinition", "batch:SubmitJob"),
+        "ecs-tasks.amazonaws.com",  # a Batch job role on Fargate is an ECS task role
+    ),
+    PrivescPath(
+        "codedeploy-001",
+        "existing-passrole",
+        (
+            "codedeploy:CreateDeployment",
+            "codedeploy:RegisterApplicationRevision",
+            "codedeploy:GetDeploymentConfig",
+        ),
+        "ec2.amazonaws.com",
+    ),
     PrivescPath(
         "cloudformation-001",
         "new-passrole",
@@ -464,5 +482,11 @@ PRIVESC_PATHS: tuple[PrivescPath, ...] = (
     ),
     PrivescPath("ssm-001", "existing-passrole", ("ssm:StartSession",), "ec2.amazonaws.com"),
     PrivescPath("ssm-002", "existing-passrole", ("ssm:SendCommand",), "ec2.amazonaws.com"),
+    PrivescPath(
+        "ssm-003",
+        "new-passrole",
+        ("iam:PassRole", "ssm:CreateDocument", "ssm:StartAutomationExecution"),
+        "ssm.amazonaws.com",
+    ),
     PrivescPath("sts-001", "principal-access", ("sts:AssumeRole",), ""),
 )

@@ -79,6 +79,52 @@ class Escalation:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class AdminHop:
+    """One hop of a chain to an administrator: `source` uses `actions` (path `path_id`) to become `target`
+    (itself for a principal that rewrites its own permissions)."""
+
+    path_id: str
+    source: str
+    target: str
+    actions: tuple[str, ...]
+    conditional: bool = False  # depends on the request (a condition the snapshot cannot decide)
+    needs: tuple[str, ...] = ()  # what the snapshot cannot show: an instance, a function, a password
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path_id": self.path_id,
+            "from": self.source,
+            "to": self.target,
+            "actions": list(self.actions),
+            "conditional": self.conditional,
+            "needs": list(self.needs),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AdminPath:
+    """The shortest chain to an administrator (no hop for an administrator itself)."""
+
+    hops: tuple[AdminHop, ...] = ()
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(n for h in self.hops for n in h.needs))
+
+    @property
+    def conditional(self) -> bool:
+        return any(h.conditional for h in self.hops)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "hops": [h.to_json() for h in self.hops],
+            "steps": len(self.hops),
+            "conditional": self.conditional,
+            "needs": list(self.needs),
+        }
+
+
 @dataclass
 class PrincipalReport:
     arn: str
@@ -86,11 +132,17 @@ class PrincipalReport:
     kind: str
     account_id: str
     is_admin: bool = False
+    admin_reason: str = ""  # why it counts as an administrator (every action, or can grant itself any)
+    admin_path: AdminPath | None = None  # None when it cannot reach administrator
     risk_score: int = 0
     score_explanation: list[dict[str, object]] = field(default_factory=list)
     privilege_escalation: list[Escalation] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def reaches_admin(self) -> bool:
+        return self.is_admin or self.admin_path is not None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +152,9 @@ class PrincipalReport:
             "account_id": self.account_id,
             "risk_score": self.risk_score,
             "is_admin": self.is_admin,
+            "admin_reason": self.admin_reason,
+            "reaches_admin": self.reaches_admin,
+            "admin_path": self.admin_path.to_json() if self.admin_path is not None else None,
             "score_explanation": self.score_explanation,
             "privilege_escalation": [e.to_json() for e in self.privilege_escalation],
             "findings": [f.to_json() for f in self.findings],
@@ -112,6 +167,9 @@ class AccountReport:
     account_id: str
     principals: list[PrincipalReport]
     errors: list[str]
+    # AWS managed policies naming actions the catalog does not know (the catalog is older than AWS):
+    # reported once here, not as a finding on every principal they are attached to.
+    catalog_gaps: dict[str, list[str]] = field(default_factory=dict)
 
     def stats(self) -> dict[str, Any]:
         by_kind: dict[str, int] = {}
@@ -122,11 +180,17 @@ class AccountReport:
             "principals": len(self.principals),
             "by_type": by_kind,
             "admins": sum(p.is_admin for p in self.principals),
+            "reach_admin": sum(p.reaches_admin for p in self.principals),
             "with_privilege_escalation": sum(bool(p.privilege_escalation) for p in self.principals),
             "high_risk": sum(p.risk_score >= 70 for p in self.principals),
             "findings": sum(len(p.findings) for p in self.principals),
             "errors": self.errors,
+            "catalog_gaps": len(self.catalog_gaps),  # AWS managed policies; listed in the report's own key
         }
 
     def to_json(self) -> dict[str, Any]:
-        return {"principals": [p.to_json() for p in self.principals], "stats": self.stats()}
+        return {
+            "principals": [p.to_json() for p in self.principals],
+            "stats": self.stats(),
+            "catalog_gaps": self.catalog_gaps,
+        }

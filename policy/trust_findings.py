@@ -30,9 +30,10 @@ def _why_not(verdict: Verdict) -> str:
     return f" Its conditions do not limit who: {verdict.reason}." if verdict.reason else ""
 
 
-def trust_findings(record: PrincipalRecord) -> list[Finding]:
+def trust_findings(record: PrincipalRecord, org_accounts: frozenset[str] = frozenset()) -> list[Finding]:
     """The trust-policy findings of one role. Conditions count only when they can fail for an attacker
-    (see `trust_conditions`): the presence of a key is not enough."""
+    (see `trust_conditions`): the presence of a key is not enough. Accounts of `org_accounts` (the
+    organisation's own) need no ExternalId: the confused deputy is a third party's problem."""
     found: list[Finding] = []
     trust = record.trust
     if trust is None:
@@ -53,7 +54,13 @@ def trust_findings(record: PrincipalRecord) -> list[Finding]:
                     )
                 )
         others = sorted(
-            {a for a in st.principal.aws if a != "*" and _account_in(a) not in ("", record.account_id)}
+            {
+                a
+                for a in st.principal.aws
+                if a != "*"
+                and _account_in(a) not in ("", record.account_id)
+                and _account_in(a) not in org_accounts
+            }
         )
         if others:
             verdict = conditions_limit(st.conditions, CROSS_ACCOUNT_LIMITING_KEYS, AWS_KEY_RULES)

@@ -43,6 +43,7 @@ class TrustIndex:
         self._roles_by_service: dict[str, list[PrincipalRecord]] = {}
         self._trust_exact: dict[str, frozenset[str]] = {}  # role -> the AWS principals its trust names
         self._trust_memo: dict[tuple[str, str, bool], tuple[bool, bool]] = {}
+        self._hub_conditional: dict[str, bool] = {}  # principal -> its sts:AssumeRole on `*` is conditional
         for role in self._roles:
             self._trust_exact[role.arn] = frozenset(
                 a
@@ -101,10 +102,18 @@ class TrustIndex:
         # Common case: sts:AssumeRole allowed on every resource, with no Deny for it anywhere. Then the
         # identity policy allows every candidate and the per-role decision can be skipped.
         everywhere = False
+        # Under conditions (an Allow's or a Deny's), the hop is conditional: worked out role by role.
+        plain = holds_assume and not any(
+            g.conditional for g in perms.identity.grants_on_action("sts:assumerole")
+        )
         if holds_assume and perms.boundary is None and not perms.scps:
             allows = perms.identity.grants_on_action("sts:assumerole")
             everywhere = not perms.identity.denies_on_action("sts:assumerole") and any(
                 g.all_resources for g in allows
+            )
+            # Allowed everywhere only under conditions: every hop through the hub is conditional.
+            self._hub_conditional[record.arn] = everywhere and not any(
+                g.all_resources and not g.conditional for g in allows
             )
         hub = ""
         covered: set[str] | None = None  # delegating roles its identity policy allows it to assume
@@ -127,17 +136,20 @@ class TrustIndex:
         for role in candidates:
             if role.arn == record.arn or role.arn in out:
                 continue
+            identity_cond = False
             if not holds_assume:
                 identity = False
             elif everywhere:
                 identity = True
-            elif covered is not None and role.arn in self._delegate_arns:
+                identity_cond = self._hub_conditional.get(record.arn, False)
+            elif covered is not None and role.arn in self._delegate_arns and plain:
                 identity = role.arn in covered
             else:
-                identity = perms.decide("sts:assumerole", role.arn).allowed
+                decision = perms.decide("sts:assumerole", role.arn)
+                identity, identity_cond = decision.allowed, decision.allowed and decision.conditional
             ok, cond = self._trust_decision(role, record.arn, record.account_id, identity)
             if ok:
-                out[role.arn] = (ok, cond)
+                out[role.arn] = (ok, cond or identity_cond)
         return out, hub
 
     def _trust_decision(

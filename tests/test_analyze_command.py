@@ -32,7 +32,7 @@ def _run_json(capsys: pytest.CaptureFixture[str]) -> dict:  # type: ignore[type-
 def test_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     # No django_db mark: pytest-django makes any database access here raise.
     out = _run_json(capsys)
-    assert set(out) == {"principals", "stats"}
+    assert set(out) == {"principals", "stats", "catalog_gaps"}
     by_arn = {p["arn"]: p for p in out["principals"]}
     for p in out["principals"]:
         assert p["type"] in ("user", "role", "group")
@@ -46,20 +46,27 @@ def test_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     assert by_arn["arn:aws:iam::111122223333:role/admin"]["is_admin"] is True
     alice = by_arn["arn:aws:iam::111122223333:user/alice"]
     assert [e["path_id"] for e in alice["privilege_escalation"]] == ["iam-007"]
+    # PutUserPolicy on itself: an administrator-equivalent, counted among the administrators.
+    assert alice["is_admin"] is True and alice["reaches_admin"] is True
+    assert alice["admin_reason"].startswith("Administrator-equivalent")
+    assert [h["path_id"] for h in alice["admin_path"]["hops"]] == ["iam-007"]
     ci = by_arn["arn:aws:iam::111122223333:role/ci"]
     assert {e["path_id"] for e in ci["privilege_escalation"]} == {"lambda-001"}
     assert ci["privilege_escalation"][0]["via"] == ["arn:aws:iam::111122223333:role/lambda-admin"]
     assert "trust-oidc-no-sub" in {f["kind"] for f in ci["findings"]}
     bob = by_arn["arn:aws:iam::111122223333:user/bob"]
     assert {e["path_id"] for e in bob["privilege_escalation"]} == {"sts-001"}
-    assert out["stats"]["principals"] == 6 and out["stats"]["admins"] == 2
+    assert out["stats"]["principals"] == 6 and out["stats"]["admins"] == 3
+    for p in out["principals"]:
+        assert isinstance(p["reaches_admin"], bool)
+        assert p["reaches_admin"] == (p["admin_path"] is not None)
 
 
 def test_table_lists_every_principal(capsys: pytest.CaptureFixture[str]) -> None:
     call_command("analyze", str(FIXTURE))
     out = capsys.readouterr().out
     assert out.count("arn:aws:iam::111122223333:") == 6
-    assert "6 principals, 2 admins" in out
+    assert "6 principals, 3 admins" in out
 
 
 def test_not_a_gaad_file(tmp_path: Path) -> None:

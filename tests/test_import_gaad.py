@@ -66,3 +66,37 @@ def test_bad_input_is_refused_and_nothing_is_stored(tmp_path: Path, args: list[s
     with pytest.raises(CommandError, match=message):
         call_command("import_gaad", str(path), *args)
     assert not Principal.objects.exists()
+
+
+def test_catalog_gap_is_one_warning_of_the_run_not_a_finding_per_principal(tmp_path: Path) -> None:
+    data = json.loads(FIXTURE.read_text())
+    managed = "arn:aws:iam::aws:policy/NewServiceAccess"
+    data["Policies"].append(
+        {
+            "PolicyName": "NewServiceAccess",
+            "Arn": managed,
+            "DefaultVersionId": "v1",
+            "PolicyVersionList": [
+                {
+                    "VersionId": "v1",
+                    "IsDefaultVersion": True,
+                    "Document": {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "brandnewsvc:Do", "Resource": "*"}],
+                    },
+                }
+            ],
+        }
+    )
+    for user in data["UserDetailList"]:
+        user.setdefault("AttachedManagedPolicies", []).append(
+            {"PolicyName": "NewServiceAccess", "PolicyArn": managed}
+        )
+    path = tmp_path / "gaad.json"
+    path.write_text(json.dumps(data))
+    call_command("import_gaad", str(path), "--account", "111122223333")
+    account = LinkedAccount.objects.get(account_id="111122223333")
+    run = SyncRun.objects.get(account=account)
+    assert run.counts["catalog_gaps"] == 1
+    assert [w for w in run.warnings if "NewServiceAccess" in w and "catalog_refresh" in w]
+    assert not Finding.objects.filter(account=account, kind="unknown-action").exists()

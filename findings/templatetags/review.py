@@ -84,3 +84,14 @@ def aws_actions_in(value: Any) -> str:
         return catalog.name(found) if "*" not in found and "?" not in found else found
 
     return _ACTION_IN_TEXT.sub(spell, str(value))
+
+
+@register.filter
+def top_reasons(explanation: list[dict[str, Any]], count: int = 3) -> list[str]:
+    """The kinds that raised a score, each once, heaviest first ("service-admin", not twice)."""
+    seen: list[str] = []
+    for entry in explanation or []:
+        kind = str(entry.get("kind", ""))
+        if kind and kind not in seen:
+            seen.append(kind)
+    return seen[: int(count)]

@@ -113,7 +113,8 @@ def test_unused_and_credential_findings(account: LinkedAccount) -> None:
     app = Principal.objects.get(account=account, name="app")
     assert app.unused_count == 1
     metric = DailyMetric.objects.get(account=account, date=timezone.localdate())
-    assert metric.admins == 2 and metric.old_keys == 2 and metric.unused_permissions > 0
+    # admin, old-admin, and escalator (PutUserPolicy on itself: administrator-equivalent)
+    assert metric.admins == 3 and metric.old_keys == 2 and metric.unused_permissions > 0
     assert metric.open_by_severity.get("critical", 0) >= 1
 
 
@@ -219,4 +220,5 @@ def test_reanalysis_is_skipped_when_nothing_changed(
     assert len(calls) == 1  # the second sync saw new usage data; the third saw nothing new
     assert third.counts["skipped"] > 0 and third.counts["analyzed"] == 0
     assert second.counts["analyzed"] > 0
-    assert Finding.objects.filter(kind="admin", status=FindingStatus.OPEN).count() == 2
+    # admin, old-admin, and the administrator-equivalent escalator
+    assert Finding.objects.filter(kind="admin", status=FindingStatus.OPEN).count() == 3

@@ -130,6 +130,19 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
         False,
     ),
     ("trust-same-account", "trust-cross-account-no-external-id", {"trust": aws_trust("111122223333")}, False),
+    ("trust-own-account-root", "trust-own-account", {"trust": aws_trust("111122223333")}, True),
+    (
+        "trust-own-account-named",
+        "trust-own-account",
+        {"trust": aws_trust("arn:aws:iam::111122223333:user/dev")},
+        False,
+    ),
+    (
+        "trust-other-account-only",
+        "trust-own-account",
+        {"trust": aws_trust("arn:aws:iam::999988887777:root")},
+        False,
+    ),
     (
         "oidc-no-sub",
         "trust-oidc-no-sub",
@@ -194,7 +207,8 @@ def test_score_orders_admin_above_read_only() -> None:
     reports = g.analyze()
     assert reports[admin].risk_score > 70 > reports[reader].risk_score
     explained = reports[admin].score_explanation
-    assert explained[0]["kind"] == "admin"
+    # The band first (administrator), then the findings that place it within the band.
+    assert [e["kind"] for e in explained[:2]] == ["reaches-admin", "admin"]
     assert round(sum(float(e["points"]) for e in explained)) == reports[admin].risk_score  # type: ignore[arg-type]
 
 

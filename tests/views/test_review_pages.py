@@ -44,17 +44,31 @@ def test_principal_list_full_and_fragment(client_as: Any, imported: dict[str, Li
     fragment = text(viewer.get("/principals/", **HX))
     assert "<html" in full and 'id="principal-table"' in full
     assert "<html" not in fragment and fragment.strip().startswith('<div id="principal-table">')
+    assert "reaches admin" in full  # bob, ci: one step from an administrator
+
+
+def test_reasons_are_listed_once() -> None:
+    from findings.templatetags.review import top_reasons
+
+    explanation = [
+        {"kind": "service-admin", "points": 25},
+        {"kind": "service-admin", "points": 12.5},
+        {"kind": "data-exfiltration", "points": 9},
+        {"kind": "resource-exposure", "points": 5},
+    ]
+    assert top_reasons(explanation) == ["service-admin", "data-exfiltration", "resource-exposure"]
 
 
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
         ("type=user", {"alice", "bob"}),
-        ("admin=1", {"admin", "lambda-admin"}),
+        ("admin=1", {"admin", "lambda-admin", "alice"}),  # alice: administrator-equivalent
         ("escalation=1", {"alice", "bob", "ci"}),
         ("q=lambda", {"lambda-admin"}),
         ("finding=trust-oidc-no-sub", {"ci"}),
-        ("band=critical", {"admin", "lambda-admin", "ci"}),
+        # bob may assume the admin role: one clean step from administrator, so critical too
+        ("band=critical", {"admin", "lambda-admin", "alice", "ci", "bob"}),
     ],
 )
 def test_principal_filters(
@@ -93,6 +107,20 @@ def test_principal_page(client_as: Any, imported: dict[str, LinkedAccount]) -> N
     assert 'class="risky' in body  # the s3:* / PassRole statement is highlighted
     assert "Trust policy" in body and "token.actions.githubusercontent.com" in body
     assert "score-history" in body
+    # Stored analysis: ci reaches administrator in one hop (PassRole to a new function running as
+    # lambda-admin), drawn with the hop's actions; alice (PutUserPolicy on itself) is administrator-equivalent.
+    assert ci.reaches_admin is True and not ci.is_admin
+    assert ci.admin_path is not None and ci.admin_path["steps"] == 1
+    assert ci.admin_path["hops"][0]["path_id"] == "lambda-001"
+    assert "reaches administrator" in body and "lambda:CreateFunction" in body
+    alice = Principal.objects.get(account=imported["prod"], name="alice")
+    assert (
+        alice.is_admin and alice.reaches_admin and alice.admin_reason.startswith("Administrator-equivalent")
+    )
+    alice_page = text(client_as("viewer").get(f"/principals/{alice.pk}/"))
+    assert "Administrator-equivalent" in alice_page
+    Principal.objects.filter(pk=ci.pk).update(reaches_admin=False, admin_path=None)
+    assert "cannot reach administrator" in text(client_as("viewer").get(f"/principals/{ci.pk}/"))
     bob = Principal.objects.get(account=imported["prod"], name="bob")
     bob_page = text(client_as("viewer").get(f"/principals/{bob.pk}/"))
     assert (

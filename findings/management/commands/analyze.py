@@ -33,6 +33,11 @@ class Command(BaseCommand):
             default=[],
             help="an SCP level (repeatable, root first): one policy or a JSON list of them",
         )
+        parser.add_argument(
+            "--org-accounts",
+            default="",
+            help="comma-separated ids of the organisation's own accounts (trusting them needs no ExternalId)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -42,6 +47,7 @@ class Command(BaseCommand):
                 indent=opts["indent"],
                 account=opts["account"],
                 scps=opts["scp"],
+                org_accounts=tuple(a.strip() for a in opts["org_accounts"].split(",") if a.strip()),
                 out=self.stdout,
             )
         except AnalyzeError as exc:
