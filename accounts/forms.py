@@ -39,6 +39,10 @@ class LinkedAccountForm(forms.ModelForm):
             "enabled",
             "sync_interval_minutes",
             "unused_days",
+            "periodic_days",
+            "cloudtrail_trail_arn",
+            "policy_generation_role_arn",
+            "cloudtrail_lookup",
         ]
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -58,7 +62,7 @@ class LinkedAccountForm(forms.ModelForm):
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
         account_id = data.get("account_id") or self.instance.account_id
-        for field in ("role_arn", "apply_role_arn"):
+        for field in ("role_arn", "apply_role_arn", "policy_generation_role_arn"):
             arn = data.get(field)
             if arn and account_id and ROLE_ARN_RE.match(str(arn)) and f":{account_id}:" not in str(arn):
                 self.add_error(field, f"This role is not in account {account_id}.")

@@ -463,3 +463,8 @@ class Approval(models.Model):
 
     def __str__(self) -> str:
         return f"{'approve' if self.approve else 'reject'} #{self.change_request_id} v{self.version}"
+
+
+# Evidence of use from CloudTrail lives in its own module; imported here so that Django registers it.
+from findings.evidence_models import EvidenceJob as EvidenceJob  # noqa: E402
+from findings.evidence_models import EvidenceRecord as EvidenceRecord  # noqa: E402
