@@ -11,7 +11,8 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import LinkedAccount
-from findings.models import InlinePolicy, LastAccessed, ManagedPolicy, Principal
+from findings.models import EvidenceJob, EvidenceRecord, InlinePolicy, LastAccessed, ManagedPolicy, Principal
+from policy.evidence import Evidence, EvidenceSource
 from policy.usage import ActionUse, Usage
 
 # -- usage ------------------------------------------------------------------------------------------------
@@ -93,6 +94,79 @@ def principal_usage(principal: Principal, *, now: datetime | None = None) -> Pri
         window_days=principal.account.unused_days,
         now=now or timezone.now(),
         last_collected=last.finished_at if last else None,
+    )
+
+
+# -- evidence of use ---------------------------------------------------------------------------------------
+
+
+def principal_evidence(principal: Principal) -> list[Evidence]:
+    """Every observed use of the principal, from every source, as `policy.evidence.Evidence` rows: Access
+    Advisor's services (`service:*`) and actions with their last use, and the CloudTrail rows collected by
+    `findings.evidence` (policy generation: the actions used in its window; LookupEvents: each call's
+    action and resource, first and last seen, and how often). Never-used Access Advisor rows are not use."""
+    rows: list[Evidence] = []
+    for la in LastAccessed.objects.filter(principal=principal, last_accessed_at__isnull=False):
+        rows.append(
+            Evidence(
+                action=f"{la.service}:{la.action.lower()}" if la.action else f"{la.service}:*",
+                resource=None,
+                source=EvidenceSource.ACCESS_ADVISOR_ACTION
+                if la.action
+                else EvidenceSource.ACCESS_ADVISOR_SERVICE,
+                last_seen=la.last_accessed_at,  # type: ignore[arg-type]
+                count=0,
+            )
+        )
+    for er in EvidenceRecord.objects.filter(principal=principal).order_by("source", "action", "resource"):
+        rows.append(
+            Evidence(
+                action=er.action,
+                resource=er.resource or None,
+                source=EvidenceSource(er.source),
+                last_seen=er.last_seen,
+                count=er.count,
+                first_seen=er.first_seen,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class EvidenceAge:
+    """When each source last looked at the principal (None: never), and the newest failure, if any."""
+
+    access_advisor: datetime | None
+    generation: datetime | None
+    lookup: datetime | None
+    error: str = ""
+
+    @property
+    def newest(self) -> datetime | None:
+        return max((d for d in (self.access_advisor, self.generation, self.lookup) if d), default=None)
+
+
+def evidence_age(principal: Principal) -> EvidenceAge:
+    advisor = LastAccessed.objects.filter(principal=principal).order_by("-collected_at").first()
+    done = EvidenceJob.objects.filter(status="succeeded").order_by("-finished_at")
+    generation = done.filter(principal=principal, kind="generation").first()
+    lookup = (
+        done.filter(account=principal.account, kind="lookup").first()
+        if principal.account.cloudtrail_lookup
+        else None
+    )
+    failed = EvidenceJob.objects.filter(principal=principal, status="failed").order_by("-finished_at").first()
+    error = (
+        failed.error
+        if failed
+        and (not generation or (failed.finished_at or generation.finished_at) > generation.finished_at)
+        else ""
+    )  # type: ignore[operator]
+    return EvidenceAge(
+        access_advisor=advisor.collected_at if advisor else None,
+        generation=generation.finished_at if generation else None,
+        lookup=lookup.finished_at if lookup else None,
+        error=error,
     )
 
 

@@ -427,6 +427,12 @@ class ChangeRequest(JobRow):
     watch_error = models.TextField(blank=True)
     watch_events = models.JSONField(default=list, blank=True)
     log = models.JSONField(default=list, blank=True)
+    # A follow-up that adds back what an apply took away and AWS then refused: [{"action", "resource"}],
+    # the only access it may grant beyond the current documents (findings.add_back).
+    add_back = models.JSONField(default=list, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
     applied_at = models.DateTimeField(null=True, blank=True)
     applied_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from findings import change_apply, change_requests, digest, ingest, lifecycle, suggestions, watch
+from findings import change_apply, change_requests, digest, evidence, ingest, lifecycle, suggestions, watch
 
 
 @shared_task(name="findings.tasks.sync_run_execute", acks_late=True)
@@ -56,3 +56,14 @@ def suppressions_expire() -> int:
 )
 def digests_send_due() -> int:
     return digest.digests_send_due()
+
+
+@shared_task(name="findings.tasks.evidence_tick")
+def evidence_tick() -> int:
+    """Beat: reap evidence jobs, poll unfinished policy generations, start what the quota allows."""
+    return evidence.evidence_tick()
+
+
+@shared_task(name="findings.tasks.evidence_job_run", acks_late=True)
+def evidence_job_run(job_id: int) -> str:
+    return evidence.evidence_job_run(job_id=job_id).status

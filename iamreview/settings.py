@@ -233,6 +233,10 @@ IAMREVIEW_BUILD_SUGGESTIONS = env_bool("IAMREVIEW_BUILD_SUGGESTIONS", True)
 IAMREVIEW_REQUIRED_APPROVALS = env_int("IAMREVIEW_REQUIRED_APPROVALS", 1, minimum=1)
 IAMREVIEW_CHANGE_EXPIRY_DAYS = env_int("IAMREVIEW_CHANGE_EXPIRY_DAYS", 14, minimum=1)
 IAMREVIEW_WATCH_DAYS = env_int("IAMREVIEW_WATCH_DAYS", 7, minimum=1)
+# Evidence from CloudTrail (findings.evidence): policy generations started per account per day (AWS allows
+# 50), and how many times one worker polls a generation before leaving it to the next beat tick.
+IAMREVIEW_GENERATION_DAILY_QUOTA = env_int("IAMREVIEW_GENERATION_DAILY_QUOTA", 50, minimum=1)
+IAMREVIEW_GENERATION_POLLS = env_int("IAMREVIEW_GENERATION_POLLS", 3, minimum=1)
 # First wait between polls of asynchronous AWS jobs (credential report, Access Advisor); doubles up to 10 s.
 IAMREVIEW_POLL_MS = env_int("IAMREVIEW_POLL_MS", 2000, minimum=10)
 

@@ -22,7 +22,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from accounts.aws.client import AwsAccessError, explain
 
 # Event sources whose IAM prefix is not their first label.
-EVENT_SOURCE_PREFIX = {"monitoring": "cloudwatch", "email": "ses", "elasticloadbalancing": "elasticloadbalancing"}
+EVENT_SOURCE_PREFIX = {
+    "monitoring": "cloudwatch",
+    "email": "ses",
+    "elasticloadbalancing": "elasticloadbalancing",
+}
 
 
 class GenerationRefused(AwsAccessError):
@@ -41,7 +45,14 @@ def _call(doing: str, fn: Any, **kwargs: Any) -> Any:
 
 
 def start_generation(
-    analyzer: Any, *, principal_arn: str, trail_arn: str, access_role: str, start: datetime, end: datetime, token: str
+    analyzer: Any,
+    *,
+    principal_arn: str,
+    trail_arn: str,
+    access_role: str,
+    start: datetime,
+    end: datetime,
+    token: str,
 ) -> str:
     try:
         answer = analyzer.start_policy_generation(
@@ -123,7 +134,9 @@ def lookup_events(
         kwargs: dict[str, Any] = {"StartTime": since, "EndTime": until, "MaxResults": 50}
         if token:
             kwargs["NextToken"] = token
-        page = _call("reading CloudTrail events (cloudtrail:LookupEvents)", cloudtrail.lookup_events, **kwargs)
+        page = _call(
+            "reading CloudTrail events (cloudtrail:LookupEvents)", cloudtrail.lookup_events, **kwargs
+        )
         events = []
         for e in page.get("Events", []):
             detail = json.loads(e.get("CloudTrailEvent") or "{}")
@@ -164,7 +177,11 @@ def simulate(
             while True:
                 if marker:
                     kwargs["Marker"] = marker
-                page = _call("simulating the new policies (iam:SimulateCustomPolicy)", iam.simulate_custom_policy, **kwargs)
+                page = _call(
+                    "simulating the new policies (iam:SimulateCustomPolicy)",
+                    iam.simulate_custom_policy,
+                    **kwargs,
+                )
                 for row in page["EvaluationResults"]:
                     out[(row["EvalActionName"], row.get("EvalResourceName", resource))] = row["EvalDecision"]
                 marker = page.get("Marker") if page.get("IsTruncated") else None

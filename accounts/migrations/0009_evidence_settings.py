@@ -5,30 +5,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0008_unused_days_default_from_settings'),
+        ("accounts", "0008_unused_days_default_from_settings"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='linkedaccount',
-            name='cloudtrail_lookup',
-            field=models.BooleanField(default=False, help_text='Also read management events with CloudTrail LookupEvents (90 days).'),
+            model_name="linkedaccount",
+            name="cloudtrail_lookup",
+            field=models.BooleanField(
+                default=False, help_text="Also read management events with CloudTrail LookupEvents (90 days)."
+            ),
         ),
         migrations.AddField(
-            model_name='linkedaccount',
-            name='cloudtrail_trail_arn',
-            field=models.CharField(blank=True, help_text='Trail for IAM Access Analyzer policy generation (evidence of use from CloudTrail).', max_length=600, validators=[django.core.validators.RegexValidator('^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\\d{12}:trail/[\\w.-]{3,128}$', 'A trail ARN looks like arn:aws:cloudtrail:us-east-1:123456789012:trail/management-events.')]),
+            model_name="linkedaccount",
+            name="cloudtrail_trail_arn",
+            field=models.CharField(
+                blank=True,
+                help_text="Trail for IAM Access Analyzer policy generation (evidence of use from CloudTrail).",
+                max_length=600,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\\d{12}:trail/[\\w.-]{3,128}$",
+                        "A trail ARN looks like arn:aws:cloudtrail:us-east-1:123456789012:trail/management-events.",
+                    )
+                ],
+            ),
         ),
         migrations.AddField(
-            model_name='linkedaccount',
-            name='periodic_days',
-            field=models.PositiveIntegerField(default=400, validators=[django.core.validators.MinValueValidator(1)]),
+            model_name="linkedaccount",
+            name="periodic_days",
+            field=models.PositiveIntegerField(
+                default=400, validators=[django.core.validators.MinValueValidator(1)]
+            ),
         ),
         migrations.AddField(
-            model_name='linkedaccount',
-            name='policy_generation_role_arn',
-            field=models.CharField(blank=True, help_text='Service role IAM Access Analyzer assumes to read the trail (iamreview-policy-generation).', max_length=600, validators=[django.core.validators.RegexValidator('^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]{1,512}$', 'A role ARN looks like arn:aws:iam::123456789012:role/iamreview-read.')]),
+            model_name="linkedaccount",
+            name="policy_generation_role_arn",
+            field=models.CharField(
+                blank=True,
+                help_text="Service role IAM Access Analyzer assumes to read the trail (iamreview-policy-generation).",
+                max_length=600,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]{1,512}$",
+                        "A role ARN looks like arn:aws:iam::123456789012:role/iamreview-read.",
+                    )
+                ],
+            ),
         ),
     ]

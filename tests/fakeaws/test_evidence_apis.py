@@ -127,7 +127,7 @@ def test_policy_generation_in_progress_then_action_level_where_aws_covers_it(rea
     # Management events of covered services, per action; the rest only as a service-level template;
     # refused calls and calls outside the window are not use; the other role's calls are not this one's.
     assert "lambda:GetFunction" in actions and "lambda:UpdateFunctionCode" in actions
-    assert "ecr:*" in actions and "s3:*" not in actions or "s3:GetObject" not in actions
+    assert "ecr:*" in actions and "s3:*" in actions and "s3:GetObject" not in actions
     assert "lambda:DeleteFunction" not in actions and "lambda:ListFunctions" not in actions
     assert not any(a.startswith("sqs:List") for a in actions)
     assert all(st["Resource"] == "*" for st in policy["Statement"])
