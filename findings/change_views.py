@@ -18,6 +18,7 @@ from core.params import db_id
 from findings import add_back, selectors
 from findings import change_requests as changes
 from findings.change_items import items_digest
+from findings.evidence_record import evidence_record
 from findings.models import ChangeRequest, ChangeStatus, Suggestion
 from policy.tighten import policy_diff
 
@@ -61,6 +62,7 @@ def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "suggestion": suggestion,
             "items": _with_diffs(suggestion.items),
             "open_request": open_request,
+            "record": evidence_record(suggestion),
         },
     )
 

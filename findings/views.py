@@ -28,6 +28,7 @@ from core.htmx import is_partial, render_page_or_fragment
 from core.models import AuditEvent
 from core.params import db_ids
 from findings import lifecycle, selectors
+from findings.facts import evidence_age
 from findings.figures_cache import CachedCountPaginator
 from findings.models import (
     AccessKey,
@@ -165,6 +166,7 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if principal.kind == "group"
         else [],
         "suggestions": _suggestions(principal),
+        "evidence_age": evidence_age(principal) if principal.kind != "group" else None,
         "watch": _watch(principal),
     }
     return render(request, "findings/principal_detail.html", context)
