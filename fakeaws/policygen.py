@@ -105,7 +105,8 @@ def start(account: str, params: dict[str, Any]) -> str:
         raise FakeAwsError("ValidationException", f"Invalid principal ARN: {principal}.") from exc
     start_time = _when(details["startTime"])
     end_time = _when(details.get("endTime") or _now())
-    if end_time <= start_time or end_time - start_time > MAX_WINDOW:
+    # Timestamps travel at second precision or as floats: a window of exactly 90 days is allowed.
+    if end_time <= start_time or end_time - start_time > MAX_WINDOW + timedelta(seconds=1):
         raise FakeAwsError("ValidationException", "The time range must be positive and at most 90 days.")
     token = params.get("clientToken")
     now = _now()

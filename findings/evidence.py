@@ -228,7 +228,8 @@ def evidence_job_run(*, job_id: int, session_factory: Any = None) -> EvidenceJob
 
 def _generation(job: EvidenceJob, analyzer: Any) -> None:
     account = job.account
-    assert job.principal is not None  # nosec B101 - generation jobs always name their principal
+    # Generation jobs always name their principal.
+    assert job.principal is not None  # nosec B101
     if not job.aws_job_id:
         job_progress(job, "Starting IAM Access Analyzer policy generation", 5)
         job.aws_job_id = aws.start_generation(

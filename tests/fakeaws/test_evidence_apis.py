@@ -200,3 +200,15 @@ def test_simulators_answer_in_the_real_shape(read: Any) -> None:
     assert [r["EvalDecision"] for r in principal["EvaluationResults"]] == ["allowed", "implicitDeny"]
     with pytest.raises(botocore.exceptions.ClientError):
         iam.simulate_custom_policy(PolicyInputList=["{broken"], ActionNames=["s3:GetObject"])
+
+
+def test_every_action_the_evidence_roles_name_exists() -> None:
+    from accounts.product_roles import access_role_policy, read_policy
+    from fakeaws.iamdb import iam_database
+
+    db = iam_database()
+    named = [
+        a for doc in (read_policy(), access_role_policy()) for st in doc["Statement"] for a in st["Action"]
+    ]
+    assert "access-analyzer:StartPolicyGeneration" in named and "iam:PassRole" in named
+    assert [a for a in named if not db.exists(a)] == []
