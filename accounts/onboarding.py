@@ -15,10 +15,14 @@ from django.conf import settings
 from accounts.exports import hcl_value, yaml_string
 from accounts.models import LinkedAccount
 from accounts.product_roles import (
+    ACCESS_ANALYZER_SERVICE,
+    ACCESS_ROLE_NAME,
     APPLY_ACTIONS,
     APPLY_ROLE_NAME,
     READ_ACTIONS,
     READ_ROLE_NAME,
+    access_role_policy,
+    access_role_trust,
     apply_policy,
     read_policy,
 )
@@ -68,7 +72,16 @@ def _yaml_statements(document: dict[str, Any], indent: str) -> list[str]:
 
 
 def cloudformation_template(account: LinkedAccount, *, with_apply: bool = False) -> str:
-    def role(logical: str, name: str, document: dict[str, Any], description: str) -> str:
+    product_trust = [
+        f"            Principal: {{AWS: {yaml_string(product_principal())}}}",
+        "            Action: sts:AssumeRole",
+        "            Condition:",
+        f"              StringEquals: {{'sts:ExternalId': '{account.external_id}'}}",
+    ]
+
+    def role(
+        logical: str, name: str, document: dict[str, Any], description: str, trust: list[str] | None = None
+    ) -> str:
         lines = [
             f"  {logical}:",
             "    Type: AWS::IAM::Role",
@@ -80,10 +93,7 @@ def cloudformation_template(account: LinkedAccount, *, with_apply: bool = False)
             "        Version: '2012-10-17'",
             "        Statement:",
             "          - Effect: Allow",
-            f"            Principal: {{AWS: {yaml_string(product_principal())}}}",
-            "            Action: sts:AssumeRole",
-            "            Condition:",
-            f"              StringEquals: {{'sts:ExternalId': '{account.external_id}'}}",
+            *(trust or product_trust),
             "      Policies:",
             f"        - PolicyName: {name}",
             "          PolicyDocument:",
@@ -99,6 +109,16 @@ def cloudformation_template(account: LinkedAccount, *, with_apply: bool = False)
         "Resources:",
         role(
             "ReadRole", READ_ROLE_NAME, read_policy(), "Read-only access for iamreview least-privilege review"
+        ),
+        role(
+            "PolicyGenerationRole",
+            ACCESS_ROLE_NAME,
+            access_role_policy(),
+            "Assumed by IAM Access Analyzer to read the trail when iamreview generates a policy",
+            [
+                f"            Principal: {{Service: {ACCESS_ANALYZER_SERVICE}}}",
+                "            Action: sts:AssumeRole",
+            ],
         ),
     ]
     if with_apply:
@@ -132,6 +152,18 @@ def terraform_snippet(account: LinkedAccount, *, with_apply: bool = False) -> st
         )
 
     out = role("iamreview_read", READ_ROLE_NAME, read_policy())
+    out += (
+        "\n"
+        f'resource "aws_iam_role" "iamreview_policy_generation" {{\n'
+        f'  name               = "{ACCESS_ROLE_NAME}"\n'
+        f"  assume_role_policy = jsonencode({hcl_value(access_role_trust(), 1)})\n"
+        f"}}\n\n"
+        f'resource "aws_iam_role_policy" "iamreview_policy_generation" {{\n'
+        f'  name   = "{ACCESS_ROLE_NAME}"\n'
+        f"  role   = aws_iam_role.iamreview_policy_generation.id\n"
+        f"  policy = jsonencode({hcl_value(access_role_policy(), 1)})\n"
+        f"}}\n"
+    )
     if with_apply:
         out += "\n" + role("iamreview_apply", APPLY_ROLE_NAME, apply_policy())
     return out

@@ -204,7 +204,7 @@ class AccessAnalyzerResponse(BaseResponse):
     # -- policy generation (fakeaws.policygen) --------------------------------------------------------
 
     def start_policy_generation(self) -> ActionResult:
-        from fakeaws import policygen
+        import fakeaws.policygen as policygen
         from fakeaws.enforce import refuse_also
 
         details = self._get_param("cloudTrailDetails") or {}
@@ -218,7 +218,7 @@ class AccessAnalyzerResponse(BaseResponse):
         return ActionResult({"jobId": policygen.start(self.current_account, params)})
 
     def get_generated_policy(self) -> ActionResult:
-        from fakeaws import policygen
+        import fakeaws.policygen as policygen
 
         return ActionResult(
             policygen.generated(
@@ -230,7 +230,7 @@ class AccessAnalyzerResponse(BaseResponse):
         )
 
     def list_policy_generations(self) -> ActionResult:
-        from fakeaws import policygen
+        import fakeaws.policygen as policygen
 
         size = int(self._get_param("maxResults") or 100)
         if size < 1:
@@ -242,7 +242,7 @@ class AccessAnalyzerResponse(BaseResponse):
         )
 
     def cancel_policy_generation(self) -> ActionResult:
-        from fakeaws import policygen
+        import fakeaws.policygen as policygen
 
         policygen.cancel(self.current_account, self._get_param("jobId"))
         return ActionResult({})
