@@ -47,9 +47,13 @@ class LinkedAccountForm(forms.ModelForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["periodic_days"].required = False  # left empty: the account keeps its value (400 at first)
         if self.instance.pk:
             self.initial["regions"] = ", ".join(self.instance.regions)
             self.fields["account_id"].disabled = True
+
+    def clean_periodic_days(self) -> int:
+        return int(self.cleaned_data.get("periodic_days") or self.instance.periodic_days or 400)
 
     def clean_regions(self) -> list[str]:
         raw = self.cleaned_data.get("regions") or ""
