@@ -47,7 +47,9 @@ class LinkedAccountForm(forms.ModelForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["periodic_days"].required = False  # left empty: the account keeps its value (400 at first)
+        self.fields[
+            "periodic_days"
+        ].required = False  # left empty: the account keeps its value (400 at first)
         if self.instance.pk:
             self.initial["regions"] = ", ".join(self.instance.regions)
             self.fields["account_id"].disabled = True

@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from accounts.aws.client import AwsAccessError, explain
+from accounts.aws.evidence import event_action
 
 MAX_VERSIONS = 5
 
@@ -268,7 +269,9 @@ def access_denied_events(
                 found.append(
                     {
                         "time": str(e.get("EventTime")),
-                        "action": f"{e.get('EventSource', '').split('.')[0]}:{e.get('EventName')}",
+                        "action": event_action(
+                            str(e.get("EventSource", "")).split(".")[0], str(e.get("EventName"))
+                        ),
                         "error": detail.get("errorCode"),
                         "resource": denied_resource(detail),
                     }

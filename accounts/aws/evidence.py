@@ -12,6 +12,7 @@ Every failure raises AwsAccessError with a sentence a person can act on.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +28,24 @@ EVENT_SOURCE_PREFIX = {
     "email": "ses",
     "elasticloadbalancing": "elasticloadbalancing",
 }
+
+
+# CloudTrail event names that are not the IAM action's name.
+EVENT_ACTIONS = {
+    "s3:ListObjects": "s3:ListBucket",
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:HeadObject": "s3:GetObject",
+}
+LAMBDA_VERSION = re.compile(r"20\d{6}(v\d+)?$")  # UpdateFunctionCode20150331v2 -> UpdateFunctionCode
+
+
+def event_action(source: str, name: str) -> str:
+    """The IAM action a CloudTrail event stands for."""
+    prefix = EVENT_SOURCE_PREFIX.get(source, source)
+    if prefix == "lambda":
+        name = LAMBDA_VERSION.sub("", name)
+    action = f"{prefix}:{name}"
+    return EVENT_ACTIONS.get(action, action)
 
 
 class GenerationRefused(AwsAccessError):
@@ -144,7 +163,7 @@ def lookup_events(
             events.append(
                 TrailEvent(
                     caller=caller_arn(detail.get("userIdentity", {})),
-                    action=f"{EVENT_SOURCE_PREFIX.get(source, source)}:{detail.get('eventName') or e.get('EventName')}",
+                    action=event_action(source, str(detail.get("eventName") or e.get("EventName"))),
                     time=e["EventTime"],
                     resources=tuple(r["ARN"] for r in detail.get("resources") or [] if r.get("ARN")),
                     error=str(detail.get("errorCode") or ""),

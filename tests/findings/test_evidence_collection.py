@@ -159,3 +159,12 @@ def test_a_dead_worker_is_reaped(world: Any, settings: Any) -> None:
     assert EvidenceJob.objects.get(kind="generation").status == EvidenceJobStatus.WAITING
     lookup = EvidenceJob.objects.get(kind="lookup")
     assert lookup.status == EvidenceJobStatus.FAILED and "worker stopped" in lookup.error
+
+
+def test_cloudtrail_event_names_map_to_iam_actions() -> None:
+    from accounts.aws.evidence import event_action
+
+    assert event_action("lambda", "UpdateFunctionCode20150331v2") == "lambda:UpdateFunctionCode"
+    assert event_action("monitoring", "PutMetricData") == "cloudwatch:PutMetricData"
+    assert event_action("s3", "ListObjectsV2") == "s3:ListBucket"
+    assert event_action("iam", "CreateUser") == "iam:CreateUser"
