@@ -185,6 +185,13 @@ def evidence_jobs_reap_stale(*, now: datetime | None = None) -> int:
         elif EvidenceJob.objects.filter(pk=job.pk, status=EvidenceJobStatus.RUNNING).exists():
             _finish(job, EvidenceJobStatus.FAILED, error=jobs.INTERRUPTED)
             count += 1
+    # Queued and never picked up (broker down, task lost): fail it, so the account's slot is freed.
+    queued_max = timedelta(seconds=settings.IAMREVIEW_QUEUED_MAX_SECONDS)
+    for job in EvidenceJob.objects.filter(status=EvidenceJobStatus.QUEUED, created_at__lt=now - queued_max):
+        _finish(
+            job, EvidenceJobStatus.FAILED, error="No worker picked this job up; the next tick queues another."
+        )
+        count += 1
     for job in EvidenceJob.objects.filter(
         status=EvidenceJobStatus.WAITING, created_at__lt=now - GIVE_UP_AFTER
     ):

@@ -159,6 +159,11 @@ def test_a_dead_worker_is_reaped(world: Any, settings: Any) -> None:
     assert EvidenceJob.objects.get(kind="generation").status == EvidenceJobStatus.WAITING
     lookup = EvidenceJob.objects.get(kind="lookup")
     assert lookup.status == EvidenceJobStatus.FAILED and "worker stopped" in lookup.error
+    # A job no worker ever picked up does not hold the account's slot for ever.
+    EvidenceJob.objects.filter(kind="generation").update(status="queued")
+    EvidenceJob.objects.update(created_at=timezone.now() - timedelta(days=1))
+    assert evidence.evidence_jobs_reap_stale() == 1
+    assert EvidenceJob.objects.get(kind="generation").status == EvidenceJobStatus.FAILED
 
 
 def test_cloudtrail_event_names_map_to_iam_actions() -> None:
