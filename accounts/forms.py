@@ -40,13 +40,23 @@ class LinkedAccountForm(forms.ModelForm):
             "enabled",
             "sync_interval_minutes",
             "unused_days",
+            "periodic_days",
+            "cloudtrail_trail_arn",
+            "policy_generation_role_arn",
+            "cloudtrail_lookup",
         ]
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields[
+            "periodic_days"
+        ].required = False  # left empty: the account keeps its value (400 at first)
         if self.instance.pk:
             self.initial["regions"] = ", ".join(self.instance.regions)
             self.fields["account_id"].disabled = True
+
+    def clean_periodic_days(self) -> int:
+        return int(self.cleaned_data.get("periodic_days") or self.instance.periodic_days or 400)
 
     def clean_regions(self) -> list[str]:
         raw = self.cleaned_data.get("regions") or ""
@@ -59,7 +69,7 @@ class LinkedAccountForm(forms.ModelForm):
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
         account_id = data.get("account_id") or self.instance.account_id
-        for field in ("role_arn", "apply_role_arn"):
+        for field in ("role_arn", "apply_role_arn", "policy_generation_role_arn"):
             arn = data.get(field)
             if arn and account_id and ROLE_ARN_RE.match(str(arn)) and f":{account_id}:" not in str(arn):
                 self.add_error(field, f"This role is not in account {account_id}.")

@@ -20,6 +20,11 @@ role_arn_validator = RegexValidator(
     "A role ARN looks like arn:aws:iam::123456789012:role/iamreview-read.",
 )
 
+trail_arn_validator = RegexValidator(
+    r"^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:trail/[\w.-]{3,128}$",
+    "A trail ARN looks like arn:aws:cloudtrail:us-east-1:123456789012:trail/management-events.",
+)
+
 
 def default_unused_days() -> int:
     """The unused-permission window of a newly linked account (IAMREVIEW_UNUSED_DAYS); each has its own."""
@@ -60,6 +65,25 @@ class LinkedAccount(models.Model):
     enabled = models.BooleanField(default=True)
     sync_interval_minutes = models.PositiveIntegerField(default=360, validators=[MinValueValidator(15)])
     unused_days = models.PositiveIntegerField(default=default_unused_days, validators=[MinValueValidator(1)])
+    # Evidence of use from CloudTrail (findings.evidence). Policy generation needs the trail that logs the
+    # account's management events and the service role Access Analyzer assumes to read it.
+    cloudtrail_trail_arn = models.CharField(
+        max_length=600,
+        blank=True,
+        validators=[trail_arn_validator],
+        help_text="Trail for IAM Access Analyzer policy generation (evidence of use from CloudTrail).",
+    )
+    policy_generation_role_arn = models.CharField(
+        max_length=600,
+        blank=True,
+        validators=[role_arn_validator],
+        help_text="Service role IAM Access Analyzer assumes to read the trail (iamreview-policy-generation).",
+    )
+    cloudtrail_lookup = models.BooleanField(
+        default=False, help_text="Also read management events with CloudTrail LookupEvents (90 days)."
+    )
+    # A permission last used between the window and this many days ago is kept as "periodic?".
+    periodic_days = models.PositiveIntegerField(default=400, validators=[MinValueValidator(1)])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

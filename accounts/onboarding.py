@@ -15,12 +15,16 @@ from django.conf import settings
 from accounts.exports import hcl_value, yaml_string
 from accounts.models import LinkedAccount
 from accounts.product_roles import (
+    ACCESS_ANALYZER_SERVICE,
+    ACCESS_ROLE_NAME,
     APPLY_ACTIONS,
     APPLY_ROLE_NAME,
     ORGANIZATION_POLICY_NAME,
     ORGANIZATION_READ_ACTIONS,
     READ_ACTIONS,
     READ_ROLE_NAME,
+    access_role_policy,
+    access_role_trust,
     apply_policy,
     organization_policy,
     read_policy,
@@ -88,7 +92,20 @@ def cloudformation_template(
     if organization is None:
         organization = account.reads_organization
 
-    def role(logical: str, name: str, policies: list[tuple[str, dict[str, Any]]], description: str) -> str:
+    product_trust = [
+        f"            Principal: {{AWS: {yaml_string(product_principal())}}}",
+        "            Action: sts:AssumeRole",
+        "            Condition:",
+        f"              StringEquals: {{'sts:ExternalId': '{account.external_id}'}}",
+    ]
+
+    def role(
+        logical: str,
+        name: str,
+        policies: list[tuple[str, dict[str, Any]]],
+        description: str,
+        trust: list[str] | None = None,
+    ) -> str:
         lines = [
             f"  {logical}:",
             "    Type: AWS::IAM::Role",
@@ -100,10 +117,7 @@ def cloudformation_template(
             "        Version: '2012-10-17'",
             "        Statement:",
             "          - Effect: Allow",
-            f"            Principal: {{AWS: {yaml_string(product_principal())}}}",
-            "            Action: sts:AssumeRole",
-            "            Condition:",
-            f"              StringEquals: {{'sts:ExternalId': '{account.external_id}'}}",
+            *(trust or product_trust),
             "      Policies:",
         ]
         for policy_name, document in policies:
@@ -126,6 +140,16 @@ def cloudformation_template(
             _read_policies(organization),
             "Read-only access for iamreview least-privilege review"
             + (", and to the organisation's policies" if organization else ""),
+        ),
+        role(
+            "PolicyGenerationRole",
+            ACCESS_ROLE_NAME,
+            [(ACCESS_ROLE_NAME, access_role_policy())],
+            "Assumed by IAM Access Analyzer to read the trail when iamreview generates a policy",
+            [
+                f"            Principal: {{Service: {ACCESS_ANALYZER_SERVICE}}}",
+                "            Action: sts:AssumeRole",
+            ],
         ),
     ]
     if with_apply:
@@ -169,6 +193,18 @@ def terraform_snippet(
         return out
 
     out = role("iamreview_read", READ_ROLE_NAME, _read_policies(organization))
+    out += (
+        "\n"
+        f'resource "aws_iam_role" "iamreview_policy_generation" {{\n'
+        f'  name               = "{ACCESS_ROLE_NAME}"\n'
+        f"  assume_role_policy = jsonencode({hcl_value(access_role_trust(), 1)})\n"
+        f"}}\n\n"
+        f'resource "aws_iam_role_policy" "iamreview_policy_generation" {{\n'
+        f'  name   = "{ACCESS_ROLE_NAME}"\n'
+        f"  role   = aws_iam_role.iamreview_policy_generation.id\n"
+        f"  policy = jsonencode({hcl_value(access_role_policy(), 1)})\n"
+        f"}}\n"
+    )
     if with_apply:
         out += "\n" + role("iamreview_apply", APPLY_ROLE_NAME, [(APPLY_ROLE_NAME, apply_policy())])
     return out

@@ -11,6 +11,9 @@ from typing import Any
 
 READ_ROLE_NAME = "iamreview-read"
 APPLY_ROLE_NAME = "iamreview-apply"
+# The service role IAM Access Analyzer assumes to read the account's trail when it generates a policy.
+ACCESS_ROLE_NAME = "iamreview-policy-generation"
+ACCESS_ANALYZER_SERVICE = "access-analyzer.amazonaws.com"
 # Customer managed policies that an operator attaches to the product's roles go under this path, where
 # the apply role may not change them (see docs/security.md).
 PROTECTED_POLICY_PATH = "/iamreview-product/"
@@ -29,6 +32,25 @@ READ_ACTIONS = (
     "access-analyzer:ValidatePolicy",
     "access-analyzer:CheckNoNewAccess",
     "cloudtrail:LookupEvents",
+    # Evidence of use from CloudTrail (findings.evidence): policy generation, the trail it reads, and the
+    # pre-apply simulation of every recorded call against the new policies.
+    "access-analyzer:StartPolicyGeneration",
+    "access-analyzer:GetGeneratedPolicy",
+    "access-analyzer:ListPolicyGenerations",
+    "access-analyzer:CancelPolicyGeneration",
+    "cloudtrail:GetTrail",
+    "cloudtrail:DescribeTrails",
+    "iam:SimulateCustomPolicy",
+    "iam:SimulatePrincipalPolicy",
+)
+# What Access Analyzer's service role needs to read a trail's logs (and last-accessed data) for generation.
+ACCESS_ROLE_ACTIONS = (
+    "cloudtrail:GetTrail",
+    "iam:GenerateServiceLastAccessedDetails",
+    "iam:GetServiceLastAccessedDetails",
+    "s3:GetObject",
+    "s3:ListBucket",
+    "kms:Decrypt",
 )
 APPLY_ACTIONS = (
     "iam:GetRolePolicy",
@@ -99,13 +121,39 @@ PROTECTED_POLICY_ACTIONS = (
 
 def own_role_arns() -> list[str]:
     # The account is a wildcard so that one template serves every member account.
-    return [f"arn:aws:iam::*:role/{name}" for name in (READ_ROLE_NAME, APPLY_ROLE_NAME)]
+    return [f"arn:aws:iam::*:role/{name}" for name in (READ_ROLE_NAME, APPLY_ROLE_NAME, ACCESS_ROLE_NAME)]
 
 
 def read_policy() -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": list(READ_ACTIONS), "Resource": "*"}],
+        "Statement": [
+            {"Effect": "Allow", "Action": list(READ_ACTIONS), "Resource": "*"},
+            {
+                # StartPolicyGeneration hands Access Analyzer its service role: that role only.
+                "Sid": "PassPolicyGenerationRole",
+                "Effect": "Allow",
+                "Action": ["iam:PassRole"],
+                "Resource": f"arn:aws:iam::*:role/{ACCESS_ROLE_NAME}",
+                "Condition": {"StringEquals": {"iam:PassedToService": ACCESS_ANALYZER_SERVICE}},
+            },
+        ],
+    }
+
+
+def access_role_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": list(ACCESS_ROLE_ACTIONS), "Resource": "*"}],
+    }
+
+
+def access_role_trust() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": ACCESS_ANALYZER_SERVICE}, "Action": "sts:AssumeRole"}
+        ],
     }
 
 

@@ -22,6 +22,10 @@ _AUDITED_FIELDS = [
     "enabled",
     "sync_interval_minutes",
     "unused_days",
+    "periodic_days",
+    "cloudtrail_trail_arn",
+    "policy_generation_role_arn",
+    "cloudtrail_lookup",
 ]
 
 

@@ -39,7 +39,7 @@ def demo_evidence(spec: dict[str, Any], account_id: str, name: str, window_days:
     """What CloudTrail records for a demo principal's workload: each used action on the resources its
     application works with (its bucket's objects, its table and an index, its function), within the
     window. Management calls name their resource too (GetBucketLocation the bucket)."""
-    from policy.evidence import Evidence
+    from policy.evidence import Evidence, EvidenceSource
 
     now = datetime.now(UTC)
     app = _app(name)
@@ -66,7 +66,7 @@ def demo_evidence(spec: dict[str, Any], account_id: str, name: str, window_days:
                 resources = [function]
             else:
                 resources = [None]  # type: ignore[list-item]
-            out += [Evidence(full, r, "cloudtrail", seen, 1 + days) for r in resources]
+            out += [Evidence(full, r, EvidenceSource.CLOUDTRAIL_LOOKUP, seen, 1 + days) for r in resources]
     return out
 
 

@@ -8,7 +8,11 @@ responses go through botocore's own serialiser:
 - GetAccountAuthorizationDetails as AWS answers it (attached AWS managed policies only, MaxItems/Marker);
 - the real policy size limits on PutRolePolicy, PutUserPolicy, PutGroupPolicy, CreatePolicy and
   CreatePolicyVersion;
-- CloudTrail LookupEvents answers for AccessDenied events recorded with `record_access_denied`;
+- CloudTrail LookupEvents over the events recorded with `record_event` (calls made) and
+  `record_access_denied` (calls refused): management events only, in CloudTrail's record format;
+- IAM Access Analyzer policy generation from those events (`fakeaws.policygen`): one job at a time, 50 a
+  day, 90 days, IN_PROGRESS jobs, action level only for the services and events AWS covers;
+- IAM's policy simulator, SimulateCustomPolicy and SimulatePrincipalPolicy (`fakeaws.simulate`);
 - the credential report's `<root_account>` row (`fakeaws.rootuser`), and an Organization with OUs, SCPs and
   RCPs whose member accounts have the ids of the seeded accounts (`fakeaws.organization`);
 - fault injection (`faults`): AccessDenied on AssumeRole, throttling, 5xx, Access Advisor jobs that never end;
@@ -24,16 +28,35 @@ Use in-process with `with fakeaws.mock():`, or as a server with `python -m fakea
 
 from __future__ import annotations
 
-from fakeaws.state import STATE, faults, record_access_denied, record_usage, reset
+from fakeaws.state import STATE, faults, record_access_denied, record_event, record_usage, reset
 
-__all__ = ["STATE", "faults", "install", "mock", "record_access_denied", "record_usage", "reset"]
+__all__ = [
+    "STATE",
+    "faults",
+    "install",
+    "mock",
+    "record_access_denied",
+    "record_event",
+    "record_usage",
+    "reset",
+]
 
 
 def install() -> None:
     """Patch moto once per process; safe to call again."""
     import warnings
 
-    from fakeaws import accessanalyzer, advisor, cloudtrail, enforce, gaad, limits, rootuser, sts_faults
+    from fakeaws import (
+        accessanalyzer,
+        advisor,
+        cloudtrail,
+        enforce,
+        gaad,
+        limits,
+        rootuser,
+        simulate,
+        sts_faults,
+    )
 
     # moto warns when an error code is not in the service model (AccessDenied on STS is real AWS
     # behaviour all the same).
@@ -45,6 +68,7 @@ def install() -> None:
     sts_faults.install()
     cloudtrail.install()
     rootuser.install()
+    simulate.install()
     # Last, so that it wraps the fault injection: a refused call is refused before any fault is drawn.
     enforce.install()
 

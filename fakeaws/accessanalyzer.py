@@ -201,6 +201,52 @@ class AccessAnalyzerResponse(BaseResponse):
             }
         )
 
+    # -- policy generation (fakeaws.policygen) --------------------------------------------------------
+
+    def start_policy_generation(self) -> ActionResult:
+        import fakeaws.policygen as policygen
+        from fakeaws.enforce import refuse_also
+
+        details = self._get_param("cloudTrailDetails") or {}
+        if details.get("accessRole"):
+            refuse_also(self, "iam:PassRole", details["accessRole"])
+        params = {
+            "policyGenerationDetails": self._get_param("policyGenerationDetails"),
+            "cloudTrailDetails": details,
+            "clientToken": self._get_param("clientToken"),
+        }
+        return ActionResult({"jobId": policygen.start(self.current_account, params)})
+
+    def get_generated_policy(self) -> ActionResult:
+        import fakeaws.policygen as policygen
+
+        return ActionResult(
+            policygen.generated(
+                self.current_account,
+                self._get_param("jobId"),
+                bool(self._get_param("includeResourcePlaceholders")),
+                bool(self._get_param("includeServiceLevelTemplate")),
+            )
+        )
+
+    def list_policy_generations(self) -> ActionResult:
+        import fakeaws.policygen as policygen
+
+        size = int(self._get_param("maxResults") or 100)
+        if size < 1:
+            raise FakeAwsError("ValidationException", "maxResults must be at least 1.")
+        return ActionResult(
+            policygen.listed(
+                self.current_account, self._get_param("principalArn"), size, self._get_param("nextToken")
+            )
+        )
+
+    def cancel_policy_generation(self) -> ActionResult:
+        import fakeaws.policygen as policygen
+
+        policygen.cancel(self.current_account, self._get_param("jobId"))
+        return ActionResult({})
+
 
 url_bases = [r"https?://access-analyzer\.(.+)\.amazonaws\.com"]
 url_paths = {"{0}/.*$": AccessAnalyzerResponse.dispatch}

@@ -114,6 +114,43 @@ def _granted_services(attached: list[str], inline: dict[str, Any]) -> set[str] |
     return services
 
 
+APPS = ("orders", "billing", "search", "images", "reports", "auth", "etl")
+
+
+def _resources(account: str, env: str, service: str, app: str) -> list[str]:
+    """The ARNs a workload's calls touch, as CloudTrail records them."""
+    region = "us-east-1"
+    return {
+        "s3": [f"arn:aws:s3:::acme-{env}-{app}"],
+        "dynamodb": [f"arn:aws:dynamodb:{region}:{account}:table/{app}"],
+        "lambda": [f"arn:aws:lambda:{region}:{account}:function:{app}-handler"],
+        "sqs": [f"arn:aws:sqs:{region}:{account}:{app}-jobs"],
+        "logs": [f"arn:aws:logs:{region}:{account}:log-group:/aws/{app}"],
+        "secretsmanager": [f"arn:aws:secretsmanager:{region}:{account}:secret:{env}/{app}-AbCdEf"],
+    }.get(service, [])
+
+
+def _events(account: str, env: str, usage: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """What each workload's calls left in CloudTrail: its recorded actions, one to three calls each, on the
+    resources of its application (derived from its name); data events (s3:GetObject, dynamodb:GetItem) too,
+    which only a trail's files hold (LookupEvents and policy generation leave them out, as in AWS). A seeded generator of its own, so that the rest
+    of the demo is drawn as before."""
+    events: dict[str, list[dict[str, Any]]] = {}
+    for name, services in usage.items():
+        rng = random.Random(f"{account}:{name}")  # nosec B311 - reproducible demo data
+        app = next((a for a in APPS if a in name), name.split("-")[0])
+        out = events.setdefault(name, [])
+        for service, use in services.items():
+            actions = use.get("actions") or {}
+            for action, days in actions.items():
+                for n in range(rng.randint(1, 3)):
+                    resources = _resources(account, env, service, app)
+                    if service == "s3" and action in ("GetObject", "PutObject"):
+                        resources = [f"{resources[0]}/uploads/{rng.randint(1, 999)}.json"]
+                    out.append({"action": f"{service}:{action}", "days": days + n, "resources": resources})
+    return events
+
+
 def account_spec(account: str, env: str, rng: random.Random, size: int) -> dict[str, Any]:
     roles: list[dict[str, Any]] = []
     users: list[dict[str, Any]] = []
@@ -361,6 +398,7 @@ def account_spec(account: str, env: str, rng: random.Random, size: int) -> dict[
             ],
         }
     ]
+    events = _events(account, env, usage)
     return {
         "policies": policies,
         "groups": groups,
@@ -368,6 +406,8 @@ def account_spec(account: str, env: str, rng: random.Random, size: int) -> dict[
         "users": users,
         "usage": usage,
         "analyzers": analyzers,
+        "trail": True,
+        "events": events,
     }
 
 

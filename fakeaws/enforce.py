@@ -83,8 +83,9 @@ def _resource(response: Any, backend: Any, account: str) -> str:
     return param("PolicyArn") or param("Arn") or "*"
 
 
-def refusal(response: Any) -> tuple[str, str] | None:
-    """(action, message) when the caller is an assumed-role session that may not make this call."""
+def refusal(response: Any, action: str | None = None, resource: str | None = None) -> tuple[str, str] | None:
+    """(action, message) when the caller is an assumed-role session that may not make this call (or, with
+    `action` and `resource`, a further action the call needs: iam:PassRole on the role it hands over)."""
     from moto.iam.models import iam_backends
     from moto.sts.models import sts_backends
 
@@ -96,13 +97,13 @@ def refusal(response: Any) -> tuple[str, str] | None:
     session = sts.get_assumed_role_from_access_key(response.access_key)
     if session is None:
         return None
-    action = action_for(prefix, response._get_action())
+    action = action or action_for(prefix, response._get_action())
     if action in ALWAYS_ALLOWED:
         return None
     backend = iam_backends[account]["aws"]
     role_name = session.role_arn.rsplit("/", 1)[-1]
     caller = f"arn:aws:sts::{account}:assumed-role/{role_name}/{session.session_name}"
-    resource = _resource(response, backend, account)
+    resource = resource or _resource(response, backend, account)
     try:
         role = backend.get_role(role_name)
     except Exception:
@@ -121,6 +122,8 @@ def refusal(response: Any) -> tuple[str, str] | None:
         "aws:requestedregion": [response.region],
         "aws:securetransport": ["true"],
     }
+    if action == "iam:PassRole" and response.service_name == "accessanalyzer":
+        context["iam:passedtoservice"] = ["access-analyzer.amazonaws.com"]
     if response.service_name == "iam" and response._get_param("PolicyArn"):
         context["iam:policyarn"] = [str(response._get_param("PolicyArn"))]
     verdict = decide(documents, action, resource, context)
@@ -144,6 +147,17 @@ def refusal(response: Any) -> tuple[str, str] | None:
     }[verdict]
     on = f" on resource: {resource}" if resource != "*" else ""
     return action, f"User: {caller} is not authorized to perform: {action}{on} {why}"
+
+
+def refuse_also(response: Any, action: str, resource: str) -> None:
+    """Raise AccessDenied unless the caller may also do `action` on `resource` (the call needs both)."""
+    from fakeaws.errors import FakeAwsError
+
+    refused = refusal(response, action, resource)
+    if refused is not None:
+        with STATE.lock:
+            STATE.refused.append({"action": refused[0], "message": refused[1]})
+        raise FakeAwsError("AccessDeniedException", refused[1])
 
 
 def _error(response: Any, message: str) -> tuple[int, dict[str, str], str]:

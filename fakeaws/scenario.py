@@ -11,6 +11,8 @@
         "analyzers": [{"name": "unused", "type": "ACCOUNT_UNUSED_ACCESS", "findings": [...]}],
         "root": {"mfa": False, "keys": [{"age_days": 900, "last_used_days": 3}]},  # fakeaws.rootuser
         "management": True,  # the read role has the management template's organisation policy
+        "trail": True,  # a multi-region trail logging management events (TRAIL_NAME)
+        "events": {"app": [{"action": "s3:GetObject", "days": 1, "resources": ["arn:aws:s3:::b/k"]}]},
     })
 
 Every seeded account also gets the product's read and apply roles (`iamreview-read`, `iamreview-apply`)
@@ -28,10 +30,15 @@ from typing import Any
 
 import boto3
 
-from fakeaws.state import record_usage
+from fakeaws.state import record_event, record_usage
 
 READ_ROLE = "iamreview-read"
 APPLY_ROLE = "iamreview-apply"
+TRAIL_NAME = "management-events"
+
+
+def trail_arn(account_id: str, region: str = "us-east-1") -> str:
+    return f"arn:aws:cloudtrail:{region}:{account_id}:trail/{TRAIL_NAME}"
 
 
 def _ago(days: float, now: datetime) -> datetime:
@@ -53,7 +60,7 @@ def account_clients(account_id: str, endpoint_url: str | None = None) -> dict[st
         request.headers["x-moto-account-id"] = account_id
 
     clients = {}
-    for service in ("iam", "accessanalyzer"):
+    for service in ("iam", "accessanalyzer", "s3", "cloudtrail"):
         client = boto3.client(service, region_name="us-east-1", endpoint_url=endpoint_url)
         client.meta.events.register("before-sign.*.*", name_account)
         clients[service] = client
@@ -62,10 +69,14 @@ def account_clients(account_id: str, endpoint_url: str | None = None) -> dict[st
 
 def product_roles(trusted_account: str, *, management: bool = False) -> list[dict[str, Any]]:
     """The product's read and apply roles with the policies of the onboarding templates (for the
-    management account, the read role also has the management template's organisation policy)."""
+    management account, the read role also has the management template's organisation policy), and the
+    role IAM Access Analyzer assumes to read the trail when it generates a policy."""
     from accounts.product_roles import (
+        ACCESS_ROLE_NAME,
         ORGANIZATION_POLICY_NAME,
         READ_ROLE_NAME,
+        access_role_policy,
+        access_role_trust,
         organization_policy,
         role_policies,
     )
@@ -78,6 +89,14 @@ def product_roles(trusted_account: str, *, management: bool = False) -> list[dic
         roles.append(
             {"name": name, "trust": read_role_trust(trusted_account), "inline": inline, "created_days": 30}
         )
+    roles.append(
+        {
+            "name": ACCESS_ROLE_NAME,
+            "trust": access_role_trust(),
+            "inline": {ACCESS_ROLE_NAME: access_role_policy()},
+            "created_days": 30,
+        }
+    )
     return roles
 
 
@@ -202,6 +221,22 @@ def seed_account(
         for service, use in services.items():
             actions = {a: _ago(d, now) for a, d in use.get("actions", {}).items()}
             record_usage(arn, service, _ago(use["days"], now), actions=actions)
+
+    if spec.get("trail"):
+        bucket = f"cloudtrail-{account_id}"
+        clients["s3"].create_bucket(Bucket=bucket)
+        clients["cloudtrail"].create_trail(Name=TRAIL_NAME, S3BucketName=bucket, IsMultiRegionTrail=True)
+    for name, events in spec.get("events", {}).items():
+        for event in events:
+            record_event(
+                account_id,
+                arns.get(name, name),
+                event["action"],
+                _ago(event.get("days", 0), now),
+                resources=event.get("resources", ()),
+                error=event.get("error", ""),
+                region=event.get("region", "us-east-1"),
+            )
 
     if spec.get("analyzers"):
         from fakeaws.accessanalyzer import add_finding

@@ -28,6 +28,10 @@ class Faults:
     throttle_next: dict[str, int] = field(default_factory=dict)  # operation -> how many calls to throttle
     server_error_next: dict[str, int] = field(default_factory=dict)  # operation -> how many 500s
     never_complete_jobs: bool = False  # Access Advisor jobs stay IN_PROGRESS
+    # Access Analyzer policy generation: IN_PROGRESS for this many GetGeneratedPolicy calls (or seconds)
+    generation_polls_before_complete: int = 1
+    generation_seconds_before_complete: float = 0.0
+    generation_fails_with: str = ""  # a JobErrorCode: the next generation jobs fail with it
     job_polls_before_complete: int = 0
     malformed_credential_report: bool = False
     # Random faults: each call fails with this probability, with one of these kinds, from a seeded RNG.
@@ -67,7 +71,9 @@ class State:
     analyzer_findings: dict[str, list[dict[str, Any]]] = field(
         default_factory=dict
     )  # analyzer ARN -> findings
-    access_denied: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # account -> events
+    # CloudTrail: account -> the events its trail recorded (calls made, refused calls), oldest first
+    events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    policy_generations: dict[str, dict[str, Any]] = field(default_factory=dict)  # job id -> job
     faults: Faults = field(default_factory=Faults)
     # account -> the root user's credential report row, as seeded (`fakeaws.rootuser`)
     root_users: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -91,6 +97,8 @@ def reset() -> None:
     STATE.analyzer_findings.clear()
     STATE.access_denied.clear()
     STATE.root_users.clear()
+    STATE.events.clear()
+    STATE.policy_generations.clear()
     STATE.faults = Faults()
     STATE.enforce = _enforce_default()
     STATE.refused.clear()
@@ -119,6 +127,9 @@ def faults() -> Faults:
                 server_error_next=dict(data.get("server_error_next", {})),
                 never_complete_jobs=bool(data.get("never_complete_jobs", False)),
                 job_polls_before_complete=int(data.get("job_polls_before_complete", 0)),
+                generation_polls_before_complete=int(data.get("generation_polls_before_complete", 1)),
+                generation_seconds_before_complete=float(data.get("generation_seconds_before_complete", 0)),
+                generation_fails_with=str(data.get("generation_fails_with", "")),
                 chaos_rate=float(data.get("chaos_rate", 0.0)),
                 chaos_kinds=list(data.get("chaos_kinds", CHAOS_KINDS)),
                 chaos_seed=int(data.get("chaos_seed", 0)),
@@ -154,11 +165,46 @@ def record_usage(
                 per[service].actions[action] = when
 
 
-def record_access_denied(account_id: str, principal_arn: str, action: str, when: datetime) -> None:
+def record_event(
+    account_id: str,
+    principal_arn: str,
+    action: str,
+    when: datetime,
+    *,
+    resources: tuple[str, ...] | list[str] = (),
+    error: str = "",
+    region: str = "us-east-1",
+    session: str = "",
+) -> None:
+    """Say that CloudTrail recorded a call: `principal_arn` is the IAM user or role (a role's calls are
+    written as its session, `arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION`; a session ARN is accepted
+    too), `action` is `service:Action`, `resources` the ARNs the event names, `error` its errorCode.
+    Whether it is a data event (never returned by LookupEvents) is decided by `fakeaws.cloudtrail`."""
     with STATE.lock:
-        STATE.access_denied.setdefault(account_id, []).append(
-            {"principal": principal_arn, "action": action, "time": when}
+        STATE.events.setdefault(account_id, []).append(
+            {
+                "principal": principal_arn,
+                "action": action,
+                "time": when,
+                "resources": list(resources),
+                "error": error,
+                "region": region,
+                "session": session,
+            }
         )
+
+
+def record_access_denied(
+    account_id: str, principal_arn: str, action: str, when: datetime, resource: str = ""
+) -> None:
+    record_event(
+        account_id,
+        principal_arn,
+        action,
+        when,
+        resources=[resource] if resource else [],
+        error="AccessDenied",
+    )
 
 
 def take_fault(table: dict[str, int], operation: str) -> bool:

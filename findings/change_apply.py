@@ -20,7 +20,8 @@ from accounts.services import aws_target
 from core.audit import audit_record
 from core.jobs import job_progress
 from findings.change_items import Target, Writer, handler_for, items_digest, undo_step
-from findings.change_requests import approvals_count
+from findings.change_requests import allowance_document, approvals_count
+from findings.evidence_check import check_used_access
 from findings.models import ChangeRequest, ChangeStatus, Suggestion
 from findings.signals import DONE, FAILED, change_event, emit
 
@@ -52,6 +53,11 @@ def _fail(cr: ChangeRequest, message: str, *, action: str = "change.apply_fail")
     return cr
 
 
+def _statements(document: Any) -> list[Any]:
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    return list(statements) if isinstance(statements, list) else [statements]
+
+
 def _new_access_by_access_analyzer(cr: ChangeRequest, session_factory: Any) -> list[str]:
     """CheckNoNewAccess on exactly the version being applied, with the read role, where the account has
     Access Analyzer: a second check beside the engine's (which ran on this version when it was saved).
@@ -69,7 +75,13 @@ def _new_access_by_access_analyzer(cr: ChangeRequest, session_factory: Any) -> l
     refusals, unavailable = [], 0
     for item in cr.items:
         for document in item["proposed"]:
-            answer = aws.check_no_new_access(analyzer, document, item["original"])
+            existing = item["original"]
+            if cr.add_back:  # a follow-up may grant exactly what it adds back
+                existing = {
+                    "Version": "2012-10-17",
+                    "Statement": _statements(item["original"]) + allowance_document(cr.add_back)["Statement"],
+                }
+            answer = aws.check_no_new_access(analyzer, document, existing)
             if not answer.get("available"):
                 unavailable += 1
             elif answer.get("result") != "PASS":
@@ -85,6 +97,27 @@ def _new_access_by_access_analyzer(cr: ChangeRequest, session_factory: Any) -> l
     )
     _log(cr, "Checking with Access Analyzer", 15, line)
     return refusals
+
+
+def _used_access_kept(cr: ChangeRequest, session_factory: Any) -> list[str]:
+    """Every use in the evidence still allowed? The engine's answer, and IAM's simulator's where the read
+    role may call it; the log says what was checked. Returns what the change would deny."""
+    try:
+        iam = (session_factory or AwsSession)(aws_target(cr.account)).client("iam")
+    except AwsAccessError:
+        iam = None
+    result = check_used_access(cr, iam)
+    line = (
+        f"Evidence check: {result.checked} recorded use(s), {len(result.denied)} denied after the change; "
+        f"IAM simulator: {result.simulator}"
+        + (
+            f"; {len(result.older)} older use(s) removed: {', '.join(result.older)[:300]}"
+            if result.older
+            else ""
+        )
+    )
+    _log(cr, "Checking the evidence of use", 17, line)
+    return result.denied
 
 
 def change_request_apply(*, change_id: int, session_factory: Any = None) -> ChangeRequest:
@@ -123,6 +156,14 @@ def change_request_apply(*, change_id: int, session_factory: Any = None) -> Chan
             cr,
             "Stopped before any change: IAM Access Analyzer's CheckNoNewAccess says the approved documents "
             f"grant access the current ones do not ({'; '.join(refusals)[:400]}). Open a new request.",
+        )
+    denied = _used_access_kept(cr, session_factory)
+    if denied:
+        return _fail(
+            cr,
+            f"Stopped before any change: the new policies would deny {len(denied)} use(s) the evidence "
+            f"shows within the last {cr.account.unused_days} days: {'; '.join(denied)[:1500]}. "
+            "Edit the request to keep them, or open a new one.",
         )
 
     steps: list[dict[str, Any]] = []

@@ -52,9 +52,25 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
-def items_validate(items: list[dict[str, Any]], *, reference: list[dict[str, Any]] | None = None) -> None:
+def allowance_document(add_back: list[dict[str, str]]) -> dict[str, Any]:
+    """What an add-back follow-up may grant beyond the current documents, as a policy."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": a["action"], "Resource": a["resource"] or "*"} for a in add_back
+        ],
+    }
+
+
+def items_validate(
+    items: list[dict[str, Any]],
+    *,
+    reference: list[dict[str, Any]] | None = None,
+    add_back: list[dict[str, str]] | None = None,
+) -> None:
     """Refuse items that are malformed, that do not match what they replace, or that grant anything the
-    current documents do not (the engine's check; run on every version, not only the first)."""
+    current documents do not (the engine's check; run on every version, not only the first). An add-back
+    follow-up may also grant exactly what it adds back, nothing else."""
     catalog = default_catalog()
     if reference is not None and [(i.get("kind"), i.get("name"), i.get("arn", "")) for i in items] != [
         (r["kind"], r["name"], r.get("arn", "")) for r in reference
@@ -75,6 +91,8 @@ def items_validate(items: list[dict[str, Any]], *, reference: list[dict[str, Any
         if _holds_nul(documents):
             raise ChangeError(f"The proposed document for {item['name']} holds a NUL character (\\u0000).")
         originals = [parse_policy(item["original"], item["name"])]
+        if add_back:
+            originals.append(parse_policy(allowance_document(add_back), "add-back"))
         try:
             proposed = [parse_policy(d, item["name"]) for d in documents]
         except PolicyError as exc:
@@ -202,7 +220,7 @@ def change_request_edit(
             raise ChangeError(f"A request that is {cr.get_status_display().lower()} cannot be edited.")
         if not reason.strip():
             raise ChangeError("Say why the documents changed.")
-        items_validate(items, reference=cr.items)
+        items_validate(items, reference=cr.items, add_back=cr.add_back)
         items = items_recount(cr, items)
         before = {"items": _summary(cr.items), "version": cr.version, "digest": items_digest(cr.items)}
         cr.items = items

@@ -16,9 +16,10 @@ from accounts.roles import ACTION, FORM, Role, has_role, role_required
 from core.htmx import is_partial, poll_response
 from core.models import AuditEvent
 from core.params import db_id
+from findings import add_back, change_stages, selectors
 from findings import change_requests as changes
-from findings import change_stages, selectors
 from findings.change_items import items_digest
+from findings.evidence_record import evidence_record
 from findings.models import ChangeRequest, ChangeStatus, Suggestion
 from findings.suggestions import with_hardening
 from policy.tighten import policy_diff
@@ -67,6 +68,7 @@ def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "hardening_regions": next(
                 (i["hardening"]["regions"] for i in suggestion.items if i.get("hardening")), []
             ),
+            "record": evidence_record(suggestion),
         },
     )
 
@@ -203,6 +205,27 @@ def change_apply(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, "Applying: the page follows the progress.")
     return redirect("change_detail", pk=pk)
+
+
+@role_required(Role.REVIEWER, ACTION)
+def change_add_back(request: HttpRequest, pk: int) -> HttpResponse:
+    """The one-click follow-up after an AccessDenied: a change request adding back the denied access."""
+    cr = _change(request, pk)
+    number = db_id(request.POST.get("event"))  # 1 for the first AccessDenied on the change
+    try:
+        follow = add_back.change_request_add_back(
+            actor=request.user,
+            change=cr,
+            event=number - 1 if number else -1,
+            reason=request.POST.get("reason", ""),
+        )
+    except changes.ChangeError as exc:
+        messages.error(request, str(exc))
+        return redirect("change_detail", pk=pk)
+    messages.success(
+        request, f"Change request #{follow.pk} opened: an approver signs it off before it is applied."
+    )
+    return redirect("change_detail", pk=follow.pk)
 
 
 @role_required(Role.APPROVER, ACTION)

@@ -11,9 +11,9 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import LinkedAccount
-from findings.models import InlinePolicy, LastAccessed, ManagedPolicy, Principal
+from findings.models import EvidenceJob, EvidenceRecord, InlinePolicy, LastAccessed, ManagedPolicy, Principal
 from policy.catalog import default_catalog
-from policy.evidence import Evidence
+from policy.evidence import Evidence, EvidenceSource
 from policy.usage import ActionUse, Usage
 
 # -- usage ------------------------------------------------------------------------------------------------
@@ -98,10 +98,80 @@ def principal_usage(principal: Principal, *, now: datetime | None = None) -> Pri
     )
 
 
+# -- evidence of use ---------------------------------------------------------------------------------------
+
+
 def principal_evidence(principal: Principal) -> list[Evidence]:
-    """What CloudTrail shows the principal used (a group: its members), as `policy.evidence.Evidence`.
-    Until the CloudTrail collection stores any, there is none: Access Advisor alone decides."""
-    return []
+    """Every observed use of the principal, from every source, as `policy.evidence.Evidence` rows: Access
+    Advisor's services (`service:*`) and actions with their last use, and the CloudTrail rows collected by
+    `findings.evidence` (policy generation: the actions used in its window; LookupEvents: each call's
+    action and resource, first and last seen, and how often). Never-used Access Advisor rows are not use.
+    A group's evidence is its members' (a group makes no calls of its own)."""
+    whose = group_members(principal) if principal.kind == "group" else [principal]
+    rows: list[Evidence] = []
+    for la in LastAccessed.objects.filter(principal__in=whose, last_accessed_at__isnull=False):
+        rows.append(
+            Evidence(
+                action=f"{la.service}:{la.action.lower()}" if la.action else f"{la.service}:*",
+                resource=None,
+                source=EvidenceSource.ACCESS_ADVISOR_ACTION
+                if la.action
+                else EvidenceSource.ACCESS_ADVISOR_SERVICE,
+                last_seen=la.last_accessed_at,  # type: ignore[arg-type]
+                count=0,
+            )
+        )
+    records = EvidenceRecord.objects.filter(principal__in=whose).order_by("source", "action", "resource")
+    for er in records:
+        rows.append(
+            Evidence(
+                action=er.action,
+                resource=er.resource or None,
+                source=EvidenceSource(er.source),
+                last_seen=er.last_seen,
+                count=er.count,
+                first_seen=er.first_seen,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class EvidenceAge:
+    """When each source last looked at the principal (None: never), and the newest failure, if any."""
+
+    access_advisor: datetime | None
+    generation: datetime | None
+    lookup: datetime | None
+    error: str = ""
+
+    @property
+    def newest(self) -> datetime | None:
+        return max((d for d in (self.access_advisor, self.generation, self.lookup) if d), default=None)
+
+
+def evidence_age(principal: Principal) -> EvidenceAge:
+    advisor = LastAccessed.objects.filter(principal=principal).order_by("-collected_at").first()
+    done = EvidenceJob.objects.filter(status="succeeded").order_by("-finished_at")
+    generation = done.filter(principal=principal, kind="generation").first()
+    lookup = (
+        done.filter(account=principal.account, kind="lookup").first()
+        if principal.account.cloudtrail_lookup
+        else None
+    )
+    failed = EvidenceJob.objects.filter(principal=principal, status="failed").order_by("-finished_at").first()
+    error = (
+        failed.error
+        if failed
+        and (not generation or (failed.finished_at or generation.finished_at) > generation.finished_at)
+        else ""
+    )  # type: ignore[operator]
+    return EvidenceAge(
+        access_advisor=advisor.collected_at if advisor else None,
+        generation=generation.finished_at if generation else None,
+        lookup=lookup.finished_at if lookup else None,
+        error=error,
+    )
 
 
 def group_members(group: Principal) -> list[Principal]:

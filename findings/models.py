@@ -440,6 +440,12 @@ class ChangeRequest(JobRow):
     watch_error = models.TextField(blank=True)
     watch_events = models.JSONField(default=list, blank=True)
     log = models.JSONField(default=list, blank=True)
+    # A follow-up that adds back what an apply took away and AWS then refused: [{"action", "resource"}],
+    # the only access it may grant beyond the current documents (findings.add_back).
+    add_back = models.JSONField(default=list, blank=True)
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
     applied_at = models.DateTimeField(null=True, blank=True)
     applied_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -517,3 +523,8 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"comment by {self.author_name}"
+
+
+# Evidence of use from CloudTrail lives in its own module; imported here so that Django registers it.
+from findings.evidence_models import EvidenceJob as EvidenceJob  # noqa: E402
+from findings.evidence_models import EvidenceRecord as EvidenceRecord  # noqa: E402

@@ -9,6 +9,7 @@ from findings import (
     change_requests,
     change_stages,
     digest,
+    evidence,
     ingest,
     lifecycle,
     suggestions,
@@ -71,3 +72,14 @@ def suppressions_expire() -> int:
 )
 def digests_send_due() -> int:
     return digest.digests_send_due()
+
+
+@shared_task(name="findings.tasks.evidence_tick")
+def evidence_tick() -> int:
+    """Beat: reap evidence jobs, poll unfinished policy generations, start what the quota allows."""
+    return evidence.evidence_tick()
+
+
+@shared_task(name="findings.tasks.evidence_job_run", acks_late=True)
+def evidence_job_run(job_id: int) -> str:
+    return evidence.evidence_job_run(job_id=job_id).status

@@ -23,6 +23,7 @@ urlpatterns = [
     path("changes/<int:pk>/rollback/", change_views.change_rollback, name="change_rollback"),
     path("changes/<int:pk>/promote/", change_views.change_promote, name="change_promote"),
     path("changes/<int:pk>/comment/", finding_views.change_comment, name="change_comment"),
+    path("changes/<int:pk>/add-back/", change_views.change_add_back, name="change_add_back"),
     path("changes/<int:pk>/export.<str:fmt>", change_views.change_export, name="change_export"),
     path("suggestions/<int:pk>/", change_views.suggestion_detail, name="suggestion_detail"),
     path("suggestions/<int:pk>/accept/", change_views.suggestion_accept, name="suggestion_accept"),

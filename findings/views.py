@@ -26,6 +26,7 @@ from accounts.roles import ACTION, Role, role_required
 from core.htmx import is_partial, render_page_or_fragment
 from core.params import db_ids
 from findings import lifecycle, selectors
+from findings.facts import evidence_age
 from findings.figures_cache import CachedCountPaginator
 from findings.models import (
     AccessKey,
@@ -170,6 +171,7 @@ def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else [],
         "suggestions": (suggested := _suggestions(principal)),
         "no_suggestion_reason": "" if suggested else no_suggestion_reason(principal),
+        "evidence_age": evidence_age(principal) if principal.kind != "group" else None,
         "watch": _watch(principal),
     }
     return render(request, "findings/principal_detail.html", context)

@@ -34,6 +34,7 @@ app.conf.beat_schedule = {
     "forget-login-failures": {"task": "accounts.tasks.login_failures_forget", "schedule": crontab(minute=41)},
     # findings
     "reap-change-requests": {"task": "findings.tasks.change_requests_reap_stale", "schedule": 300.0},
+    "collect-evidence": {"task": "findings.tasks.evidence_tick", "schedule": 300.0},
     "watch-access-denied": {"task": "findings.tasks.access_denied_watch", "schedule": 900.0},
     "promote-stages": {"task": "findings.tasks.stages_promote_due", "schedule": 900.0},
     "send-digests": {"task": "findings.tasks.digests_send_due", "schedule": crontab(hour=7, minute=0)},

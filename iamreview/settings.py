@@ -303,6 +303,10 @@ IAMREVIEW_CHANGE_EXPIRY_DAYS = env_int("IAMREVIEW_CHANGE_EXPIRY_DAYS", 14, minim
 IAMREVIEW_WATCH_DAYS = env_int("IAMREVIEW_WATCH_DAYS", 7, minimum=1)
 # A stage of a staged change is promoted automatically once its AccessDenied watch stayed clean this long.
 IAMREVIEW_STAGE_WATCH_HOURS = env_int("IAMREVIEW_STAGE_WATCH_HOURS", 24, minimum=1)
+# Evidence from CloudTrail (findings.evidence): policy generations started per account per day (AWS allows
+# 50), and how many times one worker polls a generation before leaving it to the next beat tick.
+IAMREVIEW_GENERATION_DAILY_QUOTA = env_int("IAMREVIEW_GENERATION_DAILY_QUOTA", 50, minimum=1)
+IAMREVIEW_GENERATION_POLLS = env_int("IAMREVIEW_GENERATION_POLLS", 3, minimum=1)
 # First wait between polls of asynchronous AWS jobs (credential report, Access Advisor); doubles up to 10 s.
 IAMREVIEW_POLL_MS = env_int("IAMREVIEW_POLL_MS", 2000, minimum=10)
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from policy.evidence import Evidence
+from policy.evidence import Evidence, EvidenceSource
 
 # What Access Advisor cannot see, as documented (`policy.catalog.Catalog.not_recorded` adds what its
 # definition shows of the same kind). Permission-only actions: AWS checks them while serving another call (passing a role, tagging or naming a
@@ -112,7 +110,12 @@ class Usage:
     def with_evidence(self, evidence: Sequence[Evidence]) -> Usage:
         """Actions CloudTrail shows used (in the window the evidence was gathered for) count as used,
         whether or not the catalog knows them yet."""
-        used = frozenset(e.action.lower() for e in evidence if e.count > 0)
+        # Access Advisor is in this usage already (and its rows may be older than the window); a
+        # service-level row says nothing of actions.
+        advisor = (EvidenceSource.ACCESS_ADVISOR_SERVICE, EvidenceSource.ACCESS_ADVISOR_ACTION)
+        used = frozenset(
+            e.action.lower() for e in evidence if e.source not in advisor and not e.action.endswith(":*")
+        )
         if not used - self.used_actions:
             return self
         return replace(

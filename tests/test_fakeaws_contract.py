@@ -179,7 +179,7 @@ def test_access_analyzer_responses(clients: Any) -> None:
 def test_cloudtrail_access_denied(clients: Any) -> None:
     (_c, arns) = clients
     fakeaws.record_access_denied(
-        ACCOUNT, arns["app"], "s3:DeleteObject", datetime.datetime.now(tz=datetime.UTC)
+        ACCOUNT, arns["app"], "s3:PutBucketPolicy", datetime.datetime.now(tz=datetime.UTC)
     )
     trail = assumed(f"arn:aws:iam::{ACCOUNT}:role/{READ_ROLE}").client("cloudtrail")
     events = check(

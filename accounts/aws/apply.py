@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from accounts.aws.client import AwsAccessError, explain
+from accounts.aws.evidence import event_action
 
 MAX_VERSIONS = 5
 
@@ -233,6 +234,18 @@ def caller_matches(identity: dict[str, Any], principal_arn: str) -> bool:
     return str(identity.get("arn", "")).startswith(f"arn:aws:sts::{account}:assumed-role/{name}/")
 
 
+def denied_resource(detail: dict[str, Any]) -> str:
+    """The resource a refused call was for: the event's resources, else the error message's "on resource:
+    ARN" (AWS names it there when the action has one); "" when neither says."""
+    for resource in detail.get("resources") or []:
+        if resource.get("ARN"):
+            return str(resource["ARN"])
+    message = str(detail.get("errorMessage") or "")
+    if " on resource: " in message:
+        return message.split(" on resource: ", 1)[1].split(" ", 1)[0]
+    return ""
+
+
 def access_denied_events(
     cloudtrail: Any, principal_arn: str, since: Any, *, max_pages: int = 20
 ) -> list[dict[str, Any]]:
@@ -256,8 +269,11 @@ def access_denied_events(
                 found.append(
                     {
                         "time": str(e.get("EventTime")),
-                        "action": f"{e.get('EventSource', '').split('.')[0]}:{e.get('EventName')}",
+                        "action": event_action(
+                            str(e.get("EventSource", "")).split(".")[0], str(e.get("EventName"))
+                        ),
                         "error": detail.get("errorCode"),
+                        "resource": denied_resource(detail),
                     }
                 )
         token = page.get("NextToken")

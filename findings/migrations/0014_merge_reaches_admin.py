@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('findings', '0011_principal_reaches_admin'),
-        ('findings', '0013_merge_comments'),
+        ("findings", "0011_principal_reaches_admin"),
+        ("findings", "0013_merge_comments"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -14,7 +14,7 @@ from fakeaws.state import record_access_denied
 from findings import change_apply, change_requests, change_stages, suggestions, watch
 from findings.change_requests import ChangeError
 from findings.models import Approval, ChangeRequest, ChangeStatus, Principal
-from policy.evidence import Evidence
+from policy.evidence import Evidence, EvidenceSource
 from tests.changes.flow import apply, decide, not_sent, rollback
 from tests.scenarios import ACCOUNT
 
@@ -27,8 +27,8 @@ def _evidence() -> list[Evidence]:
 
     now = timezone.now()
     return [
-        Evidence("s3:PutObject", "arn:aws:s3:::builds/app/1.zip", "cloudtrail", now, 4),
-        Evidence("s3:GetObject", "arn:aws:s3:::builds/app/0.zip", "cloudtrail", now, 2),
+        Evidence("s3:PutObject", "arn:aws:s3:::builds/app/1.zip", EvidenceSource.CLOUDTRAIL_LOOKUP, now, 4),
+        Evidence("s3:GetObject", "arn:aws:s3:::builds/app/0.zip", EvidenceSource.CLOUDTRAIL_LOOKUP, now, 2),
     ]
 
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policy.catalog import Catalog
-from policy.evidence import Evidence
+from policy.evidence import Evidence, EvidenceSource
 from policy.model import parse_policy
 from policy.scope import harden, regions_seen, scope_documents
 from policy.tighten import tighten_policy
@@ -111,7 +111,7 @@ def cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[Evidence], Usage]:
     original = {"Version": "2012-10-17", "Statement": draw(st.lists(statements(), min_size=1, max_size=3))}
     concrete = [a for a in CATALOG.canonical.values()]
     evidence = [
-        Evidence(action, resource, "cloudtrail", NOW, 1)
+        Evidence(action, resource, EvidenceSource.CLOUDTRAIL_LOOKUP, NOW, 1)
         for action, resource in draw(
             st.lists(st.tuples(st.sampled_from(concrete), st.sampled_from(USED)), min_size=1, max_size=6)
         )

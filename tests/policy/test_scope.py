@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from policy.catalog import default_catalog
-from policy.evidence import Evidence
+from policy.evidence import Evidence, EvidenceSource
 from policy.model import parse_policy
 from policy.scope import generalise, harden, regions_seen, scope_documents
 from policy.tighten import grants_nothing_new
@@ -19,7 +19,7 @@ TABLE = f"arn:aws:dynamodb:eu-west-1:{ACCT}:table/orders"
 
 
 def ev(action: str, resource: str | None) -> Evidence:
-    return Evidence(action, resource, "cloudtrail", NOW, 1)
+    return Evidence(action, resource, EvidenceSource.CLOUDTRAIL_LOOKUP, NOW, 1)
 
 
 def _statements(documents: list[dict[str, Any]]) -> dict[tuple[str, ...], Any]:

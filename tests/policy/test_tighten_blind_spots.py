@@ -13,7 +13,7 @@ from findings.detect import unused_for_principal
 from findings.facts import usage_from_rows
 from findings.models import LastAccessed, Principal
 from policy.catalog import Catalog, default_catalog
-from policy.evidence import Evidence
+from policy.evidence import Evidence, EvidenceSource
 from policy.model import parse_policy
 from policy.tighten import grants_nothing_new, tighten_policy
 from policy.usage import ActionUse, Usage
@@ -73,8 +73,8 @@ def test_actions_cloudtrail_shows_used_are_kept_though_newer_than_the_catalog() 
     original = parse_policy(doc(allow(["s3:*"])), "p")
     access_advisor = Usage.of(tracked_services=["s3"], tracked_actions=cat.expand("s3:*"))
     evidence = [
-        Evidence("s3:GetObject", "arn:aws:s3:::b/k", "cloudtrail", NOW, 3),
-        Evidence("s3:BrandNewDataApi", None, "cloudtrail", NOW, 1),
+        Evidence("s3:GetObject", "arn:aws:s3:::b/k", EvidenceSource.CLOUDTRAIL_LOOKUP, NOW, 3),
+        Evidence("s3:BrandNewDataApi", None, EvidenceSource.CLOUDTRAIL_LOOKUP, NOW, 1),
     ]
     usage = access_advisor.with_evidence(evidence)
     assert usage.state("s3:brandnewdataapi") is ActionUse.USED

@@ -8,8 +8,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import LinkedAccount, SyncRun
+from accounts.product_roles import ACCESS_ROLE_NAME
 from accounts.sync import sync_run_request
 from fakeaws.demo import DEMO_ACCOUNTS, MANAGEMENT, PROD, SANDBOX
+from fakeaws.scenario import trail_arn
 
 # Sync waves: the management account's organisation caps the members' analyses, and staging's path to
 # prod's administrator is found once prod is analysed.
@@ -42,6 +44,10 @@ class Command(BaseCommand):
                         if account_id == SANDBOX
                         else f"arn:aws:iam::{account_id}:role/iamreview-apply",
                         "reads_organization": account_id == MANAGEMENT,
+                        # Evidence of use from the demo's trail: policy generation and LookupEvents.
+                        "cloudtrail_trail_arn": trail_arn(account_id),
+                        "policy_generation_role_arn": f"arn:aws:iam::{account_id}:role/{ACCESS_ROLE_NAME}",
+                        "cloudtrail_lookup": True,
                         "regions": ["us-east-1"],
                         "sync_interval_minutes": 360,
                     },
@@ -57,6 +63,10 @@ class Command(BaseCommand):
         self.stdout.write(f"[demo] synced {len(runs)} accounts, {total} principals")
         self._backfill_history([r.account for r in runs])
         self._send_a_digest()
+        # The first evidence collection (policy generation, LookupEvents); beat carries on every 5 minutes.
+        from findings.evidence import evidence_tick
+
+        self.stdout.write(f"[demo] queued {evidence_tick()} evidence collection job(s)")
 
     def _wait(self, runs: list[SyncRun], deadline: float) -> None:
         shown = ""
