@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parent.parent
-FIELDS = ["risk_score", "is_admin", "escalation", "score_explanation", "findings"]
+FIELDS = ["risk_score", "is_admin", "escalation", "score_explanation", "findings", "finding_text"]
 DEMO_NOW = "2026-11-30T12:00:00+00:00"
 
 # Runs inside a revision's worktree (cwd and PYTHONPATH) after import: one JSON line per principal.
@@ -39,9 +39,12 @@ DUMP = """
 import json, sys, django
 django.setup()
 from findings.models import Finding, Principal
-open_findings = {}
-for f in Finding.objects.filter(status="open").values_list("principal_arn", "kind", "severity", "subject"):
+open_findings, texts = {}, {}
+for f in Finding.objects.filter(status="open").values_list(
+    "principal_arn", "kind", "severity", "subject", "title", "detail"
+):
     open_findings.setdefault(f[0], []).append([f[1], f[2], f[3]])
+    texts.setdefault(f[0], []).append([f[1], f[3], f[4], f[5]])
 out = {}
 for p in Principal.objects.select_related("account").order_by("arn"):
     out[p.account.account_id + " " + p.arn] = {
@@ -50,6 +53,7 @@ for p in Principal.objects.select_related("account").order_by("arn"):
         "escalation": sorted({(e.get("path_id", ""), e.get("target", "")) for e in p.escalation_paths}),
         "score_explanation": p.score_explanation,
         "findings": sorted(open_findings.pop(p.arn, [])),
+        "finding_text": sorted(texts.pop(p.arn, [])),
     }
 for arn, items in open_findings.items():  # findings with no principal row (account-level ones)
     out.setdefault("- " + arn, {"findings": []})["findings"] = sorted(items)
@@ -223,6 +227,7 @@ def _analyze_records(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "findings": sorted(
                 [f["kind"], f["severity"], f.get("resources", [])] for f in p.get("findings", [])
             ),
+            "finding_text": sorted(p.get("findings", []), key=lambda f: json.dumps(f, sort_keys=True)),
             "warnings": sorted(p.get("warnings", [])),
         }
     return records
@@ -234,7 +239,8 @@ def _canon(value: Any) -> Any:
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """{"compared", "identical", "by_field": Counter, "differences": [{source, file, principal, field, before, after}]}."""
-    compared = identical = 0
+    compared: Counter[str] = Counter()
+    identical: Counter[str] = Counter()
     by_field: Counter[str] = Counter()
     differences = []
     for file_name in sorted(set(before["files"]) | set(after["files"])):
@@ -248,7 +254,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         }
         for source, (b_side, a_side) in sources.items():
             for principal in sorted(set(b_side) | set(a_side)):
-                compared += 1
+                compared[source] += 1
                 b_rec, a_rec = b_side.get(principal), a_side.get(principal)
                 if b_rec is None or a_rec is None:
                     by_field["principal present"] += 1
@@ -279,7 +285,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
                                 "after": a_val,
                             }
                         )
-                identical += same
+                identical[source] += same
         b_stats = _canon(b_file.get("analyze", {}).get("stats"))
         a_stats = _canon(a_file.get("analyze", {}).get("stats"))
         if b_stats != a_stats:
@@ -307,9 +313,14 @@ def _list_delta(b: Any, a: Any) -> str:
 
 def report(result: dict[str, Any], before: str, after: str, out: Any = sys.stdout) -> None:
     out.write(f"before {before}  after {after}\n\n")
-    out.write(f"{'principal records compared':<40}{result['compared']:>8}\n")
-    out.write(f"{'identical':<40}{result['identical']:>8}\n")
-    out.write(f"{'differing':<40}{result['compared'] - result['identical']:>8}\n")
+    out.write(f"{'principals':<40}{'compared':>10}{'identical':>10}{'differing':>10}\n")
+    for source, label in (
+        ("stored", "stored by import_gaad"),
+        ("analyze", "manage.py analyze --format json"),
+    ):
+        n, same = result["compared"][source], result["identical"][source]
+        out.write(f"{label:<40}{n:>10}{same:>10}{n - same:>10}\n")
+    out.write("\ndifferences by field (principals)\n")
     for field, count in sorted(result["by_field"].items()):
         out.write(f"  {field:<38}{count:>8}\n")
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)

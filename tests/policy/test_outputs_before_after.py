@@ -30,8 +30,11 @@ def test_oidc_trust_with_only_an_audience_condition_says_why_it_does_not_limit_w
         inline={"deploy": doc(allow("s3:PutObject", arn("role", "x")))},
     )
     report = gaad.analyze()[role]
-    (entry,) = [e for e in report.score_explanation if e["kind"] == "trust-oidc-no-sub"]
-    assert entry["reason"] == (
+    expected = (
         f"Any identity of {GITHUB} may assume this role: no condition on its subject. Its conditions do not "
         "limit who: token.actions.githubusercontent.com:aud does not say who the caller is."
     )
+    (entry,) = [e for e in report.score_explanation if e["kind"] == "trust-oidc-no-sub"]
+    assert entry["reason"] == expected
+    (finding,) = [f for f in report.findings if f.kind == "trust-oidc-no-sub"]
+    assert (finding.severity, finding.detail) == ("critical", expected)
