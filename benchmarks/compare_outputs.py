@@ -36,15 +36,17 @@ DEMO_NOW = "2026-11-30T12:00:00+00:00"
 
 # Runs inside a revision's worktree (cwd and PYTHONPATH) after import: one JSON line per principal.
 DUMP = """
-import json, sys, django
+import json, re, sys, django
 django.setup()
 from findings.models import Finding, Principal
+key = re.compile(r"(AKIA|ASIA)[A-Z0-9]{16}")  # access key ids are random in fakeaws: compared by count
 open_findings, texts = {}, {}
 for f in Finding.objects.filter(status="open").values_list(
     "principal_arn", "kind", "severity", "subject", "title", "detail"
 ):
-    open_findings.setdefault(f[0], []).append([f[1], f[2], f[3]])
-    texts.setdefault(f[0], []).append([f[1], f[3], f[4], f[5]])
+    subject, title, detail = (key.sub("AKIA...", v) for v in f[3:])
+    open_findings.setdefault(f[0], []).append([f[1], f[2], subject])
+    texts.setdefault(f[0], []).append([f[1], subject, title, detail])
 out = {}
 for p in Principal.objects.select_related("account").order_by("arn"):
     out[p.account.account_id + " " + p.arn] = {
@@ -58,6 +60,39 @@ for p in Principal.objects.select_related("account").order_by("arn"):
 for arn, items in open_findings.items():  # findings with no principal row (account-level ones)
     out.setdefault("- " + arn, {"findings": []})["findings"] = sorted(items)
 json.dump(out, sys.stdout, sort_keys=True)
+"""
+
+
+# Runs inside a revision's worktree: the demo accounts seeded into this checkout's fakeaws (put first on
+# sys.path by the caller, so both revisions read the same AWS), then one in-process sync of each.
+SYNC = """
+import importlib.util, sys, django
+django.setup()
+try:
+    import accounts.product_roles
+except ImportError:  # the old revision has no such module; fakeaws reads the product roles from it
+    spec = importlib.util.spec_from_file_location("accounts.product_roles", sys.argv[1])
+    module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+    sys.modules["accounts.product_roles"] = module
+from django.test import override_settings
+import fakeaws
+from fakeaws.demo import DEMO_ACCOUNTS, demo_accounts
+from fakeaws.scenario import READ_ROLE, seed_account
+from accounts.models import LinkedAccount, SyncRun
+try:
+    from findings.ingest import sync_run_execute
+except ImportError:
+    from accounts.sync import sync_run_execute
+specs = demo_accounts()
+with fakeaws.mock():
+    for account_id, env in DEMO_ACCOUNTS:
+        seed_account(account_id, specs[account_id])
+        account = LinkedAccount.objects.create(account_id=account_id, name=env,
+            role_arn=f"arn:aws:iam::{account_id}:role/{READ_ROLE}", regions=["us-east-1"])
+        run = SyncRun.objects.create(account=account, trigger="manual")
+        with override_settings(AWS_ENDPOINT_URL="", IAMREVIEW_POLL_MS=20):
+            done = sync_run_execute(run_id=run.pk)
+        print(env, done.status, done.error, file=sys.stderr)
 """
 
 
@@ -168,7 +203,7 @@ def _psql(base: str, sql: str) -> None:
 
 
 def revision_dump(
-    rev: str, files: list[tuple[str, str, Path]], *, db: str, python: str, out: Path
+    rev: str, files: list[tuple[str, str, Path]], *, db: str, python: str, out: Path, sync_demo: bool = False
 ) -> dict[str, Any]:
     """Per file: {"principals": {...}, "analyze": {...}} for revision `rev`."""
     sha = run(["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=REPO).stdout.strip()
@@ -206,6 +241,19 @@ def revision_dump(
             )
             result["files"][path.name] = {"principals": principals, "analyze": analyzed}
             print(f"  {sha[:8]} {path.name}: {len(principals)} principals", file=sys.stderr)
+        if sync_demo:
+            shim = Path(tempfile.mkdtemp(prefix="compare-shim-", dir="/tmp"))
+            (shim / "fakeaws").symlink_to(REPO / "fakeaws")
+            _psql(base, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            _psql(base, f'CREATE DATABASE "{db}" TEMPLATE "{template}"')
+            sync_env = {**env, "PYTHONPATH": f"{shim}:{tree}"}
+            # cwd is the shim: `python -c` puts the working directory before PYTHONPATH.
+            done = run([python, "-c", SYNC, str(REPO / "accounts/product_roles.py")], cwd=shim, env=sync_env)
+            principals = json.loads(run([python, "-c", DUMP], cwd=tree, env=env).stdout)
+            result["files"]["sync-demo"] = {"principals": principals, "analyze": {}}
+            print(
+                f"  {sha[:8]} sync-demo: {len(principals)} principals\n{done.stderr[-1000:]}", file=sys.stderr
+            )
     finally:
         _psql(base, f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
         run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO)
@@ -315,7 +363,7 @@ def report(result: dict[str, Any], before: str, after: str, out: Any = sys.stdou
     out.write(f"before {before}  after {after}\n\n")
     out.write(f"{'principals':<40}{'compared':>10}{'identical':>10}{'differing':>10}\n")
     for source, label in (
-        ("stored", "stored by import_gaad"),
+        ("stored", "stored (import_gaad; sync)"),
         ("analyze", "manage.py analyze --format json"),
     ):
         n, same = result["compared"][source], result["identical"][source]
@@ -342,13 +390,19 @@ def main() -> None:
     parser.add_argument("--db-old", default="iamreview_compare_old", help="database for --before")
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--only", nargs="*", default=None, help="file names to keep (e.g. gen-300.json)")
+    parser.add_argument(
+        "--sync-demo",
+        action="store_true",
+        help="also sync the demo accounts from this checkout's fakeaws in process (usage, keys, credentials)",
+    )
     args = parser.parse_args()
     files = prepare_inputs(args.inputs, args.python)
     if args.only:
         files = [f for f in files if f[2].name in args.only]
     args.out.mkdir(parents=True, exist_ok=True)
-    before = revision_dump(args.before, files, db=args.db_old, python=args.python, out=args.out)
-    after = revision_dump(args.after, files, db=args.db, python=args.python, out=args.out)
+    kw = {"python": args.python, "out": args.out, "sync_demo": args.sync_demo}
+    before = revision_dump(args.before, files, db=args.db_old, **kw)
+    after = revision_dump(args.after, files, db=args.db, **kw)
     result = diff(before, after)
     report(result, before["revision"][:8], after["revision"][:8])
     with (args.out / f"diff-{before['revision'][:8]}-{after['revision'][:8]}.txt").open("w") as fh:
