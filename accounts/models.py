@@ -272,3 +272,7 @@ class AccountCheck(JobRow):
     @property
     def ok(self) -> bool:
         return self.status == SyncStatus.SUCCEEDED
+
+    @property
+    def is_discovery(self) -> bool:
+        return self.kind == CheckKind.DISCOVERY

@@ -42,9 +42,13 @@ def approved(world: Any, name: str) -> ChangeRequest:
 
 
 def not_sent(mp: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
-    """Tasks queued by the services, kept here instead of reaching the broker."""
+    """Tasks of the change workflow queued by the services, kept here instead of reaching the broker
+    (notifications the same services queue are tested in tests/notify and left out here)."""
     queued: list[tuple[str, tuple[Any, ...]]] = []
-    mp.setattr("core.jobs.enqueue", lambda name, *args: queued.append((name, args)))
+    mp.setattr(
+        "core.jobs.enqueue",
+        lambda name, *args: None if name.startswith("notify.") else queued.append((name, args)),
+    )
     return queued
 
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fakeaws
-from accounts.models import LinkedAccount, SyncRun
+from accounts.models import AccountCheck, CheckKind, LinkedAccount, SyncRun
 from findings.models import ChangeRequest, Finding, Principal, Suggestion
 from tests.views.test_access_matrix import ROUTES, url_for
 from tests.views.test_hostile_forms import NASTY, holds_nul
@@ -79,6 +79,7 @@ def routes(
         "suggestion": suggestion,
         "change": pending_change,
         "finding": Finding.objects.filter(account=imported["prod"]).first(),
+        "check": AccountCheck.objects.create(account=imported["prod"], kind=CheckKind.CONNECTION),
     }
     urls = [url_for(name, p, world) for name, p in ROUTES if "GET" in p.callback.allowed_methods]
     urls += ["/login/", "/healthz", "/admin/"]
