@@ -95,7 +95,6 @@ def reset() -> None:
     STATE.jobs.clear()
     STATE.analyzers.clear()
     STATE.analyzer_findings.clear()
-    STATE.access_denied.clear()
     STATE.root_users.clear()
     STATE.events.clear()
     STATE.policy_generations.clear()

@@ -323,49 +323,6 @@ class Finding(models.Model):
         return registered.remediation if registered is not None else ""
 
 
-class DailyMetric(models.Model):
-    """One row per account per day: the figures the trends page draws."""
-
-    account = models.ForeignKey(LinkedAccount, on_delete=models.CASCADE, related_name="daily_metrics")
-    date = models.DateField()
-    principals = models.PositiveIntegerField(default=0)
-    users = models.PositiveIntegerField(default=0)
-    roles = models.PositiveIntegerField(default=0)
-    groups = models.PositiveIntegerField(default=0)
-    admins = models.PositiveIntegerField(default=0)
-    high_risk = models.PositiveIntegerField(default=0)
-    score_mean = models.FloatField(default=0)
-    score_p90 = models.FloatField(default=0)
-    score_histogram = models.JSONField(default=list, blank=True)
-    open_by_severity = models.JSONField(default=dict, blank=True)
-    open_by_kind = models.JSONField(default=dict, blank=True)
-    unused_permissions = models.PositiveIntegerField(default=0)
-    old_keys = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["account", "date"], name="daily_metric_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.account_id} {self.date}"
-
-
-class ScoreHistory(models.Model):
-    """A principal's risk score each time it changed: the principal page's chart."""
-
-    principal = models.ForeignKey(Principal, on_delete=models.CASCADE, related_name="score_history")
-    recorded_at = models.DateTimeField()
-    score = models.PositiveSmallIntegerField()
-
-    class Meta:
-        indexes = [
-            # The principal page reads one principal's history in time order.
-            models.Index(fields=["principal", "recorded_at"], name="scorehistory_principal_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.principal_id} {self.score} at {self.recorded_at:%Y-%m-%d}"
-
-
 class Suggestion(models.Model):
     """A tightened policy set for one principal, from its observed use; regenerated when usage changes."""
 
@@ -495,36 +452,9 @@ class Approval(models.Model):
         return f"{'approve' if self.approve else 'reject'} #{self.change_request_id} v{self.version}"
 
 
-class Comment(models.Model):
-    """A reviewer's note on a finding or on a change request (exactly one of the two)."""
-
-    finding = models.ForeignKey(
-        Finding, null=True, blank=True, on_delete=models.CASCADE, related_name="comments"
-    )
-    change_request = models.ForeignKey(
-        ChangeRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="comments"
-    )
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    author_name = models.CharField(max_length=150)
-    body = models.TextField(max_length=4000)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(finding__isnull=False, change_request__isnull=True)
-                | models.Q(finding__isnull=True, change_request__isnull=False),
-                name="comment_on_one_object",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"comment by {self.author_name}"
-
-
-# Evidence of use from CloudTrail lives in its own module; imported here so that Django registers it.
+# Comments, trend history and CloudTrail evidence live in modules of their own; imported here so that Django registers them.
+from findings.comment_models import Comment as Comment  # noqa: E402
 from findings.evidence_models import EvidenceJob as EvidenceJob  # noqa: E402
 from findings.evidence_models import EvidenceRecord as EvidenceRecord  # noqa: E402
+from findings.history_models import DailyMetric as DailyMetric  # noqa: E402
+from findings.history_models import ScoreHistory as ScoreHistory  # noqa: E402
