@@ -9,12 +9,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
 from accounts import exports
 from accounts.roles import ACTION, FORM, Role, has_role, role_required
 from core.htmx import is_partial, poll_response
-from core.models import AuditEvent
 from core.params import db_id
 from findings import add_back, change_stages, selectors
 from findings import change_requests as changes
@@ -26,19 +25,11 @@ from policy.tighten import policy_diff
 
 
 def _suggestion(request: HttpRequest, pk: int) -> Suggestion:
-    return get_object_or_404(
-        Suggestion.objects.select_related("principal", "principal__account"),
-        pk=pk,
-        principal__account__in=selectors.visible_accounts(request.user),
-    )
+    return selectors.suggestion_for(user=request.user, pk=pk)
 
 
 def _change(request: HttpRequest, pk: int) -> ChangeRequest:
-    return get_object_or_404(
-        ChangeRequest.objects.select_related("account", "principal", "requested_by", "applied_by"),
-        pk=pk,
-        account__in=selectors.visible_accounts(request.user),
-    )
+    return selectors.change_for(user=request.user, pk=pk)
 
 
 def _with_diffs(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -52,11 +43,7 @@ def _with_diffs(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @role_required(Role.VIEWER)
 def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
     suggestion = _suggestion(request, pk)
-    open_request = (
-        ChangeRequest.objects.filter(suggestion=suggestion)
-        .exclude(status__in=[ChangeStatus.REJECTED, ChangeStatus.EXPIRED])
-        .first()
-    )
+    open_request = selectors.open_request_of(suggestion=suggestion)
     return render(
         request,
         "findings/suggestion_detail.html",
@@ -114,9 +101,7 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
             response["HX-Refresh"] = "true"
         return poll_response(response, finished=finished)
     approvals = cr.approvals.select_related("approver").order_by("created_at")
-    history = AuditEvent.objects.filter(object_type="ChangeRequest", object_id=str(cr.pk)).order_by(
-        "created_at", "id"
-    )
+    history = selectors.audit_history(obj=cr)
     return render(
         request,
         "findings/change_detail.html",

@@ -9,14 +9,13 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from accounts.roles import ACTION, Role, has_role, role_required
-from core.models import AuditEvent
 from findings import selectors
 from findings.comments import CommentError, comment_add
-from findings.models import ChangeRequest, Comment, Finding
+from findings.models import Finding
 
 
 @dataclass
@@ -29,23 +28,15 @@ class Event:
 
 
 def _finding(request: HttpRequest, pk: int) -> Finding:
-    return get_object_or_404(
-        Finding.objects.select_related(
-            "account", "principal", "assignee", "suppressed_by", "suppression_rule__created_by"
-        ),
-        pk=pk,
-        account__in=selectors.visible_accounts(request.user),
-    )
+    return selectors.finding_for(user=request.user, pk=pk)
 
 
 def finding_history(finding: Finding) -> list[Event]:
     """First seen, every triage and lifecycle entry of the audit log, and the comments, oldest first."""
     events = [Event(finding.first_seen, "iamreview", "first seen", "found by the sync")]
-    for e in AuditEvent.objects.filter(object_type="Finding", object_id=str(finding.pk)).exclude(
-        action="comment.add"
-    ):
+    for e in selectors.audit_history(obj=finding, exclude_actions=("comment.add",)):
         events.append(Event(e.created_at, e.actor_name, e.action.removeprefix("finding."), e.summary))
-    for c in Comment.objects.filter(finding=finding):
+    for c in finding.comments.all():
         events.append(Event(c.created_at, c.author_name, "comment", c.body, comment=True))
     if finding.resolved_at is not None:
         events.append(Event(finding.resolved_at, "iamreview", "resolved", "no longer seen by a sync"))
@@ -79,11 +70,7 @@ def finding_comment(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.REVIEWER, ACTION)
 def change_comment(request: HttpRequest, pk: int) -> HttpResponse:
-    cr = get_object_or_404(
-        ChangeRequest.objects.select_related("account"),
-        pk=pk,
-        account__in=selectors.visible_accounts(request.user),
-    )
+    cr = selectors.change_for(user=request.user, pk=pk)
     try:
         comment_add(actor=request.user, change_request=cr, body=request.POST.get("body", ""))
     except CommentError as exc:

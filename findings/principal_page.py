@@ -6,12 +6,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from findings.facts import Layers, principal_layers, principal_usage
-from findings.models import ChangeRequest, Principal
+from findings.facts import Layers, evidence_age, group_members, principal_layers, principal_usage
+from findings.models import (
+    AccessKey,
+    ChangeRequest,
+    Finding,
+    FindingStatus,
+    Principal,
+    ScoreHistory,
+    Suggestion,
+)
 from findings.protection import protected_reason
+from findings.selectors import risk_band
 from policy.catalog import default_catalog
 from policy.evaluate import PrincipalContext, PrincipalPermissions
 from policy.model import PolicyDocument, PolicyError, parse_policy
+from policy.rules import SEVERITY_OF_PATH_CATEGORY
+from policy.scp import ScpCap
 from policy.usage import ActionUse
 
 RISKY_ACTION_WORDS = ("iam:", "sts:assumerole", "passrole", "kms:decrypt", "secretsmanager:getsecretvalue")
@@ -211,3 +222,56 @@ def no_suggestion_reason(principal: Principal) -> str:
         "its unused permissions come from policies it cannot change alone (a group's or the permissions "
         "boundary), or the suggestion is built after the next sync."
     )
+
+
+def principal_page_context(principal: Principal) -> dict[str, Any]:
+    """What the principal page shows, read once: its policies and effective permissions, usage per service,
+    score history, live findings, escalation chains, SCP caps, keys, members (a group), the suggestion
+    offered or why there is none, the age of its evidence, and the AccessDenied watch of its last change."""
+    policies = policies_of(principal)
+    perms = permissions_of(principal, policies)
+    usage = service_usage(principal, perms) if principal.kind != "group" else []
+    history = list(
+        ScoreHistory.objects.filter(principal=principal)
+        .order_by("recorded_at")
+        .values_list("recorded_at", "score")
+    )
+    suggested = list(Suggestion.objects.filter(principal=principal, stale=False).order_by("-created_at")[:1])
+    return {
+        "principal": principal,
+        "band": risk_band(principal.risk_score),
+        "policies": policies,
+        "usage": usage,
+        "unused_services": sum(1 for s in usage if s.state == "unused"),
+        "keys": AccessKey.objects.filter(principal=principal).order_by("created_at"),
+        "findings": list(
+            Finding.objects.filter(principal=principal)
+            .exclude(status=FindingStatus.RESOLVED)
+            .order_by("severity_rank", "kind", "subject")
+        ),
+        "escalations": [
+            {
+                "path": p,
+                "chain": [principal.arn, *p.get("via", [])]
+                if p.get("via")
+                else [principal.arn, principal.arn],
+                "severity": SEVERITY_OF_PATH_CATEGORY.get(p.get("category", ""), "high"),
+            }
+            for p in principal.escalation_paths
+        ],
+        "scp_caps": [ScpCap(**c).sentence() for c in principal.scp_caps],
+        "protected": protected_reason(principal),
+        "score_history": {
+            "labels": [d.strftime("%Y-%m-%d %H:%M") for d, _ in history],
+            "scores": [s for _, s in history],
+        },
+        "members": group_members(principal) if principal.kind == "group" else [],
+        "suggestions": suggested,
+        "no_suggestion_reason": "" if suggested else no_suggestion_reason(principal),
+        "evidence_age": evidence_age(principal) if principal.kind != "group" else None,
+        # The latest applied change, whose AccessDenied watch (run by a worker) the page shows.
+        "watch": ChangeRequest.objects.filter(principal=principal, status="applied")
+        .select_related("account")
+        .order_by("-applied_at")
+        .first(),
+    }

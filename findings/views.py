@@ -9,9 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -19,29 +17,19 @@ from django.http import (
     QueryDict,
     StreamingHttpResponse,
 )
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from accounts.roles import ACTION, Role, role_required
 from core.htmx import is_partial, render_page_or_fragment
 from core.params import db_ids
 from findings import lifecycle, selectors
-from findings.facts import evidence_age
 from findings.figures_cache import CachedCountPaginator
 from findings.models import (
-    AccessKey,
-    ChangeRequest,
     Finding,
     FindingStatus,
-    Principal,
-    ScoreHistory,
-    Suggestion,
 )
-from findings.principal_page import no_suggestion_reason, permissions_of, policies_of, service_usage
-from findings.protection import protected_reason
-from policy.kinds import KEY_PAGE_KINDS
-from policy.rules import SEVERITY_OF_PATH_CATEGORY
-from policy.scp import ScpCap
+from findings.principal_page import principal_page_context
 
 PAGE_SIZE = 50
 
@@ -83,17 +71,11 @@ def _csv_response(filename: str, header: list[str], rows: Any) -> StreamingHttpR
 @role_required(Role.VIEWER)
 def dashboard(request: HttpRequest) -> HttpResponse:
     context = selectors.dashboard(request.user)
-    context["pending_changes"] = _pending_changes(request.user)
+    context["pending_changes"] = selectors.pending_change_count(user=request.user)
     context["active_runs"] = [
         r["last_run"] for r in context["rows"] if r["last_run"] and r["last_run"].is_active
     ]
     return render(request, "findings/dashboard.html", context)
-
-
-def _pending_changes(user: Any) -> int:
-    return ChangeRequest.objects.filter(
-        account__in=selectors.visible_accounts(user), status="pending"
-    ).count()
 
 
 # -- principals ----------------------------------------------------------------------------------------
@@ -123,72 +105,8 @@ def principal_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    principal = get_object_or_404(
-        Principal.objects.select_related("account", "trust_document"),
-        pk=pk,
-        account__in=selectors.visible_accounts(request.user),
-    )
-    policies = policies_of(principal)
-    perms = permissions_of(principal, policies)
-    usage = service_usage(principal, perms) if principal.kind != "group" else []
-    history = list(
-        ScoreHistory.objects.filter(principal=principal)
-        .order_by("recorded_at")
-        .values_list("recorded_at", "score")
-    )
-    findings = list(
-        Finding.objects.filter(principal=principal)
-        .exclude(status=FindingStatus.RESOLVED)
-        .order_by("severity_rank", "kind", "subject")
-    )
-    steps = [
-        {
-            "path": p,
-            "chain": [principal.arn, *p.get("via", [])] if p.get("via") else [principal.arn, principal.arn],
-            "severity": SEVERITY_OF_PATH_CATEGORY.get(p.get("category", ""), "high"),
-        }
-        for p in principal.escalation_paths
-    ]
-    context = {
-        "principal": principal,
-        "band": selectors.risk_band(principal.risk_score),
-        "policies": policies,
-        "usage": usage,
-        "unused_services": sum(1 for s in usage if s.state == "unused"),
-        "keys": AccessKey.objects.filter(principal=principal).order_by("created_at"),
-        "findings": findings,
-        "escalations": steps,
-        "scp_caps": [ScpCap(**c).sentence() for c in principal.scp_caps],
-        "protected": protected_reason(principal),
-        "score_history": {
-            "labels": [d.strftime("%Y-%m-%d %H:%M") for d, _ in history],
-            "scores": [s for _, s in history],
-        },
-        "members": selectors.with_list_item(
-            Principal.objects.filter(account=principal.account, kind="user"), "groups", principal.name
-        )
-        if principal.kind == "group"
-        else [],
-        "suggestions": (suggested := _suggestions(principal)),
-        "no_suggestion_reason": "" if suggested else no_suggestion_reason(principal),
-        "evidence_age": evidence_age(principal) if principal.kind != "group" else None,
-        "watch": _watch(principal),
-    }
-    return render(request, "findings/principal_detail.html", context)
-
-
-def _watch(principal: Principal) -> ChangeRequest | None:
-    """The principal's latest applied change, whose AccessDenied watch (run by a worker) the page shows."""
-    return (
-        ChangeRequest.objects.filter(principal=principal, status="applied")
-        .select_related("account")
-        .order_by("-applied_at")
-        .first()
-    )
-
-
-def _suggestions(principal: Principal) -> list[Any]:
-    return list(Suggestion.objects.filter(principal=principal, stale=False).order_by("-created_at")[:1])
+    principal = selectors.principal_for(user=request.user, pk=pk)
+    return render(request, "findings/principal_detail.html", principal_page_context(principal))
 
 
 # -- findings ------------------------------------------------------------------------------------------
@@ -207,7 +125,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
         "kinds": selectors.finding_kinds(request.user),
         "severities": selectors.SEVERITIES,
         "statuses": ["live", *FindingStatus.values, "all"],
-        "assignees": get_user_model().objects.filter(is_active=True).order_by("username"),
+        "assignees": selectors.active_users(),
         "query_without_sort": _query_without(request, "sort", "page"),
         "query": request.GET.urlencode(),
         "default_until": (timezone.localdate() + timedelta(days=30)).isoformat(),
@@ -219,8 +137,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
 
 
 def _selected_findings(request: HttpRequest) -> list[Finding]:
-    ids = db_ids(request.POST.getlist("finding"))
-    return list(Finding.objects.filter(pk__in=ids, account__in=selectors.visible_accounts(request.user)))
+    return selectors.findings_by_ids(user=request.user, ids=db_ids(request.POST.getlist("finding")))
 
 
 def _findings_url(query: str) -> str:
@@ -244,9 +161,7 @@ def finding_bulk(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Acknowledged {n} finding(s).")
     elif action == "assign":
         username = request.POST.get("assignee", "")
-        assignee = (
-            get_user_model().objects.filter(username=username, is_active=True).first() if username else None
-        )
+        assignee = selectors.active_user(username=username) if username else None
         if username and assignee is None:
             messages.error(request, f"No active user called {username!r}.")
             return redirect(target)
@@ -348,33 +263,13 @@ def finding_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse
 @role_required(Role.VIEWER)
 def key_list(request: HttpRequest) -> HttpResponse:
     accounts = selectors.visible_accounts(request.user)
-    keys = AccessKey.objects.filter(principal__account__in=accounts).select_related(
-        "principal", "principal__account"
-    )
     state = request.GET.get("state", "")
     now = timezone.now()
-    if state == "old":
-        keys = keys.filter(
-            active=True, created_at__lt=now - timedelta(days=settings.IAMREVIEW_KEY_MAX_AGE_DAYS)
-        )
-    elif state == "unused":
-        keys = keys.filter(active=True).filter(
-            Q(last_used_at__isnull=True)
-            | Q(last_used_at__lt=now - timedelta(days=settings.IAMREVIEW_KEY_UNUSED_DAYS))
-        )
-    elif state == "inactive":
-        keys = keys.filter(active=False)
-    keys = keys.order_by("created_at", "id")
-    page = Paginator(keys, PAGE_SIZE).get_page(request.GET.get("page"))
-    arns = [k.principal.arn for k in page.object_list]
+    page = Paginator(selectors.key_listing(user=request.user, state=state, now=now), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     creds = selectors.credential_status([a.pk for a in accounts])
-    findings: dict[str, list[Finding]] = {}
-    for f in Finding.objects.filter(
-        principal_arn__in=arns,
-        status__in=[FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED],
-        kind__in=KEY_PAGE_KINDS,
-    ):
-        findings.setdefault(f.subject if f.kind.startswith("key-") else f.principal_arn, []).append(f)
+    findings = selectors.key_findings(arns=[k.principal.arn for k in page.object_list])
     rows = [
         {
             "key": k,
