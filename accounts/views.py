@@ -10,9 +10,15 @@ from django.urls import reverse
 from accounts import onboarding, services
 from accounts.checks import account_check_request
 from accounts.forms import LinkedAccountForm
-from accounts.models import AccountCheck, CheckKind, LinkedAccount, SyncRun, last_sync_runs
+from accounts.models import AccountCheck, CheckKind, LinkedAccount, last_sync_runs
 from accounts.roles import ACTION, FORM, Role, role_required
-from accounts.selectors import visible_accounts
+from accounts.selectors import (
+    check_for,
+    discovery_for,
+    linked_account_ids,
+    sync_run_for,
+    visible_accounts,
+)
 from accounts.sync import sync_run_request
 from core.htmx import is_partial, poll_response
 from core.params import db_id
@@ -88,9 +94,7 @@ def account_sync(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 def sync_run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(
-        SyncRun.objects.select_related("account").filter(account__in=visible_accounts(request.user)), pk=pk
-    )
+    run = sync_run_for(user=request.user, pk=pk)
     if is_partial(request):
         response = render(request, "accounts/htmx/sync_run_status.html", {"run": run})
         return poll_response(response, finished=not run.is_active)
@@ -109,10 +113,7 @@ def account_test_connection(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 def account_check_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    check = get_object_or_404(
-        AccountCheck.objects.select_related("account").filter(account__in=visible_accounts(request.user)),
-        pk=pk,
-    )
+    check = check_for(user=request.user, pk=pk)
     if is_partial(request):
         context = {"check": check, "found": _found_rows(check), "read_role": onboarding.READ_ROLE_NAME}
         response = render(request, "accounts/htmx/check_status.html", context)
@@ -157,15 +158,13 @@ def organization_discover(request: HttpRequest) -> HttpResponse:
     link them. POST queues the listing; the page then shows the check, polling until it has answered."""
     visible = visible_accounts(request.user)
     chosen = db_id(request.POST.get("management") or request.GET.get("management") or "")
-    management = visible.filter(pk=chosen).first() if chosen else None
+    management = visible.filter(pk=chosen).first() if chosen else None  # a visible account, or none
     check: AccountCheck | None = None
     if management is not None and request.method == "POST":
         check, _ = account_check_request(account=management, kind=CheckKind.DISCOVERY, actor=request.user)
         return redirect(f"{reverse('organization_discover')}?check={check.pk}")
     elif check_id := db_id(request.GET.get("check") or ""):
-        check = AccountCheck.objects.filter(
-            pk=check_id, kind=CheckKind.DISCOVERY, account__in=visible
-        ).first()
+        check = discovery_for(user=request.user, pk=check_id)
         management = check.account if check else None
     context = {
         "accounts": visible,
@@ -180,7 +179,7 @@ def organization_discover(request: HttpRequest) -> HttpResponse:
 def _found_rows(check: AccountCheck | None) -> list[dict[str, object]]:
     if check is None or not check.ok:
         return []
-    linked = set(LinkedAccount.objects.values_list("account_id", flat=True))
+    linked = linked_account_ids()
     return [{**a, "linked": a.get("Id") in linked} for a in check.found]
 
 
@@ -190,7 +189,7 @@ def organization_link(request: HttpRequest) -> HttpResponse:
     names = {i: request.POST.get(f"name_{i}", "") or i for i in ids}
     created = 0
     for account_id in ids:
-        if LinkedAccount.objects.filter(account_id=account_id).exists():
+        if account_id in linked_account_ids():
             continue
         services.account_link(
             actor=request.user,

@@ -27,16 +27,11 @@ from findings.models import ChangeRequest, ChangeStatus
 from policy.catalog import default_catalog
 from policy.evaluate import PrincipalPermissions
 from policy.grants import PrincipalContext
-from policy.model import PolicyError, parse_policy
+from policy.model import parse_policies
 
 
 def _allows(cr: ChangeRequest, documents: list[Any], action: str, resource: str) -> bool:
-    parsed = []
-    for n, document in enumerate(documents):
-        try:
-            parsed.append(parse_policy(document, f"policy-{n}"))
-        except PolicyError:
-            continue
+    parsed = parse_policies(documents)
     context = PrincipalContext(cr.principal_arn, cr.principal_name, cr.principal_kind, cr.account.account_id)
     perms = PrincipalPermissions.build(context, parsed, default_catalog())
     if resource:

@@ -15,7 +15,7 @@ from accounts import exports
 from accounts.roles import ACTION, FORM, Role, has_role, role_required
 from core.htmx import is_partial, poll_response
 from core.params import db_id
-from findings import add_back, change_stages, selectors
+from findings import add_back, change_stages, reads, selectors
 from findings import change_requests as changes
 from findings.change_items import items_digest
 from findings.evidence_record import evidence_record
@@ -25,11 +25,11 @@ from policy.tighten import policy_diff
 
 
 def _suggestion(request: HttpRequest, pk: int) -> Suggestion:
-    return selectors.suggestion_for(user=request.user, pk=pk)
+    return reads.suggestion_for(user=request.user, pk=pk)
 
 
 def _change(request: HttpRequest, pk: int) -> ChangeRequest:
-    return selectors.change_for(user=request.user, pk=pk)
+    return reads.change_for(user=request.user, pk=pk)
 
 
 def _with_diffs(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -43,7 +43,7 @@ def _with_diffs(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @role_required(Role.VIEWER)
 def suggestion_detail(request: HttpRequest, pk: int) -> HttpResponse:
     suggestion = _suggestion(request, pk)
-    open_request = selectors.open_request_of(suggestion=suggestion)
+    open_request = reads.open_request_of(suggestion=suggestion)
     return render(
         request,
         "findings/suggestion_detail.html",
@@ -101,7 +101,7 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
             response["HX-Refresh"] = "true"
         return poll_response(response, finished=finished)
     approvals = cr.approvals.select_related("approver").order_by("created_at")
-    history = selectors.audit_history(obj=cr)
+    history = reads.audit_history(obj=cr)
     return render(
         request,
         "findings/change_detail.html",

@@ -23,7 +23,7 @@ from policy.catalog import default_catalog
 from policy.evaluate import PrincipalPermissions
 from policy.evidence import Evidence
 from policy.grants import PrincipalContext
-from policy.model import PolicyError, parse_policy
+from policy.model import PolicyError, parse_policies, parse_policy
 
 
 @dataclass
@@ -51,12 +51,7 @@ def policy_sets(principal: Principal, items: list[dict[str, Any]]) -> tuple[list
 
 
 def _permissions(principal: Principal, documents: list[Any], boundary: Any) -> PrincipalPermissions:
-    parsed = []
-    for n, document in enumerate(documents):
-        try:
-            parsed.append(parse_policy(document, f"policy-{n}"))
-        except PolicyError:
-            continue
+    parsed = parse_policies(documents)
     context = PrincipalContext(principal.arn, principal.name, principal.kind, principal.account.account_id)
     bound = None
     if boundary is not None:

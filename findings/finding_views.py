@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from accounts.roles import ACTION, Role, has_role, role_required
-from findings import selectors
+from findings import reads
 from findings.comments import CommentError, comment_add
 from findings.models import Finding
 
@@ -28,13 +28,13 @@ class Event:
 
 
 def _finding(request: HttpRequest, pk: int) -> Finding:
-    return selectors.finding_for(user=request.user, pk=pk)
+    return reads.finding_for(user=request.user, pk=pk)
 
 
 def finding_history(finding: Finding) -> list[Event]:
     """First seen, every triage and lifecycle entry of the audit log, and the comments, oldest first."""
     events = [Event(finding.first_seen, "iamreview", "first seen", "found by the sync")]
-    for e in selectors.audit_history(obj=finding, exclude_actions=("comment.add",)):
+    for e in reads.audit_history(obj=finding, exclude_actions=("comment.add",)):
         events.append(Event(e.created_at, e.actor_name, e.action.removeprefix("finding."), e.summary))
     for c in finding.comments.all():
         events.append(Event(c.created_at, c.author_name, "comment", c.body, comment=True))
@@ -70,7 +70,7 @@ def finding_comment(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.REVIEWER, ACTION)
 def change_comment(request: HttpRequest, pk: int) -> HttpResponse:
-    cr = selectors.change_for(user=request.user, pk=pk)
+    cr = reads.change_for(user=request.user, pk=pk)
     try:
         comment_add(actor=request.user, change_request=cr, body=request.POST.get("body", ""))
     except CommentError as exc:

@@ -6,11 +6,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from accounts.models import LinkedAccount
 from accounts.roles import Role, role_required
-from findings import selectors
+from accounts.selectors import linked_account_ids
+from findings import reads
 from findings.cross_account import external_trusts
-from findings.models import Principal
 from findings.organization import organization_account_ids
 
 
@@ -18,13 +17,8 @@ from findings.organization import organization_account_ids
 def external_trust(request: HttpRequest) -> HttpResponse:
     """Roles of the visible accounts whose trust policy names an AWS account outside the organisation
     (and outside the linked accounts), or anyone."""
-    accounts = selectors.visible_accounts(request.user)
-    known = organization_account_ids() | set(LinkedAccount.objects.values_list("account_id", flat=True))
-    roles = (
-        Principal.objects.filter(account__in=accounts, kind="role", trust_document__isnull=False)
-        .select_related("trust_document", "account")
-        .order_by("account__name", "name")
-    )
+    known = organization_account_ids() | linked_account_ids()
+    roles = reads.external_trust_roles(user=request.user)
     product = str(settings.IAMREVIEW_AWS_PRINCIPAL).split(":")
     rows = external_trusts(roles, known, product[4] if len(product) > 4 else "")
     context = {"rows": rows, "organization_known": bool(organization_account_ids())}

@@ -15,8 +15,7 @@ from accounts.roles import ACTION, Role, role_required
 from core.audit import audit_record
 from core.htmx import render_page_or_fragment
 from core.params import db_ids
-from findings import selectors
-from findings.models import Finding, FindingStatus
+from findings import reads, selectors
 
 REVIEW_SESSION_KEY = "weekly-review"
 
@@ -31,13 +30,6 @@ def _review_state(request: HttpRequest, since: datetime | None) -> dict[str, Any
     return state
 
 
-def _review_queryset(request: HttpRequest, since: datetime | None) -> Any:
-    qs = Finding.objects.filter(
-        account__in=selectors.visible_accounts(request.user), status=FindingStatus.OPEN
-    )
-    return qs.filter(first_seen__gt=since) if since else qs
-
-
 @role_required(Role.VIEWER)
 def finding_review(request: HttpRequest) -> HttpResponse:
     """Weekly review: the open findings new since the user's last review, one at a time."""
@@ -48,7 +40,7 @@ def finding_review(request: HttpRequest) -> HttpResponse:
         *state["skipped"],
         *(i for i in db_ids(request.GET.getlist("skip")) if i not in state["skipped"]),
     ]
-    qs = _review_queryset(request, since)
+    qs = reads.review_findings(user=request.user, since=since)
     remaining = qs.exclude(pk__in=skipped).order_by("severity_rank", "first_seen", "id")
     current = remaining.select_related("account", "principal").first()
     if current is not None and current.pk not in state["seen"]:
@@ -80,11 +72,11 @@ def finding_review_done(request: HttpRequest) -> HttpResponse:
     state = _review_state(request, since)
     seen = set(state["seen"])
     left = sorted(
-        pk for pk in _review_queryset(request, since).values_list("pk", flat=True) if pk not in seen
+        pk
+        for pk in reads.review_findings(user=request.user, since=since).values_list("pk", flat=True)
+        if pk not in seen
     )
-    handled = sorted(
-        Finding.objects.filter(pk__in=seen).exclude(status=FindingStatus.OPEN).values_list("pk", flat=True)
-    )
+    handled = reads.triaged_among(ids=seen)
     before = since.isoformat() if since else None
     profile.last_review_at = timezone.now()
     profile.save(update_fields=["last_review_at"])

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.http import QueryDict
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import LinkedAccount, last_sync_runs
@@ -30,9 +27,8 @@ from findings.models import (
     Finding,
     FindingStatus,
     Principal,
-    Suggestion,
 )
-from policy.kinds import KEY_PAGE_KINDS, SEVERITY_IDS
+from policy.kinds import SEVERITY_IDS
 
 RISK_BANDS = {
     "critical": (80, 100),
@@ -349,112 +345,3 @@ def with_list_item(qs: QuerySet[Principal], field: str, value: str) -> list[Prin
     if connection.vendor == "postgresql":
         return list(qs.filter(**{f"{field}__contains": [value]}))
     return [p for p in qs if value in getattr(p, field)]
-
-
-# -- single reads the pages make, each scoped to the accounts the user may see -------------------------
-
-
-def principal_for(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> Principal:
-    """The principal, if the user may see its account; 404 otherwise (never a hint that it exists)."""
-    return get_object_or_404(
-        Principal.objects.select_related("account", "trust_document"),
-        pk=pk,
-        account__in=visible_accounts(user),
-    )
-
-
-def pending_change_count(*, user: AbstractBaseUser | AnonymousUser) -> int:
-    return ChangeRequest.objects.filter(account__in=visible_accounts(user), status="pending").count()
-
-
-def findings_by_ids(*, user: AbstractBaseUser | AnonymousUser, ids: list[int]) -> list[Finding]:
-    """The findings among `ids` (already validated as database ids) that the user may see."""
-    return list(Finding.objects.filter(pk__in=ids, account__in=visible_accounts(user)))
-
-
-def active_users() -> QuerySet[Any]:
-    return get_user_model().objects.filter(is_active=True).order_by("username")
-
-
-def active_user(*, username: str) -> Any:
-    return get_user_model().objects.filter(username=username, is_active=True).first()
-
-
-KEY_STATES = ("old", "unused", "inactive")
-
-
-def key_listing(*, user: AbstractBaseUser | AnonymousUser, state: str, now: datetime) -> QuerySet[AccessKey]:
-    """Access keys of the visible accounts, oldest first: all, or those `old` (active, older than
-    IAMREVIEW_KEY_MAX_AGE_DAYS), `unused` (active, unused for IAMREVIEW_KEY_UNUSED_DAYS) or `inactive`;
-    an unknown state lists all."""
-    keys = AccessKey.objects.filter(principal__account__in=visible_accounts(user)).select_related(
-        "principal", "principal__account"
-    )
-    if state == "old":
-        keys = keys.filter(
-            active=True, created_at__lt=now - timedelta(days=settings.IAMREVIEW_KEY_MAX_AGE_DAYS)
-        )
-    elif state == "unused":
-        keys = keys.filter(active=True).filter(
-            Q(last_used_at__isnull=True)
-            | Q(last_used_at__lt=now - timedelta(days=settings.IAMREVIEW_KEY_UNUSED_DAYS))
-        )
-    elif state == "inactive":
-        keys = keys.filter(active=False)
-    return keys.order_by("created_at", "id")
-
-
-def key_findings(*, arns: list[str]) -> dict[str, list[Finding]]:
-    """Live key and credential findings of these principals, by key id (key findings) or principal ARN."""
-    found: dict[str, list[Finding]] = {}
-    for f in Finding.objects.filter(
-        principal_arn__in=arns,
-        status__in=[FindingStatus.OPEN, FindingStatus.ACKNOWLEDGED],
-        kind__in=KEY_PAGE_KINDS,
-    ):
-        found.setdefault(f.subject if f.kind.startswith("key-") else f.principal_arn, []).append(f)
-    return found
-
-
-def suggestion_for(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> Suggestion:
-    return get_object_or_404(
-        Suggestion.objects.select_related("principal", "principal__account"),
-        pk=pk,
-        principal__account__in=visible_accounts(user),
-    )
-
-
-def change_for(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> ChangeRequest:
-    return get_object_or_404(
-        ChangeRequest.objects.select_related("account", "principal", "requested_by", "applied_by"),
-        pk=pk,
-        account__in=visible_accounts(user),
-    )
-
-
-def finding_for(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> Finding:
-    return get_object_or_404(
-        Finding.objects.select_related(
-            "account", "principal", "assignee", "suppressed_by", "suppression_rule__created_by"
-        ),
-        pk=pk,
-        account__in=visible_accounts(user),
-    )
-
-
-def open_request_of(*, suggestion: Suggestion) -> ChangeRequest | None:
-    """The change request opened from this suggestion that is still alive (not rejected or expired)."""
-    return (
-        ChangeRequest.objects.filter(suggestion=suggestion)
-        .exclude(status__in=[ChangeStatus.REJECTED, ChangeStatus.EXPIRED])
-        .first()
-    )
-
-
-def audit_history(*, obj: Any, exclude_actions: tuple[str, ...] = ()) -> QuerySet[AuditEvent]:
-    """The audit entries of one object, oldest first."""
-    return (
-        AuditEvent.objects.filter(object_type=type(obj).__name__, object_id=str(obj.pk))
-        .exclude(action__in=exclude_actions)
-        .order_by("created_at", "id")
-    )

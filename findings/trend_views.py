@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
-from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,8 +17,7 @@ from accounts.models import LinkedAccount, Profile
 from accounts.roles import FORM, Role, role_required
 from core.audit import audit_record
 from core.params import db_id
-from findings import selectors
-from findings.models import ChangeRequest, DailyMetric
+from findings import reads, selectors
 from findings.views import _csv_response
 from policy.kinds import SEVERITY, SEVERITY_CHOICES, SEVERITY_IDS
 
@@ -45,32 +41,7 @@ def _series(request: HttpRequest) -> tuple[list[str], dict[str, dict[str, list[f
         accounts = accounts.filter(pk=db_id(account))
     start = timezone.localdate() - timedelta(days=days - 1)
     labels = [(start + timedelta(days=n)).isoformat() for n in range(days)]
-    per_day: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    weights: dict[str, int] = defaultdict(int)
-    for m in DailyMetric.objects.filter(account__in=accounts, date__gte=start).order_by("date"):
-        day = per_day[m.date.isoformat()]
-        day["admins"] += m.admins
-        day["unused_permissions"] += m.unused_permissions
-        day["old_keys"] += m.old_keys
-        for sev in SEVERITY_IDS:
-            day[sev] += m.open_by_severity.get(sev, 0)
-        # Means weighted by principals, so the org-wide line is not skewed by small accounts.
-        day["score_mean"] += m.score_mean * m.principals
-        day["score_p90"] = max(day["score_p90"], m.score_p90)
-        weights[m.date.isoformat()] += m.principals
-    for key, day in per_day.items():
-        if weights[key]:
-            day["score_mean"] = round(day["score_mean"] / weights[key], 1)
-    for field, kind in (("accepted", "created_at"), ("applied", "applied_at")):
-        rows = (
-            ChangeRequest.objects.filter(account__in=accounts, **{f"{kind}__date__gte": start})
-            .annotate(day=TruncDate(kind))
-            .values("day")
-            .annotate(n=Count("id"))
-        )
-        for row in rows:
-            if row["day"]:
-                per_day[row["day"].isoformat()][field] += row["n"]
+    per_day = reads.trend_days(accounts=accounts, start=start)
     series = {
         chart: {f: [per_day[d].get(f, None) if d in per_day else None for d in labels] for f in fields}
         for chart, (_, fields) in CHARTS.items()

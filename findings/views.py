@@ -23,7 +23,7 @@ from django.utils import timezone
 from accounts.roles import ACTION, Role, role_required
 from core.htmx import is_partial, render_page_or_fragment
 from core.params import db_ids
-from findings import lifecycle, selectors
+from findings import lifecycle, reads, selectors
 from findings.figures_cache import CachedCountPaginator
 from findings.models import (
     Finding,
@@ -71,11 +71,24 @@ def _csv_response(filename: str, header: list[str], rows: Any) -> StreamingHttpR
 @role_required(Role.VIEWER)
 def dashboard(request: HttpRequest) -> HttpResponse:
     context = selectors.dashboard(request.user)
-    context["pending_changes"] = selectors.pending_change_count(user=request.user)
+    context["pending_changes"] = reads.pending_change_count(user=request.user)
     context["active_runs"] = [
         r["last_run"] for r in context["rows"] if r["last_run"] and r["last_run"].is_active
     ]
     return render(request, "findings/dashboard.html", context)
+
+
+def _listing_context(request: HttpRequest, listing: selectors.Listing, page: Any) -> dict[str, Any]:
+    """What every filtered list page shows around its rows: filters, sort, accounts, kinds."""
+    return {
+        "page": page,
+        "filters": listing.filters,
+        "sort": listing.sort,
+        "accounts": selectors.visible_accounts(request.user),
+        "kinds": selectors.finding_kinds(request.user),
+        "query_without_sort": _query_without(request, "sort", "page"),
+        "has_accounts": selectors.visible_accounts(request.user).exists(),
+    }
 
 
 # -- principals ----------------------------------------------------------------------------------------
@@ -87,16 +100,10 @@ def principal_list(request: HttpRequest) -> HttpResponse:
     _report_problems(request, listing)
     page = CachedCountPaginator(listing.queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
-        "page": page,
-        "filters": listing.filters,
-        "sort": listing.sort,
-        "accounts": selectors.visible_accounts(request.user),
-        "kinds": selectors.finding_kinds(request.user),
+        **_listing_context(request, listing, page),
         "bands": [
             (b, "high or critical" if b == selectors.HIGH_RISK_BAND else b) for b in selectors.BAND_FILTERS
         ],
-        "query_without_sort": _query_without(request, "sort", "page"),
-        "has_accounts": selectors.visible_accounts(request.user).exists(),
     }
     return render_page_or_fragment(
         request, "findings/principal_list.html", "findings/htmx/principal_table.html", context
@@ -105,7 +112,7 @@ def principal_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    principal = selectors.principal_for(user=request.user, pk=pk)
+    principal = reads.principal_for(user=request.user, pk=pk)
     return render(request, "findings/principal_detail.html", principal_page_context(principal))
 
 
@@ -118,18 +125,12 @@ def finding_list(request: HttpRequest) -> HttpResponse:
     _report_problems(request, listing)
     page = CachedCountPaginator(listing.queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
-        "page": page,
-        "filters": listing.filters,
-        "sort": listing.sort,
-        "accounts": selectors.visible_accounts(request.user),
-        "kinds": selectors.finding_kinds(request.user),
+        **_listing_context(request, listing, page),
         "severities": selectors.SEVERITIES,
         "statuses": ["live", *FindingStatus.values, "all"],
-        "assignees": selectors.active_users(),
-        "query_without_sort": _query_without(request, "sort", "page"),
+        "assignees": reads.active_users(),
         "query": request.GET.urlencode(),
         "default_until": (timezone.localdate() + timedelta(days=30)).isoformat(),
-        "has_accounts": selectors.visible_accounts(request.user).exists(),
     }
     return render_page_or_fragment(
         request, "findings/finding_list.html", "findings/htmx/finding_table.html", context
@@ -137,7 +138,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
 
 
 def _selected_findings(request: HttpRequest) -> list[Finding]:
-    return selectors.findings_by_ids(user=request.user, ids=db_ids(request.POST.getlist("finding")))
+    return reads.findings_by_ids(user=request.user, ids=db_ids(request.POST.getlist("finding")))
 
 
 def _findings_url(query: str) -> str:
@@ -161,7 +162,7 @@ def finding_bulk(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Acknowledged {n} finding(s).")
     elif action == "assign":
         username = request.POST.get("assignee", "")
-        assignee = selectors.active_user(username=username) if username else None
+        assignee = reads.active_user(username=username) if username else None
         if username and assignee is None:
             messages.error(request, f"No active user called {username!r}.")
             return redirect(target)
@@ -265,11 +266,11 @@ def key_list(request: HttpRequest) -> HttpResponse:
     accounts = selectors.visible_accounts(request.user)
     state = request.GET.get("state", "")
     now = timezone.now()
-    page = Paginator(selectors.key_listing(user=request.user, state=state, now=now), PAGE_SIZE).get_page(
+    page = Paginator(reads.key_listing(user=request.user, state=state, now=now), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     creds = selectors.credential_status([a.pk for a in accounts])
-    findings = selectors.key_findings(arns=[k.principal.arn for k in page.object_list])
+    findings = reads.key_findings(arns=[k.principal.arn for k in page.object_list])
     rows = [
         {
             "key": k,

@@ -6,7 +6,7 @@ import gc
 import json
 import reprlib
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -365,3 +365,15 @@ def document_to_json(doc: PolicyDocument, action_names: dict[str, str] | None = 
 def minified_length(document: dict[str, Any]) -> int:
     """Characters AWS counts against size limits: whitespace does not count."""
     return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False))
+
+
+def parse_policies(documents: Iterable[Any]) -> list[PolicyDocument]:
+    """The documents that parse (named policy-0, policy-1, ... in their order); a malformed one is left out,
+    as IAM would never have accepted it."""
+    parsed = []
+    for n, document in enumerate(documents):
+        try:
+            parsed.append(parse_policy(document, f"policy-{n}"))
+        except PolicyError:
+            continue
+    return parsed

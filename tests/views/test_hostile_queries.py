@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 import fakeaws
 from accounts.models import AccountCheck, CheckKind, LinkedAccount, SyncRun
 from findings.models import ChangeRequest, Finding, Principal, Suggestion
+from tests.notify.helpers import make_channel
 from tests.views.test_access_matrix import ROUTES, url_for
 from tests.views.test_hostile_forms import NASTY, holds_nul
 
@@ -68,7 +69,10 @@ NAMES = st.one_of(st.sampled_from(PARAMS), st.text(alphabet="abcdefghijklmnopqrs
 
 @pytest.fixture
 def routes(
-    imported: dict[str, LinkedAccount], suggestion: Suggestion, pending_change: ChangeRequest
+    imported: dict[str, LinkedAccount],
+    suggestion: Suggestion,
+    pending_change: ChangeRequest,
+    users: dict[str, Any],
 ) -> list[str]:
     """Every GET route, filled with real objects (as in the access matrix)."""
     run = SyncRun.objects.create(account=imported["prod"], trigger="manual", status="succeeded")
@@ -80,6 +84,7 @@ def routes(
         "change": pending_change,
         "finding": Finding.objects.filter(account=imported["prod"]).first(),
         "check": AccountCheck.objects.create(account=imported["prod"], kind=CheckKind.CONNECTION),
+        "channels": {"admin": make_channel(users["admin"], "https://127.0.0.1:9/hook")[0]},
     }
     urls = [url_for(name, p, world) for name, p in ROUTES if "GET" in p.callback.allowed_methods]
     urls += ["/login/", "/healthz", "/admin/"]
