@@ -17,7 +17,8 @@ def _iso(when: datetime | None) -> str:
 
 
 def root_row(account_id: str, spec: dict[str, Any]) -> str:
-    now = datetime.now(UTC)
+    # Whole days: the same report all day long, as AWS gives the same dates until something happens.
+    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     created = now - timedelta(days=spec.get("created_days", 2000))
     password_days = spec.get("password_last_used_days")
     cells = [

@@ -11,6 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.models import LinkedAccount
+from findings.evidence_models import EvidenceJobKind
 from findings.models import EvidenceJob, EvidenceRecord, InlinePolicy, LastAccessed, ManagedPolicy, Principal
 from policy.catalog import default_catalog
 from policy.evidence import Evidence, EvidenceSource
@@ -153,9 +154,9 @@ class EvidenceAge:
 def evidence_age(principal: Principal) -> EvidenceAge:
     advisor = LastAccessed.objects.filter(principal=principal).order_by("-collected_at").first()
     done = EvidenceJob.objects.filter(status="succeeded").order_by("-finished_at")
-    generation = done.filter(principal=principal, kind="generation").first()
+    generation = done.filter(principal=principal, kind=EvidenceJobKind.GENERATION).first()
     lookup = (
-        done.filter(account=principal.account, kind="lookup").first()
+        done.filter(account=principal.account, kind=EvidenceJobKind.LOOKUP).first()
         if principal.account.cloudtrail_lookup
         else None
     )

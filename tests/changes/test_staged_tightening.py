@@ -15,7 +15,7 @@ from findings import change_apply, change_requests, change_stages, suggestions, 
 from findings.change_requests import ChangeError
 from findings.models import Approval, ChangeRequest, ChangeStatus, Principal
 from policy.evidence import Evidence, EvidenceSource
-from tests.changes.flow import apply, decide, not_sent, rollback
+from tests.changes.flow import apply, change_tasks, decide, not_sent, rollback
 from tests.scenarios import ACCOUNT
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -73,7 +73,7 @@ def test_stages_are_applied_watched_promoted_and_rolled_back_alone(world: Any) -
             queued = not_sent(mp)
             assert change_stages.stages_promote_due(now=applied + timedelta(hours=25)) == 1
     second = ChangeRequest.objects.get(parent=first)
-    assert queued == [(change_requests.APPLY_TASK, (second.pk,))]
+    assert change_tasks(queued) == [(change_requests.APPLY_TASK, (second.pk,))]
     assert (second.stage, second.stage_name, second.status) == (2, "resources", ChangeStatus.APPLYING)
     # Carries the approval of the plan, bound to its own documents.
     assert change_requests.approvals_count(second) == 1

@@ -241,6 +241,14 @@ _NEGATED = {"StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike", "N
 
 
 def _condition(operator: str, key: str, values: list[str], variables: bool, req: Request) -> z3.BoolRef:
+    # Set operators over this model's single-valued keys: ForAllValues holds when the key is absent or its
+    # one value passes; ForAnyValue when it is present and passes (IAM's definitions, one value).
+    if operator.startswith("ForAllValues:"):
+        inner = _condition(operator.split(":", 1)[1], key, values, variables, req)
+        return z3.Or(z3.Not(req.present(key)), inner)
+    if operator.startswith("ForAnyValue:"):
+        inner = _condition(operator.split(":", 1)[1], key, values, variables, req)
+        return z3.And(req.present(key), inner)
     if_exists = operator.endswith("IfExists")
     base = operator.removesuffix("IfExists")
     present = req.present(key)
