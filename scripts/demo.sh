@@ -102,7 +102,7 @@ for _ in $(seq 1 60); do
 done
 curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "[demo] the web server did not start; see var/log/web.log"; exit 1; }
 
-echo "[demo] linking prod, staging and sandbox, and running their first sync"
+echo "[demo] linking the management account, prod, staging and sandbox, and running their first sync"
 $PY manage.py demo_setup
 # A REST API token for the reviewer (shown once; only its digest is stored), for scripting the demo.
 api_token=$($PY manage.py create_api_token reviewer --name "demo script" 2>/dev/null)
