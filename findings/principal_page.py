@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from findings.facts import Layers, evidence_age, group_members, principal_layers, principal_usage
+from findings.facts import Layers, evidence_age, principal_layers, principal_usage
 from findings.models import (
     AccessKey,
     ChangeRequest,
@@ -17,7 +17,7 @@ from findings.models import (
     Suggestion,
 )
 from findings.protection import protected_reason
-from findings.selectors import risk_band
+from findings.selectors import risk_band, with_list_item
 from policy.catalog import default_catalog
 from policy.evaluate import PrincipalContext, PrincipalPermissions
 from policy.model import PolicyDocument, PolicyError, parse_policy
@@ -265,7 +265,12 @@ def principal_page_context(principal: Principal) -> dict[str, Any]:
             "labels": [d.strftime("%Y-%m-%d %H:%M") for d, _ in history],
             "scores": [s for _, s in history],
         },
-        "members": group_members(principal) if principal.kind == "group" else [],
+        # Filtered in the database (the account may hold thousands of users), not in Python.
+        "members": with_list_item(
+            Principal.objects.filter(account=principal.account, kind="user"), "groups", principal.name
+        )
+        if principal.kind == "group"
+        else [],
         "suggestions": suggested,
         "no_suggestion_reason": "" if suggested else no_suggestion_reason(principal),
         "evidence_age": evidence_age(principal) if principal.kind != "group" else None,
