@@ -270,3 +270,12 @@ def test_principal_findings_sorted_by_severity_rank(
     findings = page.split('id="findings"', 1)[1]
     positions = [findings.index(f'sev-{s}">{s}') for s in ("critical", "medium", "low")]
     assert positions == sorted(positions)  # by rank, not by name ("low" < "medium")
+
+
+def test_a_group_page_lists_its_members_only(client_as: Any, imported: dict[str, Any]) -> None:
+    from findings.models import Principal
+
+    devs = Principal.objects.get(account=imported["prod"], kind="group", name="devs")
+    body = client_as("viewer").get(f"/principals/{devs.pk}/").content.decode()
+    members = body.split("<h2>Members", 1)[1].split("</section>", 1)[0]
+    assert "(1)" in members and ">alice<" in members and ">bob<" not in members
