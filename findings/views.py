@@ -18,10 +18,11 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import ACTION, Role, role_required
-from core.htmx import is_partial, render_page_or_fragment
+from core.htmx import render_page_or_fragment
 from core.params import db_ids
 from findings import lifecycle, reads, selectors
 from findings.figures_cache import CachedCountPaginator
@@ -153,7 +154,10 @@ def finding_bulk(request: HttpRequest) -> HttpResponse:
     """Acknowledge, assign, suppress (reason and expiry) or reopen the selected findings."""
     selected = _selected_findings(request)
     action = request.POST.get("action", "")
-    target = _findings_url(request.POST.get("next", ""))
+    # A card of the weekly review goes back to the review, with or without htmx (a key pressed before htmx
+    # has bound the freshly swapped form submits it as a plain form).
+    in_review = request.POST.get("review") == "1"
+    target = reverse("finding_review") if in_review else _findings_url(request.POST.get("next", ""))
     if not selected:
         messages.error(request, "Select at least one finding first.")
         return redirect(target)
@@ -189,8 +193,6 @@ def finding_bulk(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Reopened {n} finding(s).")
     else:
         messages.error(request, "Unknown action.")
-    if is_partial(request) and request.POST.get("review") == "1":
-        return redirect("finding_review")
     return redirect(target)
 
 

@@ -75,6 +75,8 @@ def test_readme_tour(live_server: Any, browser: Any, users: dict[str, Any], tmp_
         assert ChangeRequest.objects.get().status == "approved"
         # 5. Keys and accounts
         page.click("nav >> text=Keys")
-        assert "old-admin" in page.content()
+        page.wait_for_url("**/keys/")
+        page.locator("text=old-admin").first.wait_for()
         page.click("nav >> text=Accounts")
+        page.wait_for_url("**/accounts/")
         assert page.locator("text=Succeeded").count() == len(DEMO_ACCOUNTS)

@@ -68,6 +68,28 @@ def test_a_skipped_card_does_not_come_back_after_a_triage(
     assert first not in shown and second not in shown
 
 
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain-form"])
+def test_a_triage_from_the_review_returns_to_the_review(
+    client_as: Any, imported: dict[str, LinkedAccount], htmx: bool
+) -> None:
+    """A key pressed before htmx has bound a freshly swapped card submits it as a plain form: it must land
+    on the next card, not on the findings list."""
+    reviewer = client_as("reviewer")
+    first = _review_card(reviewer)
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    response = reviewer.post(
+        "/findings/bulk/", {"finding": first, "action": "acknowledge", "review": "1"}, **headers
+    )
+    assert response.status_code == 302 and response["Location"] == "/findings/review/"
+    assert Finding.objects.get(pk=first).status == FindingStatus.ACKNOWLEDGED
+    missing = reviewer.post("/findings/bulk/", {"action": "acknowledge", "review": "1"}, **headers)
+    assert missing["Location"] == "/findings/review/"
+    plain = reviewer.post(
+        "/findings/bulk/", {"finding": first, "action": "acknowledge", "next": "status=all"}
+    )
+    assert plain["Location"] == "/findings/?status=all"
+
+
 def test_the_review_can_be_marked_done_at_any_point(
     client_as: Any, users: dict[str, Any], imported: dict[str, LinkedAccount]
 ) -> None:
