@@ -29,11 +29,15 @@ def linked_account_ids() -> set[str]:
     return set(LinkedAccount.objects.values_list("account_id", flat=True))
 
 
+def visible_sync_runs(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[SyncRun]:
+    return SyncRun.objects.filter(account__in=visible_accounts(user)).select_related(
+        "account", "requested_by"
+    )
+
+
 def sync_run_for(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> SyncRun:
     """A sync run of an account the user may see; 404 otherwise."""
-    return get_object_or_404(
-        SyncRun.objects.select_related("account"), pk=pk, account__in=visible_accounts(user)
-    )
+    return get_object_or_404(visible_sync_runs(user=user), pk=pk)
 
 
 def check_for(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> AccountCheck:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -21,10 +20,9 @@ from accounts.selectors import visible_accounts
 from accounts.sync import sync_run_request
 from api import serializers as s
 from api.auth import DeclaredMethods
-from api.views import ListingView, change_requests, query_params
+from api.views import ListingView, query_params
 from findings import change_requests as changes
-from findings import lifecycle, selectors
-from findings.models import Finding, Suggestion
+from findings import lifecycle, reads, selectors
 
 REFUSED = OpenApiResponse(s.ErrorSerializer, description="refused by the rules, with the reason")
 
@@ -59,11 +57,7 @@ class ChangeList(ListingView):
     def post(self, request: Request) -> Response:
         body = s.ChangeCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        suggestion = get_object_or_404(
-            Suggestion.objects.select_related("principal", "principal__account"),
-            pk=body.validated_data["suggestion"],
-            principal__account__in=visible_accounts(request.user),
-        )
+        suggestion = reads.suggestion_for(user=request.user, pk=body.validated_data["suggestion"])
         try:
             cr = changes.change_request_open(
                 actor=request.user, suggestion=suggestion, reason=body.validated_data["reason"]
@@ -77,7 +71,7 @@ class _ChangeAction(DeclaredMethods, APIView):
     roles = {"POST": Role.APPROVER}
 
     def change(self, request: Request, pk: int) -> Any:
-        return get_object_or_404(change_requests(request.user), pk=pk)
+        return reads.change_for(user=request.user, pk=pk)
 
 
 class ChangeDecide(_ChangeAction):
@@ -146,16 +140,14 @@ class FindingTriage(DeclaredMethods, APIView):
         body = s.TriageSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        selected = list(
-            Finding.objects.filter(pk__in=data["findings"], account__in=visible_accounts(request.user))
-        )
+        selected = reads.findings_by_ids(user=request.user, ids=list(data["findings"]))
         action = data["action"]
         if action == "acknowledge":
             n = lifecycle.findings_acknowledge(actor=request.user, findings=selected)
         elif action == "assign":
             assignee = None
             if data["assignee"]:
-                assignee = get_user_model().objects.filter(username=data["assignee"], is_active=True).first()
+                assignee = reads.active_user(username=data["assignee"])
                 if assignee is None:
                     return _refused(f"No active user called {data['assignee']!r}.")
             n = lifecycle.findings_assign(actor=request.user, findings=selected, assignee=assignee)

@@ -15,11 +15,10 @@ from rest_framework import generics
 
 from accounts.models import LinkedAccount, SyncRun
 from accounts.roles import Role
-from accounts.selectors import visible_accounts
+from accounts.selectors import visible_accounts, visible_sync_runs
 from api import serializers as s
 from api.auth import DeclaredMethods
-from core.params import db_id
-from findings import selectors
+from findings import reads, selectors
 from findings.models import ChangeRequest, Finding, Principal, Suggestion
 
 VIEWER = {"GET": Role.VIEWER}
@@ -76,9 +75,7 @@ class PrincipalDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignor
     serializer_class = s.PrincipalDetailSerializer
 
     def get_queryset(self) -> QuerySet[Principal]:
-        return Principal.objects.filter(account__in=visible_accounts(self.request.user)).select_related(
-            "account"
-        )
+        return reads.visible_principals(user=self.request.user)
 
 
 @extend_schema(
@@ -108,9 +105,7 @@ class FindingDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignore[
     serializer_class = s.FindingSerializer
 
     def get_queryset(self) -> QuerySet[Finding]:
-        return Finding.objects.filter(account__in=visible_accounts(self.request.user)).select_related(
-            "account", "assignee"
-        )
+        return reads.visible_findings(user=self.request.user)
 
 
 @extend_schema(
@@ -122,21 +117,7 @@ class SuggestionList(ListingView):
     serializer_class = s.SuggestionSerializer
 
     def listing(self) -> selectors.Listing:
-        params = self.request.query_params
-        qs = Suggestion.objects.filter(
-            principal__account__in=visible_accounts(self.request.user)
-        ).select_related("principal")
-        filters: dict[str, str] = {}
-        for name, lookup in (("principal", "principal_id"), ("account", "principal__account_id")):
-            value = db_id(params.get(name))
-            if value is not None:
-                qs = qs.filter(**{lookup: value})
-                filters[name] = str(value)
-        if params.get("stale") == "1":
-            filters["stale"] = "1"
-        else:
-            qs = qs.filter(stale=False)
-        return selectors.Listing(qs.order_by("-created_at", "-id"), filters, "-created_at")
+        return selectors.suggestion_listing(self.request.user, self.request.query_params)
 
 
 class SuggestionDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignore[type-arg]
@@ -144,15 +125,7 @@ class SuggestionDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: igno
     serializer_class = s.SuggestionSerializer
 
     def get_queryset(self) -> QuerySet[Suggestion]:
-        return Suggestion.objects.filter(
-            principal__account__in=visible_accounts(self.request.user)
-        ).select_related("principal")
-
-
-def change_requests(user: Any) -> QuerySet[ChangeRequest]:
-    return ChangeRequest.objects.filter(account__in=visible_accounts(user)).select_related(
-        "account", "requested_by", "applied_by"
-    )
+        return reads.visible_suggestions(user=self.request.user)
 
 
 class ChangeDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignore[type-arg]
@@ -163,7 +136,7 @@ class ChangeDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignore[t
     serializer_class = s.ChangeRequestDetailSerializer
 
     def get_queryset(self) -> QuerySet[ChangeRequest]:
-        return change_requests(self.request.user).prefetch_related("approvals__approver")
+        return reads.visible_changes(user=self.request.user).prefetch_related("approvals__approver")
 
 
 class AccountList(ListingView):
@@ -192,20 +165,7 @@ class SyncRunList(ListingView):
     serializer_class = s.SyncRunSerializer
 
     def listing(self) -> selectors.Listing:
-        params = self.request.query_params
-        qs = SyncRun.objects.filter(account__in=visible_accounts(self.request.user)).select_related(
-            "account", "requested_by"
-        )
-        filters: dict[str, str] = {}
-        account = db_id(params.get("account"))
-        if account is not None:
-            qs = qs.filter(account_id=account)
-            filters["account"] = str(account)
-        status = params.get("status", "")
-        if status in ("queued", "running", "succeeded", "failed"):
-            qs = qs.filter(status=status)
-            filters["status"] = status
-        return selectors.Listing(qs.order_by("-created_at", "-id"), filters, "-created_at")
+        return selectors.sync_run_listing(self.request.user, self.request.query_params)
 
 
 class SyncRunDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignore[type-arg]
@@ -213,9 +173,7 @@ class SyncRunDetail(DeclaredMethods, generics.RetrieveAPIView):  # type: ignore[
     serializer_class = s.SyncRunSerializer
 
     def get_queryset(self) -> QuerySet[SyncRun]:
-        return SyncRun.objects.filter(account__in=visible_accounts(self.request.user)).select_related(
-            "account", "requested_by"
-        )
+        return visible_sync_runs(user=self.request.user)
 
 
 @extend_schema(

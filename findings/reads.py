@@ -31,13 +31,34 @@ from findings.models import (
 from policy.kinds import KEY_PAGE_KINDS, SEVERITY_IDS
 
 
+def visible_principals(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Principal]:
+    """The principals of the accounts the user may see (pages and the API start here)."""
+    return Principal.objects.filter(account__in=visible_accounts(user)).select_related(
+        "account", "trust_document"
+    )
+
+
+def visible_findings(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Finding]:
+    return Finding.objects.filter(account__in=visible_accounts(user)).select_related(
+        "account", "principal", "assignee", "suppressed_by", "suppression_rule__created_by"
+    )
+
+
+def visible_suggestions(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Suggestion]:
+    return Suggestion.objects.filter(principal__account__in=visible_accounts(user)).select_related(
+        "principal", "principal__account"
+    )
+
+
+def visible_changes(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[ChangeRequest]:
+    return ChangeRequest.objects.filter(account__in=visible_accounts(user)).select_related(
+        "account", "principal", "requested_by", "applied_by"
+    )
+
+
 def principal_for(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> Principal:
     """The principal, if the user may see its account; 404 otherwise (never a hint that it exists)."""
-    return get_object_or_404(
-        Principal.objects.select_related("account", "trust_document"),
-        pk=pk,
-        account__in=visible_accounts(user),
-    )
+    return get_object_or_404(visible_principals(user=user), pk=pk)
 
 
 def pending_change_count(*, user: AbstractBaseUser | AnonymousUser) -> int:
@@ -94,29 +115,15 @@ def key_findings(*, arns: list[str]) -> dict[str, list[Finding]]:
 
 
 def suggestion_for(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> Suggestion:
-    return get_object_or_404(
-        Suggestion.objects.select_related("principal", "principal__account"),
-        pk=pk,
-        principal__account__in=visible_accounts(user),
-    )
+    return get_object_or_404(visible_suggestions(user=user), pk=pk)
 
 
 def change_for(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> ChangeRequest:
-    return get_object_or_404(
-        ChangeRequest.objects.select_related("account", "principal", "requested_by", "applied_by"),
-        pk=pk,
-        account__in=visible_accounts(user),
-    )
+    return get_object_or_404(visible_changes(user=user), pk=pk)
 
 
 def finding_for(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> Finding:
-    return get_object_or_404(
-        Finding.objects.select_related(
-            "account", "principal", "assignee", "suppressed_by", "suppression_rule__created_by"
-        ),
-        pk=pk,
-        account__in=visible_accounts(user),
-    )
+    return get_object_or_404(visible_findings(user=user), pk=pk)
 
 
 def open_request_of(*, suggestion: Suggestion) -> ChangeRequest | None:

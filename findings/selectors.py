@@ -13,15 +13,15 @@ from django.db.models.fields.json import KeyTextTransform
 from django.http import QueryDict
 from django.utils import timezone
 
-from accounts.models import LinkedAccount, last_sync_runs
-from accounts.selectors import profile_of, visible_accounts
+from accounts.models import LinkedAccount, SyncStatus, last_sync_runs
+from accounts.selectors import profile_of, visible_accounts, visible_sync_runs
 from core.models import AuditEvent
 from core.params import aware_datetime, db_id, tag_filter
+from findings import reads
 from findings.figures_cache import cached_figures
 from findings.models import (
     LIVE_FINDING_STATUSES,
     AccessKey,
-    ChangeRequest,
     ChangeStatus,
     CredentialReportRow,
     Finding,
@@ -210,9 +210,7 @@ def finding_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -
 
 def change_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -> Listing:
     """Change requests, newest first, by status, account and principal (the changes page, the API)."""
-    qs = ChangeRequest.objects.filter(account__in=visible_accounts(user)).select_related(
-        "account", "requested_by", "applied_by"
-    )
+    qs = reads.visible_changes(user=user)
     filters: dict[str, str] = {}
     status = params.get("status", "")
     if status in ChangeStatus.values:
@@ -223,6 +221,37 @@ def change_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) ->
         if value is not None:
             qs = qs.filter(**{lookup: value})
             filters[name] = str(value)
+    return Listing(qs.order_by("-created_at", "-id"), filters, "-created_at")
+
+
+def suggestion_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -> Listing:
+    """Tightened policy sets, newest first, by principal and account; stale ones only with stale=1."""
+    qs = reads.visible_suggestions(user=user)
+    filters: dict[str, str] = {}
+    for name, lookup in (("principal", "principal_id"), ("account", "principal__account_id")):
+        value = _int(params.get(name))
+        if value is not None:
+            qs = qs.filter(**{lookup: value})
+            filters[name] = str(value)
+    if params.get("stale") == "1":
+        filters["stale"] = "1"
+    else:
+        qs = qs.filter(stale=False)
+    return Listing(qs.order_by("-created_at", "-id"), filters, "-created_at")
+
+
+def sync_run_listing(user: AbstractBaseUser | AnonymousUser, params: QueryDict) -> Listing:
+    """Sync runs, newest first, by account and status."""
+    qs = visible_sync_runs(user=user)
+    filters: dict[str, str] = {}
+    account = _int(params.get("account"))
+    if account is not None:
+        qs = qs.filter(account_id=account)
+        filters["account"] = str(account)
+    status = params.get("status", "")
+    if status in SyncStatus.values:
+        qs = qs.filter(status=status)
+        filters["status"] = status
     return Listing(qs.order_by("-created_at", "-id"), filters, "-created_at")
 
 
