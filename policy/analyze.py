@@ -222,6 +222,16 @@ class AccountAnalysis(EscalationSearch):
                 return AdminPath((hop,))
         return None
 
+    def _freed_admin_path(self, report: PrincipalReport) -> AdminPath | None:
+        """One hop to administrator for a principal that can remove the guardrail holding it back."""
+        path_id = self.freed_admin.get(report.arn)
+        hit = next((e for e in report.privilege_escalation if e.path_id == path_id), None)
+        if hit is None:
+            return None
+        return AdminPath(
+            (AdminHop(hit.path_id, report.arn, hit.target, tuple(hit.actions), hit.conditional, ()),)
+        )
+
     # -- rules -------------------------------------------------------------------------------------
     def _direct_findings(
         self, record: PrincipalRecord, perms: PrincipalPermissions, report: PrincipalReport
@@ -436,6 +446,7 @@ class AccountAnalysis(EscalationSearch):
                 report.admin_path = (
                     (own if own is not None and self._uncapped(perms) else None)
                     or self._joins_admin_group(record, perms)
+                    or self._freed_admin_path(report)
                     or (reach.path_of(record.arn) if record.kind != "group" else None)
                 )
             self._score(report)

@@ -8,7 +8,17 @@ from typing import Any
 
 import pytest
 
-from tests.policy.gaad_builder import ADMIN_ARN, Gaad, allow, arn, deny, doc, trust_account, trust_service
+from tests.policy.gaad_builder import (
+    ADMIN_ARN,
+    Gaad,
+    allow,
+    arn,
+    deny,
+    doc,
+    trust_account,
+    trust_service,
+    trust_web_identity,
+)
 
 ME = "arn:aws:iam::111122223333:user/me"
 
@@ -267,6 +277,71 @@ CASES = [
         False,
     ),
     Case("read-only", me(allow(["s3:GetObject", "iam:Get*", "iam:List*"])), False),
+    # pathfinding.cloud's newer paths: what each needs beyond the snapshot, and trust they depend on.
+    Case(
+        "ecs-008-runtask-needs-a-task-definition",
+        both(
+            admin_role("task", trust_service("ecs-tasks.amazonaws.com")),
+            me(allow(["iam:PassRole", "ecs:RunTask"])),
+        ),
+        True,
+        1,
+        needs=True,
+    ),
+    Case(
+        "ecs-003-new-service-needs-nothing",
+        both(
+            admin_role("task", trust_service("ecs-tasks.amazonaws.com")),
+            me(allow(["iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:CreateService"])),
+        ),
+        True,
+        1,
+    ),
+    Case(
+        "ecs-006-exec-needs-a-running-task",
+        both(
+            admin_role("task", trust_service("ecs-tasks.amazonaws.com")),
+            me(allow(["ecs:ExecuteCommand", "ecs:DescribeTasks"])),
+        ),
+        True,
+        1,
+        needs=True,
+    ),
+    Case(
+        "cognitoidentity-001-federated-pool-role",
+        both(
+            admin_role("unauth", trust_web_identity("cognito-identity.amazonaws.com")),
+            me(allow(["iam:PassRole", "cognito-identity:SetIdentityPoolRoles"])),
+        ),
+        True,
+        1,
+        needs=True,
+    ),
+    Case(
+        "cognitoidentity-001-other-identity-provider",
+        both(
+            admin_role("oidc", trust_web_identity("accounts.google.com")),
+            me(allow(["iam:PassRole", "cognito-identity:SetIdentityPoolRoles"])),
+        ),
+        False,
+    ),
+    Case(
+        "emr-001-instance-profile-role",
+        both(
+            admin_role("emr-node", trust_service("ec2.amazonaws.com")),
+            me(allow(["iam:PassRole", "elasticmapreduce:RunJobFlow"])),
+        ),
+        True,
+        1,
+    ),
+    Case(
+        "glue-007-session-without-run-statement",
+        both(
+            admin_role("glue", trust_service("glue.amazonaws.com")),
+            me(allow(["iam:PassRole", "glue:CreateSession"])),
+        ),
+        False,
+    ),
 ]
 
 
