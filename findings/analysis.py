@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -12,7 +13,8 @@ from django.utils import timezone
 
 from accounts.models import LinkedAccount
 from findings.cross_account import cross_account_paths
-from findings.models import AccessKey, CredentialReportRow, Principal, ScoreHistory
+from findings.facts import usage_from_rows
+from findings.models import AccessKey, CredentialReportRow, LastAccessed, Principal, ScoreHistory
 from findings.organization import engine_levels, policy_levels
 from policy.analyze import AccountAnalysis, AccountReport, Finding, PrincipalReport
 from policy.catalog import default_catalog
@@ -20,6 +22,7 @@ from policy.gaad import AccountDetails
 from policy.score import TIER_ADMIN, TIER_NEEDS, principal_risk_score
 from policy.scp import scp_caps
 from policy.standing import EXPOSURE_OVERRIDES, tier_of
+from policy.usage import Usage
 
 
 @dataclass
@@ -90,8 +93,32 @@ def engine_inputs(account: LinkedAccount) -> dict[str, Any]:
         "login_profiles": profiles,
         "active_keys": active,
         "mfa": mfa,
+        "usage": account_usage(account),
         "org_accounts": org,
     }
+
+
+def account_usage(account: LinkedAccount, *, now: datetime | None = None) -> dict[str, Usage]:
+    """What each user and role used in the account's window, read as the unused findings read it
+    (`findings.facts.usage_from_rows`); the engine counts from it the dangerous permissions left unused.
+    Principals without an analysable usage (too young, no data, stale) are left out: unknown."""
+    now = now or timezone.now()
+    last = account.sync_runs.filter(status="succeeded").order_by("-finished_at").first()
+    rows_by_principal: dict[int, list[LastAccessed]] = {}
+    for row in LastAccessed.objects.filter(principal__account=account):
+        rows_by_principal.setdefault(row.principal_id, []).append(row)
+    found: dict[str, Usage] = {}
+    for principal in Principal.objects.filter(account=account).exclude(kind="group"):
+        read = usage_from_rows(
+            principal=principal,
+            rows=rows_by_principal.get(principal.pk, []),
+            window_days=account.unused_days,
+            now=now,
+            last_collected=last.finished_at if last else None,
+        )
+        if read.status == "analyzed":
+            found[principal.arn] = read.usage
+    return found
 
 
 @transaction.atomic

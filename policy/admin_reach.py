@@ -66,7 +66,7 @@ class CredentialFacts:
         self.login_profiles = login_profiles
         self.active_keys = active_keys or {}
         self.mfa = mfa
-        self.unused_dangerous = unused_dangerous or {}
+        self.unused_dangerous: dict[str, int] = dict(unused_dangerous or {})
 
     def keys(self, arn: str) -> int | None:
         return None if self.key_counts is None else self.key_counts.get(arn, 0)
