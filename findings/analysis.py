@@ -14,7 +14,14 @@ from django.utils import timezone
 from accounts.models import LinkedAccount
 from findings.cross_account import cross_account_paths
 from findings.facts import usage_from_rows
-from findings.models import AccessKey, CredentialReportRow, LastAccessed, Principal, ScoreHistory
+from findings.models import (
+    AccessKey,
+    CatalogGap,
+    CredentialReportRow,
+    LastAccessed,
+    Principal,
+    ScoreHistory,
+)
 from findings.organization import engine_levels, policy_levels
 from policy.analyze import AccountAnalysis, AccountReport, Finding, PrincipalReport
 from policy.catalog import default_catalog
@@ -121,6 +128,25 @@ def account_usage(account: LinkedAccount, *, now: datetime | None = None) -> dic
     return found
 
 
+def catalog_gaps_store(account: LinkedAccount, report: AccountReport) -> None:
+    """The account's catalog gaps as this analysis found them, in place of the previous ones."""
+    now = timezone.now()
+    CatalogGap.objects.filter(account=account).delete()
+    CatalogGap.objects.bulk_create(
+        [
+            CatalogGap(
+                account=account,
+                action=g.action[:256],
+                why=g.why[:256],
+                policies=list(g.policies),
+                principal_count=g.principals,
+                seen_at=now,
+            )
+            for g in report.catalog_gap_actions
+        ]
+    )
+
+
 @transaction.atomic
 def account_analyze(
     *,
@@ -144,6 +170,7 @@ def account_analyze(
     analysis = AccountAnalysis(details, catalog, scps=scps, **engine_inputs(account))
     report = analysis.run()
     caps = {arn: [c.to_json() for c in scp_caps(perms, catalog)] for arn, perms in analysis.perms.items()}
+    catalog_gaps_store(account, report)
     reach = cross_account_paths(account.account_id, analysis)
     for arn, paths in reach.items():
         _add_cross_account_finding(analysis.reports[arn], paths)

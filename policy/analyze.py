@@ -8,6 +8,7 @@ from typing import Any
 
 from policy.admin_reach import ADMIN_EQUIVALENT_PATHS, AdminReach, CredentialFacts, self_admin_path
 from policy.catalog import Catalog
+from policy.catalog_gaps import gaps_by_action
 from policy.escalation import EscalationSearch, _hub
 from policy.evaluate import GrantCache, PrincipalContext, PrincipalPermissions
 from policy.gaad import AccountDetails, PrincipalRecord, is_aws_managed, principal_documents
@@ -124,6 +125,7 @@ class AccountAnalysis(EscalationSearch):
         )
         self.usage = usage or {}
         self.catalog_gaps: dict[str, set[str]] = {}
+        self.gap_holders: dict[str, set[str]] = {}  # gap warning -> principals it was raised for
         self._warning_is_gap: dict[str, bool] = {}  # AWS managed policy -> what the catalog does not know
 
     # -- building blocks -------------------------------------------------------------------------
@@ -259,7 +261,11 @@ class AccountAnalysis(EscalationSearch):
                     gap = memo[warning] = name in self._aws_managed_names
                     if gap:
                         self.catalog_gaps.setdefault(name, set()).add(problem)
-                if not gap:
+                if gap and record.kind != "group":  # a group's members hold its policies
+                    self.gap_holders.setdefault(warning, set()).add(record.arn)
+                elif gap:
+                    self.gap_holders.setdefault(warning, set())
+                else:
                     own.append(warning)
             if own:
                 report.findings.append(Finding.of("unknown-action", [], [], "; ".join(sorted(own)[:20])))
@@ -466,7 +472,8 @@ class AccountAnalysis(EscalationSearch):
             self._score(report)
         ordered = sorted(self.reports.values(), key=lambda r: (-r.risk_score, r.arn))
         gaps = {name: sorted(problems) for name, problems in sorted(self.catalog_gaps.items())}
-        return AccountReport(self.account.account_id, ordered, list(self.account.errors), gaps)
+        by_action = gaps_by_action(self.gap_holders)
+        return AccountReport(self.account.account_id, ordered, list(self.account.errors), gaps, by_action)
 
 
 def analyze_account(
