@@ -23,12 +23,11 @@ from findings.models import (
     ScoreHistory,
 )
 from findings.organization import engine_levels, policy_levels
-from policy.analyze import AccountAnalysis, AccountReport, Finding, PrincipalReport
+from policy.analyze import AccountAnalysis, AccountReport, PrincipalReport
 from policy.catalog import default_catalog
+from policy.cross_account_score import cross_account_admin_score
 from policy.gaad import AccountDetails
-from policy.score import TIER_ADMIN, TIER_NEEDS, principal_risk_score
 from policy.scp import scp_caps
-from policy.standing import EXPOSURE_OVERRIDES, tier_of
 from policy.usage import Usage
 
 
@@ -49,30 +48,11 @@ def _result_hash(payload: dict[str, Any]) -> str:
 
 
 def _add_cross_account_finding(report: PrincipalReport, paths: list[dict[str, Any]]) -> None:
-    """The principal reaches an administrator elsewhere: a finding, and the score counts it."""
-    conditional = all(p["conditional"] for p in paths)
-    chains = "; ".join(" → ".join(p["chain"]) for p in paths[:5])
-    report.findings.append(
-        Finding.of(
-            "cross-account-admin",
-            ["sts:AssumeRole"],
-            [p["target"] for p in paths],
-            f"Can assume an administrator role in another account: {chains}"
-            + (" (under conditions)" if conditional else ""),
-            severity="high" if conditional else "",
-        )
-    )
-    # Becoming an administrator of another account is reaching an administrator: its band, unless the
-    # principal already stands higher in its own account.
-    tier, standing = tier_of(report)
-    reach = TIER_NEEDS if conditional else TIER_ADMIN
-    if reach.rank > tier.rank:
-        tier, standing = reach, f"Reaches an administrator of another account: {chains}."
-    scored = [(f.kind, f.severity, f.detail) for f in report.findings]
-    score = principal_risk_score(scored, tier=tier, standing=standing, overrides=EXPOSURE_OVERRIDES)
-    report.risk_score = max(report.risk_score, score.value)
-    if report.risk_score == score.value:
-        report.score_explanation = score.explanation()
+    """The principal reaches an administrator elsewhere: the engine's finding and score, stored on it."""
+    scored = cross_account_admin_score(report, paths)
+    report.findings.append(scored.finding)
+    report.risk_score = scored.risk_score
+    report.score_explanation = scored.score_explanation
 
 
 def engine_inputs(account: LinkedAccount) -> dict[str, Any]:
