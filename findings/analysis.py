@@ -22,7 +22,7 @@ from findings.models import (
     Principal,
     ScoreHistory,
 )
-from findings.organization import engine_levels, policy_levels
+from findings.organization import engine_levels, own_account_ids, policy_levels
 from policy.analyze import AccountAnalysis, AccountReport, PrincipalReport
 from policy.catalog import default_catalog
 from policy.cross_account_score import cross_account_admin_score
@@ -72,9 +72,9 @@ def engine_inputs(account: LinkedAccount) -> dict[str, Any]:
     )
     profiles = {arn: bool(values.get("password_enabled")) for arn, values in rows} if rows else None
     mfa = {arn: bool(values.get("mfa_active")) for arn, values in rows} if rows else None
-    # The organisation's own accounts, as the app knows them: every linked account. Trusting one of them
-    # needs no ExternalId (no third party can be the confused deputy).
-    org = frozenset(LinkedAccount.objects.values_list("account_id", flat=True))
+    # The organisation's own accounts (a stored organisation's, else every linked account): trusting one of
+    # them needs no ExternalId (no third party can be the confused deputy).
+    org = own_account_ids(account.account_id)
     return {
         "access_key_counts": counts,
         "login_profiles": profiles,
