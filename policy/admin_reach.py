@@ -21,6 +21,10 @@ ADMIN_EQUIVALENT_PATHS: dict[str, str] = {
     "iam-011": "can write any inline policy onto its own group (iam:PutGroupPolicy)",
 }
 
+# A role as it would be once its permissions boundary is removed (iam-023): a node of its own in the graph,
+# an administrator when the role's policies without the boundary make it one.
+FREED_PREFIX = "freed:"
+
 _CATEGORY = {p.id: p.category for p in PRIVESC_PATHS}
 _SERVICE = {p.id: p.service for p in PRIVESC_PATHS}
 
@@ -152,6 +156,14 @@ class AdminReach:
             return None
         hops: list[AdminHop] = []
         for edge in edges:
+            if edge.target.startswith(FREED_PREFIX):
+                edge = Edge(
+                    edge.source,
+                    edge.target.removeprefix(FREED_PREFIX),
+                    edge.path_id,
+                    edge.actions,
+                    edge.conditional,
+                )
             if edge.source in self.hubs and hops:
                 last = hops[-1]
                 needs = last.needs or edge_needs(last.path_id, edge.target, self.facts)

@@ -6,7 +6,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from policy.admin_reach import ADMIN_EQUIVALENT_PATHS, AdminReach, CredentialFacts, self_admin_path
+from policy.admin_reach import (
+    ADMIN_EQUIVALENT_PATHS,
+    FREED_PREFIX,
+    AdminReach,
+    CredentialFacts,
+    self_admin_path,
+)
 from policy.catalog import Catalog
 from policy.catalog_gaps import gaps_by_action
 from policy.escalation import EscalationSearch, _hub
@@ -232,16 +238,6 @@ class AccountAnalysis(EscalationSearch):
                 return AdminPath((hop,))
         return None
 
-    def _freed_admin_path(self, report: PrincipalReport) -> AdminPath | None:
-        """One hop to administrator for a principal that can remove the guardrail holding it back."""
-        path_id = self.freed_admin.get(report.arn)
-        hit = next((e for e in report.privilege_escalation if e.path_id == path_id), None)
-        if hit is None:
-            return None
-        return AdminPath(
-            (AdminHop(hit.path_id, report.arn, hit.target, tuple(hit.actions), hit.conditional, ()),)
-        )
-
     # -- rules -------------------------------------------------------------------------------------
     def _direct_findings(
         self, record: PrincipalRecord, perms: PrincipalPermissions, report: PrincipalReport
@@ -444,7 +440,11 @@ class AccountAnalysis(EscalationSearch):
         self._own_account_trust()
         reach = AdminReach(
             self.graph,
-            [*admins, *(a for a in equivalent if self.account.principals[a].kind != "group")],
+            [
+                *admins,
+                *(a for a in equivalent if self.account.principals[a].kind != "group"),
+                *(FREED_PREFIX + a for a in sorted(self.freed_admin_roles)),
+            ],
             self._hub_ranked,
             self.facts,
         )

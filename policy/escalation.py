@@ -3,13 +3,13 @@ whom (principal takeover, PassRole to a service, AssumeRole), and the chains tha
 
 from __future__ import annotations
 
-from policy.admin_reach import CredentialFacts, edge_possible
+from policy.admin_reach import FREED_PREFIX, CredentialFacts, edge_possible
 from policy.catalog import Catalog
 from policy.evaluate import Decision, Grant, PrincipalPermissions, arn_matches
 from policy.gaad import AccountDetails, PrincipalRecord, attached_policy_arns, is_aws_managed
 from policy.graph import Edge
 from policy.guardrails import BOUNDARY_THEN_ASSUME, GUARDRAIL_SELF_PATHS, without_guardrail
-from policy.report import Escalation
+from policy.report import AdminHop, AdminPath, Escalation, PrincipalReport
 from policy.rules import PRIVESC_PATHS, PrivescPath
 from policy.trust_index import TrustIndex
 
@@ -54,6 +54,7 @@ class EscalationSearch(TrustIndex):
         self._widen_memo: dict[tuple[str, str], bool] = {}
         self._widened_role_set: frozenset[str] | None = None
         self.freed_admin: dict[str, str] = {}  # principal -> the guardrail path that makes it an admin
+        self.freed_admin_roles: set[str] = set()  # roles that are administrators once their boundary goes
 
     def _permissions(self, record: PrincipalRecord) -> PrincipalPermissions:
         raise NotImplementedError  # the analysis builds them (identity policies, boundary, SCPs)
@@ -72,10 +73,23 @@ class EscalationSearch(TrustIndex):
                 now = self.perms.get(record.arn) or self._permissions(record)
                 after = self._permissions(freed)
                 hit = bool(after.allowed_mask(self.catalog) & ~now.allowed_mask(self.catalog))
-                if hit and path_id != BOUNDARY_THEN_ASSUME and self._is_admin(after):
-                    self.freed_admin.setdefault(record.arn, path_id)
+                if hit and self._is_admin(after):
+                    if path_id == BOUNDARY_THEN_ASSUME:
+                        self.freed_admin_roles.add(record.arn)
+                    else:
+                        self.freed_admin.setdefault(record.arn, path_id)
             self._widen_memo[key] = hit
         return hit
+
+    def _freed_admin_path(self, report: PrincipalReport) -> AdminPath | None:
+        """One hop to administrator for a principal that can remove the guardrail holding it back."""
+        path_id = self.freed_admin.get(report.arn)
+        hit = next((e for e in report.privilege_escalation if e.path_id == path_id), None)
+        if hit is None:
+            return None
+        return AdminPath(
+            (AdminHop(hit.path_id, report.arn, hit.target, tuple(hit.actions), hit.conditional, ()),)
+        )
 
     def _widened_roles(self) -> frozenset[str]:
         if self._widened_role_set is None:
@@ -214,6 +228,9 @@ class EscalationSearch(TrustIndex):
                 if needs_assume:
                     conditional = conditional or assume_ok[arn][1]
                 self.graph.add(Edge(record.arn, arn, path.id, path.actions, conditional))
+                if path.id == BOUNDARY_THEN_ASSUME and arn in self.freed_admin_roles:
+                    # The chain to administrator goes through the role as it is once freed.
+                    self.graph.add(Edge(record.arn, FREED_PREFIX + arn, path.id, path.actions, conditional))
                 added += 1
 
     def _passrole_edges(
@@ -310,6 +327,8 @@ class EscalationSearch(TrustIndex):
         lacks = self._writes & ~self._power_of(record.arn)
         reports, power_of, hubs = self.reports, self._power_of, self._hub_ranked
         for edge in self.graph.out(record.arn):
+            if edge.target.startswith(FREED_PREFIX):
+                continue  # the same hop as the edge to the role itself (for chains to administrator)
             modify = edge.path_id in _MODIFY_THEN_BECOME
             targets = hubs.get(edge.target)
             hop_cond: dict[str, bool] = {}

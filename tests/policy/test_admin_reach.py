@@ -335,6 +335,39 @@ CASES = [
         1,
     ),
     Case(
+        "iam-023-remove-an-admin-roles-boundary-then-assume-it",
+        both(
+            lambda g: (
+                g.role(
+                    "capped",
+                    trust=trust_account(),
+                    attached=[ADMIN_ARN],
+                    boundary=g.policy("narrow", doc(allow("s3:GetObject"))),
+                )
+                and None
+            ),
+            me(allow(["iam:DeleteRolePermissionsBoundary", "sts:AssumeRole"])),
+        ),
+        True,
+        1,
+    ),
+    Case(
+        "iam-023-boundary-of-a-weak-role",
+        both(
+            lambda g: (
+                g.role(
+                    "capped",
+                    trust=trust_account(),
+                    inline={"w": doc(allow("s3:PutObject"))},
+                    boundary=g.policy("narrow", doc(allow("s3:GetObject"))),
+                )
+                and None
+            ),
+            me(allow(["iam:DeleteRolePermissionsBoundary", "sts:AssumeRole"])),
+        ),
+        False,
+    ),
+    Case(
         "glue-007-session-without-run-statement",
         both(
             admin_role("glue", trust_service("glue.amazonaws.com")),
@@ -363,6 +396,7 @@ def test_reaches_admin(case: Case) -> None:
     assert (report.admin_reason != "") is case.admin
     for hop in path.hops:
         assert hop.actions, "every hop names its actions"
+        assert not hop.target.startswith("freed:"), "a freed role is shown as the role itself"
 
 
 def test_chain_lists_every_hop_with_its_actions() -> None:
