@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -12,14 +13,22 @@ from django.utils import timezone
 
 from accounts.models import LinkedAccount
 from findings.cross_account import cross_account_paths
-from findings.models import AccessKey, CredentialReportRow, Principal, ScoreHistory
-from findings.organization import engine_levels, policy_levels
-from policy.analyze import AccountAnalysis, AccountReport, Finding, PrincipalReport
+from findings.facts import usage_from_rows
+from findings.models import (
+    AccessKey,
+    CatalogGap,
+    CredentialReportRow,
+    LastAccessed,
+    Principal,
+    ScoreHistory,
+)
+from findings.organization import engine_levels, own_account_ids, policy_levels
+from policy.analyze import AccountAnalysis, AccountReport, PrincipalReport
 from policy.catalog import default_catalog
+from policy.cross_account_score import cross_account_admin_score
 from policy.gaad import AccountDetails
-from policy.score import TIER_ADMIN, TIER_NEEDS, principal_risk_score
 from policy.scp import scp_caps
-from policy.standing import EXPOSURE_OVERRIDES, tier_of
+from policy.usage import Usage
 
 
 @dataclass
@@ -39,30 +48,11 @@ def _result_hash(payload: dict[str, Any]) -> str:
 
 
 def _add_cross_account_finding(report: PrincipalReport, paths: list[dict[str, Any]]) -> None:
-    """The principal reaches an administrator elsewhere: a finding, and the score counts it."""
-    conditional = all(p["conditional"] for p in paths)
-    chains = "; ".join(" → ".join(p["chain"]) for p in paths[:5])
-    report.findings.append(
-        Finding.of(
-            "cross-account-admin",
-            ["sts:AssumeRole"],
-            [p["target"] for p in paths],
-            f"Can assume an administrator role in another account: {chains}"
-            + (" (under conditions)" if conditional else ""),
-            severity="high" if conditional else "",
-        )
-    )
-    # Becoming an administrator of another account is reaching an administrator: its band, unless the
-    # principal already stands higher in its own account.
-    tier, standing = tier_of(report)
-    reach = TIER_NEEDS if conditional else TIER_ADMIN
-    if reach.rank > tier.rank:
-        tier, standing = reach, f"Reaches an administrator of another account: {chains}."
-    scored = [(f.kind, f.severity, f.detail) for f in report.findings]
-    score = principal_risk_score(scored, tier=tier, standing=standing, overrides=EXPOSURE_OVERRIDES)
-    report.risk_score = max(report.risk_score, score.value)
-    if report.risk_score == score.value:
-        report.score_explanation = score.explanation()
+    """The principal reaches an administrator elsewhere: the engine's finding and score, stored on it."""
+    scored = cross_account_admin_score(report, paths)
+    report.findings.append(scored.finding)
+    report.risk_score = scored.risk_score
+    report.score_explanation = scored.score_explanation
 
 
 def engine_inputs(account: LinkedAccount) -> dict[str, Any]:
@@ -82,16 +72,59 @@ def engine_inputs(account: LinkedAccount) -> dict[str, Any]:
     )
     profiles = {arn: bool(values.get("password_enabled")) for arn, values in rows} if rows else None
     mfa = {arn: bool(values.get("mfa_active")) for arn, values in rows} if rows else None
-    # The organisation's own accounts, as the app knows them: every linked account. Trusting one of them
-    # needs no ExternalId (no third party can be the confused deputy).
-    org = frozenset(LinkedAccount.objects.values_list("account_id", flat=True))
+    # The organisation's own accounts (a stored organisation's, else every linked account): trusting one of
+    # them needs no ExternalId (no third party can be the confused deputy).
+    org = own_account_ids(account.account_id)
     return {
         "access_key_counts": counts,
         "login_profiles": profiles,
         "active_keys": active,
         "mfa": mfa,
+        "usage": account_usage(account),
         "org_accounts": org,
     }
+
+
+def account_usage(account: LinkedAccount, *, now: datetime | None = None) -> dict[str, Usage]:
+    """What each user and role used in the account's window, read as the unused findings read it
+    (`findings.facts.usage_from_rows`); the engine counts from it the dangerous permissions left unused.
+    Principals without an analysable usage (too young, no data, stale) are left out: unknown."""
+    now = now or timezone.now()
+    last = account.sync_runs.filter(status="succeeded").order_by("-finished_at").first()
+    rows_by_principal: dict[int, list[LastAccessed]] = {}
+    for row in LastAccessed.objects.filter(principal__account=account):
+        rows_by_principal.setdefault(row.principal_id, []).append(row)
+    found: dict[str, Usage] = {}
+    for principal in Principal.objects.filter(account=account).exclude(kind="group"):
+        read = usage_from_rows(
+            principal=principal,
+            rows=rows_by_principal.get(principal.pk, []),
+            window_days=account.unused_days,
+            now=now,
+            last_collected=last.finished_at if last else None,
+        )
+        if read.status == "analyzed":
+            found[principal.arn] = read.usage
+    return found
+
+
+def catalog_gaps_store(account: LinkedAccount, report: AccountReport) -> None:
+    """The account's catalog gaps as this analysis found them, in place of the previous ones."""
+    now = timezone.now()
+    CatalogGap.objects.filter(account=account).delete()
+    CatalogGap.objects.bulk_create(
+        [
+            CatalogGap(
+                account=account,
+                action=g.action[:256],
+                why=g.why[:256],
+                policies=list(g.policies),
+                principal_count=g.principals,
+                seen_at=now,
+            )
+            for g in report.catalog_gap_actions
+        ]
+    )
 
 
 @transaction.atomic
@@ -117,6 +150,7 @@ def account_analyze(
     analysis = AccountAnalysis(details, catalog, scps=scps, **engine_inputs(account))
     report = analysis.run()
     caps = {arn: [c.to_json() for c in scp_caps(perms, catalog)] for arn, perms in analysis.perms.items()}
+    catalog_gaps_store(account, report)
     reach = cross_account_paths(account.account_id, analysis)
     for arn, paths in reach.items():
         _add_cross_account_finding(analysis.reports[arn], paths)

@@ -62,8 +62,8 @@ def snapshot_ingest(
         names = ", ".join(list(gaps)[:5]) + (f" and {len(gaps) - 5} more" if len(gaps) > 5 else "")
         meter.warnings.append(
             f"The action catalog does not know some actions of {len(gaps)} AWS managed "
-            f"polic{'y' if len(gaps) == 1 else 'ies'} ({names}); `manage.py catalog_refresh` installs a "
-            "newer IAM definition."
+            f"polic{'y' if len(gaps) == 1 else 'ies'} ({names}); an administrator installs a newer IAM "
+            "definition on the Action catalog page (/catalog/) or with `manage.py catalog_refresh`."
         )
     if settings.IAMREVIEW_BUILD_SUGGESTIONS:
         jobs.enqueue("findings.tasks.suggestions_build_for_account", account.pk)

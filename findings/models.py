@@ -456,5 +456,6 @@ class Approval(models.Model):
 from findings.comment_models import Comment as Comment  # noqa: E402
 from findings.evidence_models import EvidenceJob as EvidenceJob  # noqa: E402
 from findings.evidence_models import EvidenceRecord as EvidenceRecord  # noqa: E402
+from findings.gap_models import CatalogGap as CatalogGap  # noqa: E402
 from findings.history_models import DailyMetric as DailyMetric  # noqa: E402
 from findings.history_models import ScoreHistory as ScoreHistory  # noqa: E402

@@ -57,6 +57,20 @@ def snapshot_for(account_id: str) -> OrganizationSnapshot | None:
     return None
 
 
+def own_account_ids(account_id: str) -> frozenset[str]:
+    """The accounts this account's roles may trust without an ExternalId (no third party can be the
+    confused deputy): its organisation's accounts when a stored organisation holds it (or it manages one),
+    else every linked account."""
+    snapshot = (
+        snapshot_for(account_id)
+        or OrganizationSnapshot.objects.filter(management_account_id=account_id).first()
+    )
+    if snapshot is not None:
+        members = {i for i, n in snapshot.nodes.items() if n.get("kind") == "account"}
+        return frozenset(members | {snapshot.management_account_id} - {""})
+    return frozenset(LinkedAccount.objects.values_list("account_id", flat=True))
+
+
 def organization_account_ids() -> set[str]:
     """Every account of every stored organisation (the newest snapshot of each management account)."""
     ids: set[str] = set()

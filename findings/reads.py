@@ -20,6 +20,7 @@ from accounts.selectors import visible_accounts
 from core.models import AuditEvent
 from findings.models import (
     AccessKey,
+    CatalogGap,
     ChangeRequest,
     ChangeStatus,
     DailyMetric,
@@ -198,3 +199,21 @@ def trend_days(*, accounts: QuerySet[LinkedAccount], start: date) -> dict[str, d
             if row["day"]:
                 per_day[row["day"].isoformat()][field] += row["n"]
     return per_day
+
+
+def account_for(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> LinkedAccount:
+    """The linked account, if the user may see it; 404 otherwise."""
+    return get_object_or_404(visible_accounts(user), pk=pk)
+
+
+def catalog_gaps_of(*, account: LinkedAccount) -> list[CatalogGap]:
+    """What the account's last analysis found the action catalog lacks, most widely held first."""
+    return list(CatalogGap.objects.filter(account=account))
+
+
+def catalog_gaps_visible(*, user: AbstractBaseUser | AnonymousUser) -> list[CatalogGap]:
+    return list(
+        CatalogGap.objects.filter(account__in=visible_accounts(user))
+        .select_related("account")
+        .order_by("account__name", "-principal_count", "action")
+    )

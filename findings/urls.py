@@ -1,6 +1,15 @@
 from django.urls import path
 
-from findings import change_views, drift_views, finding_views, org_views, review_views, trend_views, views
+from findings import (
+    catalog_views,
+    change_views,
+    drift_views,
+    finding_views,
+    org_views,
+    review_views,
+    trend_views,
+    views,
+)
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -33,6 +42,9 @@ urlpatterns = [
     path("drift/", drift_views.drift, name="drift"),
     path("drift/export.csv", drift_views.drift_export, name="drift_export"),
     path("settings/", trend_views.profile_settings, name="profile_settings"),
+    path("catalog/", catalog_views.catalog_page, name="catalog_page"),
+    path("catalog/refresh/", catalog_views.catalog_refresh, name="catalog_refresh"),
+    path("accounts/<int:pk>/catalog-gaps/", catalog_views.account_catalog_gaps, name="account_catalog_gaps"),
     path("audit/", views.audit_list, name="audit_list"),
     path("audit/export.csv", views.audit_export, name="audit_export"),
 ]

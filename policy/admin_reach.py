@@ -21,22 +21,36 @@ ADMIN_EQUIVALENT_PATHS: dict[str, str] = {
     "iam-011": "can write any inline policy onto its own group (iam:PutGroupPolicy)",
 }
 
+# A role as it would be once its permissions boundary is removed (iam-023): a node of its own in the graph,
+# an administrator when the role's policies without the boundary make it one.
+FREED_PREFIX = "freed:"
+
 _CATEGORY = {p.id: p.category for p in PRIVESC_PATHS}
 _SERVICE = {p.id: p.service for p in PRIVESC_PATHS}
 
 # What an existing-compute path needs that an account's IAM snapshot cannot show.
 _EXISTING_RESOURCE = {
     "apprunner": "an App Runner service running with the role",
-    "bedrock": "a Bedrock AgentCore code interpreter running with the role",
+    "batch": "a Batch job definition using the role, and a job queue to submit to",
+    "bedrock": "a Bedrock AgentCore code interpreter, runtime or browser running with the role",
     "cloudformation": "a CloudFormation stack deployed with the role",
     "codebuild": "a CodeBuild project configured with the role",
     "codedeploy": "a CodeDeploy deployment group whose instances run with the role",
     "ec2instanceconnect": "an EC2 instance running with the role (and reachable over SSH)",
     "ec2": "an EC2 instance or launch template using the role",
+    "ecs": "a running ECS task of the role with ECS Exec enabled",
     "glue": "a Glue development endpoint using the role",
     "lambda": "a Lambda function running with the role",
     "sagemaker": "a SageMaker notebook instance running with the role",
     "ssm": "an EC2 instance managed by Systems Manager running with the role",
+}
+
+# New-compute paths that still reuse something that must already exist in the account.
+_NEW_NEEDS = {
+    "cognitoidentity-001": "a Cognito identity pool that allows unauthenticated identities",
+    "ecs-007": "code execution on an EC2 instance whose role holds the actions, and an ECS task definition",
+    "ecs-008": "an ECS cluster and a task definition to run with the role",
+    "ecs-009": "an ECS container instance and a task definition to start with the role",
 }
 
 
@@ -56,7 +70,7 @@ class CredentialFacts:
         self.login_profiles = login_profiles
         self.active_keys = active_keys or {}
         self.mfa = mfa
-        self.unused_dangerous = unused_dangerous or {}
+        self.unused_dangerous: dict[str, int] = dict(unused_dangerous or {})
 
     def keys(self, arn: str) -> int | None:
         return None if self.key_counts is None else self.key_counts.get(arn, 0)
@@ -78,6 +92,8 @@ def edge_needs(path_id: str, target: str, facts: CredentialFacts) -> tuple[str, 
     """Prerequisites of one hop the snapshot does not show (empty when it needs nothing else)."""
     if _CATEGORY.get(path_id) == "existing-passrole":
         return (_EXISTING_RESOURCE.get(path_id.split("-")[0], "an existing resource running with the role"),)
+    if path_id in _NEW_NEEDS:
+        return (_NEW_NEEDS[path_id],)
     if path_id == "iam-006" and facts.login_profile(target) is None:
         return (f"a console password on {target}",)
     if path_id == "iam-004" and facts.login_profile(target) is None:
@@ -140,6 +156,14 @@ class AdminReach:
             return None
         hops: list[AdminHop] = []
         for edge in edges:
+            if edge.target.startswith(FREED_PREFIX):
+                edge = Edge(
+                    edge.source,
+                    edge.target.removeprefix(FREED_PREFIX),
+                    edge.path_id,
+                    edge.actions,
+                    edge.conditional,
+                )
             if edge.source in self.hubs and hops:
                 last = hops[-1]
                 needs = last.needs or edge_needs(last.path_id, edge.target, self.facts)

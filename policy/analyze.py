@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from policy.admin_reach import ADMIN_EQUIVALENT_PATHS, AdminReach, CredentialFacts, self_admin_path
+from policy.admin_reach import (
+    ADMIN_EQUIVALENT_PATHS,
+    FREED_PREFIX,
+    AdminReach,
+    CredentialFacts,
+    self_admin_path,
+)
 from policy.catalog import Catalog
+from policy.catalog_gaps import gaps_by_action
 from policy.escalation import EscalationSearch, _hub
 from policy.evaluate import GrantCache, PrincipalContext, PrincipalPermissions
 from policy.gaad import AccountDetails, PrincipalRecord, is_aws_managed, principal_documents
@@ -29,12 +36,15 @@ from policy.score import TIER_NONE, principal_risk_score
 from policy.standing import (
     EXPOSURE_OVERRIDES,
     GAIN_KINDS,
+    dangerous_mask,
     escalation_points,
     escalation_severity,
     exposures,
     tier_of,
+    unused_dangerous,
 )
 from policy.trust_findings import trust_findings
+from policy.usage import Usage
 
 # Actions an administrator holds; all allowed on `*` plus 90% of the catalog makes a principal an admin.
 ADMIN_SENTINELS = (
@@ -88,11 +98,14 @@ class AccountAnalysis(EscalationSearch):
         active_keys: dict[str, int] | None = None,
         mfa: dict[str, bool] | None = None,
         unused_dangerous: dict[str, int] | None = None,
+        usage: Mapping[str, Usage] | None = None,
         org_accounts: Iterable[str] = (),
     ) -> None:
         """`access_key_counts` (every key of a user) and `login_profiles` (has a console password) decide
         the takeover paths that depend on them; `active_keys`, `mfa` and `unused_dangerous` (dangerous
-        actions granted and not used) weigh in the score. A mapping left out is unknown."""
+        actions granted and not used) weigh in the score. A mapping left out is unknown. `usage` (what each
+        principal used in the window) counts a principal's unused dangerous actions when `unused_dangerous`
+        does not give them."""
         self.exclusions = exclusions or Exclusions()
         records = [r for r in account.principals.values() if not self.exclusions.excludes_principal(r)]
         facts = CredentialFacts(
@@ -110,12 +123,15 @@ class AccountAnalysis(EscalationSearch):
         self._whole_cache: dict[int, tuple[str, ...]] = {}
         self._equivalent: dict[str, AdminHop] = {}
         self._gains: dict[str, float] = {}
+        self._dangerous = 0
         self.org_accounts = frozenset(org_accounts)
         customer_names = {p.name for a, p in account.policies.items() if not is_aws_managed(a)}
         self._aws_managed_names = frozenset(
             p.name for a, p in account.policies.items() if is_aws_managed(a) and p.name not in customer_names
         )
+        self.usage = usage or {}
         self.catalog_gaps: dict[str, set[str]] = {}
+        self.gap_holders: dict[str, set[str]] = {}  # gap warning -> principals it was raised for
         self._warning_is_gap: dict[str, bool] = {}  # AWS managed policy -> what the catalog does not know
 
     # -- building blocks -------------------------------------------------------------------------
@@ -241,7 +257,11 @@ class AccountAnalysis(EscalationSearch):
                     gap = memo[warning] = name in self._aws_managed_names
                     if gap:
                         self.catalog_gaps.setdefault(name, set()).add(problem)
-                if not gap:
+                if gap and record.kind != "group":  # a group's members hold its policies
+                    self.gap_holders.setdefault(warning, set()).add(record.arn)
+                elif gap:
+                    self.gap_holders.setdefault(warning, set())
+                else:
                     own.append(warning)
             if own:
                 report.findings.append(Finding.of("unknown-action", [], [], "; ".join(sorted(own)[:20])))
@@ -420,7 +440,11 @@ class AccountAnalysis(EscalationSearch):
         self._own_account_trust()
         reach = AdminReach(
             self.graph,
-            [*admins, *(a for a in equivalent if self.account.principals[a].kind != "group")],
+            [
+                *admins,
+                *(a for a in equivalent if self.account.principals[a].kind != "group"),
+                *(FREED_PREFIX + a for a in sorted(self.freed_admin_roles)),
+            ],
             self._hub_ranked,
             self.facts,
         )
@@ -436,12 +460,20 @@ class AccountAnalysis(EscalationSearch):
                 report.admin_path = (
                     (own if own is not None and self._uncapped(perms) else None)
                     or self._joins_admin_group(record, perms)
+                    or self._freed_admin_path(report)
                     or (reach.path_of(record.arn) if record.kind != "group" else None)
                 )
+            if record.arn in self.usage and record.arn not in self.facts.unused_dangerous:
+                dangerous = self._dangerous = self._dangerous or dangerous_mask(self.catalog)
+                counted = unused_dangerous(
+                    self.perms[record.arn], self.catalog, self.usage[record.arn], dangerous
+                )
+                self.facts.unused_dangerous[record.arn] = counted
             self._score(report)
         ordered = sorted(self.reports.values(), key=lambda r: (-r.risk_score, r.arn))
         gaps = {name: sorted(problems) for name, problems in sorted(self.catalog_gaps.items())}
-        return AccountReport(self.account.account_id, ordered, list(self.account.errors), gaps)
+        by_action = gaps_by_action(self.gap_holders)
+        return AccountReport(self.account.account_id, ordered, list(self.account.errors), gaps, by_action)
 
 
 def analyze_account(

@@ -146,6 +146,8 @@ def write_json(
     out.write(orjson.dumps(report.stats()).decode())
     out.write(',"catalog_gaps":')
     out.write(orjson.dumps(report.catalog_gaps).decode())
+    out.write(',"catalog_gap_actions":')
+    out.write(orjson.dumps([g.to_json() for g in report.catalog_gap_actions]).decode())
     out.write("}")
 
 

@@ -3,12 +3,13 @@ whom (principal takeover, PassRole to a service, AssumeRole), and the chains tha
 
 from __future__ import annotations
 
-from policy.admin_reach import CredentialFacts, edge_possible
+from policy.admin_reach import FREED_PREFIX, CredentialFacts, edge_possible
 from policy.catalog import Catalog
 from policy.evaluate import Decision, Grant, PrincipalPermissions, arn_matches
 from policy.gaad import AccountDetails, PrincipalRecord, attached_policy_arns, is_aws_managed
 from policy.graph import Edge
-from policy.report import Escalation
+from policy.guardrails import BOUNDARY_THEN_ASSUME, GUARDRAIL_SELF_PATHS, without_guardrail
+from policy.report import AdminHop, AdminPath, Escalation, PrincipalReport
 from policy.rules import PRIVESC_PATHS, PrivescPath
 from policy.trust_index import TrustIndex
 
@@ -26,7 +27,10 @@ _PATH_ACTIONS_OF = {p.id: tuple(a.lower() for a in p.actions) for p in PRIVESC_P
 _PATH_ACTIONS = frozenset(a for acts in _PATH_ACTIONS_OF.values() for a in acts)
 _PATH_ACTION_SETS = {path_id: frozenset(acts) for path_id, acts in _PATH_ACTIONS_OF.items()}
 _SELF_ESCALATION_PATHS = [p for p in PRIVESC_PATHS if p.category == "self-escalation"]
-_MODIFY_THEN_BECOME = {"iam-014", "iam-015", "iam-016", "iam-017", "iam-018", "iam-019", "iam-020", "iam-021"}
+_MODIFY_THEN_BECOME = {
+    *("iam-014", "iam-015", "iam-016", "iam-017", "iam-018", "iam-019", "iam-020", "iam-021"),
+    BOUNDARY_THEN_ASSUME,  # only toward roles its boundary held back (see _widened_roles)
+}
 
 
 class EscalationSearch(TrustIndex):
@@ -47,6 +51,52 @@ class EscalationSearch(TrustIndex):
         self._with_customer_policies: frozenset[str] = frozenset()
         self._roles_ranked: list[str] = []
         self._toward_admin: dict[str, Edge] = {}
+        self._widen_memo: dict[tuple[str, str], bool] = {}
+        self._widened_role_set: frozenset[str] | None = None
+        self.freed_admin: dict[str, str] = {}  # principal -> the guardrail path that makes it an admin
+        self.freed_admin_roles: set[str] = set()  # roles that are administrators once their boundary goes
+
+    def _permissions(self, record: PrincipalRecord) -> PrincipalPermissions:
+        raise NotImplementedError  # the analysis builds them (identity policies, boundary, SCPs)
+
+    def _is_admin(self, perms: PrincipalPermissions) -> bool:
+        raise NotImplementedError
+
+    def _widened(self, record: PrincipalRecord, path_id: str) -> bool:
+        """Could the principal do more once `path_id` removed its guardrail (boundary, policy with a Deny)?"""
+        key = (record.arn, path_id)
+        hit = self._widen_memo.get(key)
+        if hit is None:
+            hit = False
+            freed = without_guardrail(self.account, record, path_id)
+            if freed is not None:
+                now = self.perms.get(record.arn) or self._permissions(record)
+                after = self._permissions(freed)
+                hit = bool(after.allowed_mask(self.catalog) & ~now.allowed_mask(self.catalog))
+                if hit and self._is_admin(after):
+                    if path_id == BOUNDARY_THEN_ASSUME:
+                        self.freed_admin_roles.add(record.arn)
+                    else:
+                        self.freed_admin.setdefault(record.arn, path_id)
+            self._widen_memo[key] = hit
+        return hit
+
+    def _freed_admin_path(self, report: PrincipalReport) -> AdminPath | None:
+        """One hop to administrator for a principal that can remove the guardrail holding it back."""
+        path_id = self.freed_admin.get(report.arn)
+        hit = next((e for e in report.privilege_escalation if e.path_id == path_id), None)
+        if hit is None:
+            return None
+        return AdminPath(
+            (AdminHop(hit.path_id, report.arn, hit.target, tuple(hit.actions), hit.conditional, ()),)
+        )
+
+    def _widened_roles(self) -> frozenset[str]:
+        if self._widened_role_set is None:
+            self._widened_role_set = frozenset(
+                r.arn for r in self._roles if r.boundary_arn and self._widened(r, BOUNDARY_THEN_ASSUME)
+            )
+        return self._widened_role_set
 
     def _self_targets(self, record: PrincipalRecord, action: str) -> list[str]:
         """Resources that give this principal more power if `action` is used on them."""
@@ -64,6 +114,8 @@ class EscalationSearch(TrustIndex):
             return [g.arn for g in self.account.of_kind("group") if g.name not in record.groups]
         if action == "iam:createpolicyversion":
             return [a for a in attached_policy_arns(self.account, record) if not is_aws_managed(a)]
+        if action in GUARDRAIL_SELF_PATHS:
+            return [record.arn] if self._widened(record, GUARDRAIL_SELF_PATHS[action]) else []
         return []
 
     def _self_escalations(self, record: PrincipalRecord, perms: PrincipalPermissions) -> list[Escalation]:
@@ -145,6 +197,8 @@ class EscalationSearch(TrustIndex):
             eligible = self._with_customer_policies
         else:
             eligible = self._covered(perms, iam_acts[0], ranked)
+        if path.id == BOUNDARY_THEN_ASSUME:
+            eligible = eligible & self._widened_roles()
         if needs_assume:
             eligible = eligible & assume_ok.keys()
         ranked = [a for a in ranked if a in eligible]
@@ -174,6 +228,9 @@ class EscalationSearch(TrustIndex):
                 if needs_assume:
                     conditional = conditional or assume_ok[arn][1]
                 self.graph.add(Edge(record.arn, arn, path.id, path.actions, conditional))
+                if path.id == BOUNDARY_THEN_ASSUME and arn in self.freed_admin_roles:
+                    # The chain to administrator goes through the role as it is once freed.
+                    self.graph.add(Edge(record.arn, FREED_PREFIX + arn, path.id, path.actions, conditional))
                 added += 1
 
     def _passrole_edges(
@@ -270,6 +327,8 @@ class EscalationSearch(TrustIndex):
         lacks = self._writes & ~self._power_of(record.arn)
         reports, power_of, hubs = self.reports, self._power_of, self._hub_ranked
         for edge in self.graph.out(record.arn):
+            if edge.target.startswith(FREED_PREFIX):
+                continue  # the same hop as the edge to the role itself (for chains to administrator)
             modify = edge.path_id in _MODIFY_THEN_BECOME
             targets = hubs.get(edge.target)
             hop_cond: dict[str, bool] = {}

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from policy.model import PolicyDocument, Principal
 
 ASSUME_ACTIONS = ("sts:assumerole", "sts:*", "*", "sts:assume*", "sts:assumerole*")
+WEB_IDENTITY_ACTIONS = ("sts:assumerolewithwebidentity", "sts:*", "*", "sts:assume*", "sts:assumerole*")
+COGNITO = "cognito-identity.amazonaws.com"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,13 @@ def trusted_services(trust: PolicyDocument | None) -> set[str]:
     if trust is None:
         return services
     for st in trust.statements:
-        if st.effect == "Allow" and st.principal is not None and any(a in ASSUME_ACTIONS for a in st.actions):
+        if st.effect != "Allow" or st.principal is None:
+            continue
+        if any(a in ASSUME_ACTIONS for a in st.actions):
             services.update(s.lower() for s in st.principal.service)
+        # A Cognito identity pool hands its roles out through web identity federation (cognitoidentity-001).
+        if COGNITO in (f.lower() for f in st.principal.federated) and any(
+            a in WEB_IDENTITY_ACTIONS for a in st.actions
+        ):
+            services.add(COGNITO)
     return services

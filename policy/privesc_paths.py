@@ -1,9 +1,21 @@
 """Privilege-escalation paths as data (reference/privesc-paths.md): the actions each needs, and who must
-trust the role it hands over. Reviewed like code; the escalation graph reads them."""
+trust the role it hands over. Reviewed like code; the escalation graph reads them.
+
+Ids are pathfinding.cloud's (github.com/DataDog/pathfinding.cloud, data/paths/...). Beyond the reference
+list's 65: batch-001..003, bedrock-003..007, braket-001, codedeploy-001, cognitoidentity-001, ecs-006..009,
+emr-001, emrserverless-001, gamelift-001, glue-007, iam-022..026, imagebuilder-001, kinesisanalytics-001,
+omics-001 and ssm-003. Techniques of that list that are not a row here, and why, are in docs/risk-score.md ("Path
+catalogue").
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+SELF = "self-escalation"
+ACCESS = "principal-access"
+NEW = "new-passrole"
+EXISTING = "existing-passrole"
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,477 +28,246 @@ class PrivescPath:
     service: str = ""
 
 
-# Every known privilege-escalation path, by its pathfinding.cloud id (reference/privesc-paths.md).
-PRIVESC_PATHS: tuple[PrivescPath, ...] = (
-    PrivescPath(
-        "apprunner-001",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "apprunner:CreateService",
-        ),
-        "tasks.apprunner.amazonaws.com",
+# (id, category, the service that must trust the role handed over, the actions the path needs)
+_TABLE: tuple[tuple[str, str, str, str], ...] = (
+    ("apprunner-001", NEW, "tasks.apprunner.amazonaws.com", "iam:PassRole apprunner:CreateService"),
+    ("apprunner-002", EXISTING, "tasks.apprunner.amazonaws.com", "apprunner:UpdateService"),
+    ("batch-001", NEW, "ecs-tasks.amazonaws.com", "iam:PassRole batch:RegisterJobDefinition batch:SubmitJob"),
+    ("batch-002", EXISTING, "ecs-tasks.amazonaws.com", "batch:SubmitJob"),
+    (
+        "batch-003",
+        NEW,
+        "ecs-tasks.amazonaws.com",
+        "iam:PassRole batch:CreateComputeEnvironment batch:CreateJobQueue batch:RegisterJobDefinition batch:SubmitJob",
     ),
-    PrivescPath(
-        "apprunner-002", "existing-passrole", ("apprunner:UpdateService",), "tasks.apprunner.amazonaws.com"
-    ),
-    PrivescPath(
+    (
         "bedrock-001",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "bedrock-agentcore:CreateCodeInterpreter",
-            "bedrock-agentcore:StartCodeInterpreterSession",
-            "bedrock-agentcore:InvokeCodeInterpreter",
-        ),
+        NEW,
         "bedrock-agentcore.amazonaws.com",
+        "iam:PassRole bedrock-agentcore:CreateCodeInterpreter bedrock-agentcore:StartCodeInterpreterSession bedrock-agentcore:InvokeCodeInterpreter",
     ),
-    PrivescPath(
+    (
         "bedrock-002",
-        "existing-passrole",
-        (
-            "bedrock-agentcore:StartCodeInterpreterSession",
-            "bedrock-agentcore:InvokeCodeInterpreter",
-        ),
+        EXISTING,
         "bedrock-agentcore.amazonaws.com",
+        "bedrock-agentcore:StartCodeInterpreterSession bedrock-agentcore:InvokeCodeInterpreter",
     ),
-    # batch-001, codedeploy-001 and ssm-003: pathfinding.cloud's newer paths (data/paths/aws/...), beyond
-    # the reference list's 65.
-    PrivescPath(
-        "batch-001",
-        "new-passrole",
-        ("iam:PassRole", "batch:RegisterJobDefinition", "batch:SubmitJob"),
-        "ecs-tasks.amazonaws.com",  # a Batch job role on Fargate is an ECS task role
+    (
+        "bedrock-003",
+        NEW,
+        "bedrock-agentcore.amazonaws.com",
+        "iam:PassRole bedrock-agentcore:CreateAgentRuntime bedrock-agentcore:CreateAgentRuntimeEndpoint bedrock-agentcore:CreateWorkloadIdentity bedrock-agentcore:InvokeAgentRuntimeCommand",
     ),
-    PrivescPath(
-        "codedeploy-001",
-        "existing-passrole",
-        (
-            "codedeploy:CreateDeployment",
-            "codedeploy:RegisterApplicationRevision",
-            "codedeploy:GetDeploymentConfig",
-        ),
-        "ec2.amazonaws.com",
+    (
+        "bedrock-004",
+        EXISTING,
+        "bedrock-agentcore.amazonaws.com",
+        "bedrock-agentcore:InvokeAgentRuntimeCommand",
     ),
-    PrivescPath(
-        "cloudformation-001",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "cloudformation:CreateStack",
-        ),
-        "cloudformation.amazonaws.com",
+    (
+        "bedrock-005",
+        NEW,
+        "bedrock-agentcore.amazonaws.com",
+        "iam:PassRole bedrock-agentcore:CreateHarness bedrock-agentcore:CreateAgentRuntime bedrock-agentcore:CreateAgentRuntimeEndpoint bedrock-agentcore:CreateWorkloadIdentity bedrock-agentcore:GetAgentRuntime bedrock-agentcore:GetHarness bedrock-agentcore:InvokeAgentRuntimeCommand",
     ),
-    PrivescPath(
-        "cloudformation-002",
-        "existing-passrole",
-        ("cloudformation:UpdateStack",),
-        "cloudformation.amazonaws.com",
+    (
+        "bedrock-006",
+        NEW,
+        "bedrock-agentcore.amazonaws.com",
+        "iam:PassRole bedrock-agentcore:CreateBrowser bedrock-agentcore:StartBrowserSession bedrock-agentcore:ConnectBrowserAutomationStream",
     ),
-    PrivescPath(
+    (
+        "bedrock-007",
+        EXISTING,
+        "bedrock-agentcore.amazonaws.com",
+        "bedrock-agentcore:StartBrowserSession bedrock-agentcore:ConnectBrowserAutomationStream",
+    ),
+    ("braket-001", NEW, "braket.amazonaws.com", "iam:PassRole braket:CreateJob"),
+    ("cloudformation-001", NEW, "cloudformation.amazonaws.com", "iam:PassRole cloudformation:CreateStack"),
+    ("cloudformation-002", EXISTING, "cloudformation.amazonaws.com", "cloudformation:UpdateStack"),
+    (
         "cloudformation-003",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "cloudformation:CreateStackSet",
-            "cloudformation:CreateStackInstances",
-        ),
+        NEW,
         "cloudformation.amazonaws.com",
+        "iam:PassRole cloudformation:CreateStackSet cloudformation:CreateStackInstances",
     ),
-    PrivescPath(
-        "cloudformation-004",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "cloudformation:UpdateStackSet",
-        ),
-        "cloudformation.amazonaws.com",
-    ),
-    PrivescPath(
+    ("cloudformation-004", NEW, "cloudformation.amazonaws.com", "iam:PassRole cloudformation:UpdateStackSet"),
+    (
         "cloudformation-005",
-        "new-passrole",
-        (
-            "cloudformation:CreateChangeSet",
-            "cloudformation:ExecuteChangeSet",
-        ),
+        NEW,
         "cloudformation.amazonaws.com",
+        "cloudformation:CreateChangeSet cloudformation:ExecuteChangeSet",
     ),
-    PrivescPath(
+    (
         "codebuild-001",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "codebuild:CreateProject",
-            "codebuild:StartBuild",
-        ),
+        NEW,
         "codebuild.amazonaws.com",
+        "iam:PassRole codebuild:CreateProject codebuild:StartBuild",
     ),
-    PrivescPath("codebuild-002", "existing-passrole", ("codebuild:StartBuild",), "codebuild.amazonaws.com"),
-    PrivescPath(
-        "codebuild-003", "existing-passrole", ("codebuild:StartBuildBatch",), "codebuild.amazonaws.com"
-    ),
-    PrivescPath(
+    ("codebuild-002", EXISTING, "codebuild.amazonaws.com", "codebuild:StartBuild"),
+    ("codebuild-003", EXISTING, "codebuild.amazonaws.com", "codebuild:StartBuildBatch"),
+    (
         "codebuild-004",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "codebuild:CreateProject",
-            "codebuild:StartBuildBatch",
-        ),
+        NEW,
         "codebuild.amazonaws.com",
+        "iam:PassRole codebuild:CreateProject codebuild:StartBuildBatch",
     ),
-    PrivescPath(
+    (
+        "codedeploy-001",
+        EXISTING,
+        "ec2.amazonaws.com",
+        "codedeploy:CreateDeployment codedeploy:RegisterApplicationRevision codedeploy:GetDeploymentConfig",
+    ),
+    (
+        "cognitoidentity-001",
+        NEW,
+        "cognito-identity.amazonaws.com",
+        "iam:PassRole cognito-identity:SetIdentityPoolRoles",
+    ),
+    (
         "datapipeline-001",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "datapipeline:CreatePipeline",
-            "datapipeline:PutPipelineDefinition",
-            "datapipeline:ActivatePipeline",
-        ),
+        NEW,
         "datapipeline.amazonaws.com",
+        "iam:PassRole datapipeline:CreatePipeline datapipeline:PutPipelineDefinition datapipeline:ActivatePipeline",
     ),
-    PrivescPath(
-        "ec2instanceconnect-003",
-        "existing-passrole",
-        (
-            "ec2-instance-connect:SendSSHPublicKey",
-            "ec2:DescribeInstances",
-        ),
-        "ec2.amazonaws.com",
-    ),
-    PrivescPath(
-        "ec2-001",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "ec2:RunInstances",
-        ),
-        "ec2.amazonaws.com",
-    ),
-    PrivescPath(
+    ("ec2-001", NEW, "ec2.amazonaws.com", "iam:PassRole ec2:RunInstances"),
+    (
         "ec2-002",
-        "existing-passrole",
-        (
-            "ec2:ModifyInstanceAttribute",
-            "ec2:StopInstances",
-            "ec2:StartInstances",
-        ),
+        EXISTING,
         "ec2.amazonaws.com",
+        "ec2:ModifyInstanceAttribute ec2:StopInstances ec2:StartInstances",
     ),
-    PrivescPath(
-        "ec2-003",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "ec2:RequestSpotInstances",
-        ),
+    ("ec2-003", NEW, "ec2.amazonaws.com", "iam:PassRole ec2:RequestSpotInstances"),
+    ("ec2-004", EXISTING, "ec2.amazonaws.com", "ec2:CreateLaunchTemplateVersion ec2:ModifyLaunchTemplate"),
+    (
+        "ec2instanceconnect-003",
+        EXISTING,
         "ec2.amazonaws.com",
+        "ec2-instance-connect:SendSSHPublicKey ec2:DescribeInstances",
     ),
-    PrivescPath(
-        "ec2-004",
-        "existing-passrole",
-        (
-            "ec2:CreateLaunchTemplateVersion",
-            "ec2:ModifyLaunchTemplate",
-        ),
-        "ec2.amazonaws.com",
-    ),
-    PrivescPath(
+    (
         "ecs-001",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "ecs:CreateCluster",
-            "ecs:RegisterTaskDefinition",
-            "ecs:CreateService",
-        ),
+        NEW,
         "ecs-tasks.amazonaws.com",
+        "iam:PassRole ecs:CreateCluster ecs:RegisterTaskDefinition ecs:CreateService",
     ),
-    PrivescPath(
+    (
         "ecs-002",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "ecs:CreateCluster",
-            "ecs:RegisterTaskDefinition",
-            "ecs:RunTask",
-        ),
+        NEW,
         "ecs-tasks.amazonaws.com",
+        "iam:PassRole ecs:CreateCluster ecs:RegisterTaskDefinition ecs:RunTask",
     ),
-    PrivescPath(
-        "ecs-003",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "ecs:RegisterTaskDefinition",
-            "ecs:CreateService",
-        ),
-        "ecs-tasks.amazonaws.com",
+    ("ecs-003", NEW, "ecs-tasks.amazonaws.com", "iam:PassRole ecs:RegisterTaskDefinition ecs:CreateService"),
+    ("ecs-004", NEW, "ecs-tasks.amazonaws.com", "iam:PassRole ecs:RegisterTaskDefinition ecs:RunTask"),
+    ("ecs-005", NEW, "ecs-tasks.amazonaws.com", "iam:PassRole ecs:RegisterTaskDefinition ecs:StartTask"),
+    ("ecs-006", EXISTING, "ecs-tasks.amazonaws.com", "ecs:ExecuteCommand ecs:DescribeTasks"),
+    ("ecs-007", NEW, "ecs-tasks.amazonaws.com", "iam:PassRole ecs:StartTask ecs:RegisterContainerInstance"),
+    ("ecs-008", NEW, "ecs-tasks.amazonaws.com", "iam:PassRole ecs:RunTask"),
+    ("ecs-009", NEW, "ecs-tasks.amazonaws.com", "iam:PassRole ecs:StartTask"),
+    ("emr-001", NEW, "ec2.amazonaws.com", "iam:PassRole elasticmapreduce:RunJobFlow"),
+    (
+        "emrserverless-001",
+        NEW,
+        "emr-serverless.amazonaws.com",
+        "iam:PassRole emr-serverless:CreateApplication emr-serverless:StartJobRun",
     ),
-    PrivescPath(
-        "ecs-004",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "ecs:RegisterTaskDefinition",
-            "ecs:RunTask",
-        ),
-        "ecs-tasks.amazonaws.com",
+    (
+        "gamelift-001",
+        NEW,
+        "gamelift.amazonaws.com",
+        "iam:PassRole gamelift:CreateBuild gamelift:CreateFleet gamelift:RequestUploadCredentials",
     ),
-    PrivescPath(
-        "ecs-005",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "ecs:RegisterTaskDefinition",
-            "ecs:StartTask",
-        ),
-        "ecs-tasks.amazonaws.com",
+    ("glue-001", NEW, "glue.amazonaws.com", "iam:PassRole glue:CreateDevEndpoint"),
+    ("glue-002", EXISTING, "glue.amazonaws.com", "glue:UpdateDevEndpoint"),
+    ("glue-003", NEW, "glue.amazonaws.com", "iam:PassRole glue:CreateJob glue:StartJobRun"),
+    ("glue-004", NEW, "glue.amazonaws.com", "iam:PassRole glue:CreateJob glue:CreateTrigger"),
+    ("glue-005", NEW, "glue.amazonaws.com", "iam:PassRole glue:UpdateJob glue:StartJobRun"),
+    ("glue-006", NEW, "glue.amazonaws.com", "iam:PassRole glue:UpdateJob glue:CreateTrigger"),
+    ("glue-007", NEW, "glue.amazonaws.com", "iam:PassRole glue:CreateSession glue:RunStatement"),
+    ("iam-001", SELF, "", "iam:CreatePolicyVersion"),
+    ("iam-002", ACCESS, "", "iam:CreateAccessKey"),
+    ("iam-003", ACCESS, "", "iam:CreateAccessKey iam:DeleteAccessKey"),
+    ("iam-004", ACCESS, "", "iam:CreateLoginProfile"),
+    ("iam-005", SELF, "", "iam:PutRolePolicy"),
+    ("iam-006", ACCESS, "", "iam:UpdateLoginProfile"),
+    ("iam-007", SELF, "", "iam:PutUserPolicy"),
+    ("iam-008", SELF, "", "iam:AttachUserPolicy"),
+    ("iam-009", SELF, "", "iam:AttachRolePolicy"),
+    ("iam-010", SELF, "", "iam:AttachGroupPolicy"),
+    ("iam-011", SELF, "", "iam:PutGroupPolicy"),
+    ("iam-012", ACCESS, "", "iam:UpdateAssumeRolePolicy"),
+    ("iam-013", SELF, "", "iam:AddUserToGroup"),
+    ("iam-014", ACCESS, "", "iam:AttachRolePolicy sts:AssumeRole"),
+    ("iam-015", ACCESS, "", "iam:AttachUserPolicy iam:CreateAccessKey"),
+    ("iam-016", ACCESS, "", "iam:CreatePolicyVersion sts:AssumeRole"),
+    ("iam-017", ACCESS, "", "iam:PutRolePolicy sts:AssumeRole"),
+    ("iam-018", ACCESS, "", "iam:PutUserPolicy iam:CreateAccessKey"),
+    ("iam-019", ACCESS, "", "iam:AttachRolePolicy iam:UpdateAssumeRolePolicy"),
+    ("iam-020", ACCESS, "", "iam:CreatePolicyVersion iam:UpdateAssumeRolePolicy"),
+    ("iam-021", ACCESS, "", "iam:PutRolePolicy iam:UpdateAssumeRolePolicy"),
+    # iam-022 to iam-026 remove a guardrail (a boundary, a policy holding a Deny): policy/guardrails.py.
+    ("iam-022", SELF, "", "iam:DeleteUserPermissionsBoundary"),
+    ("iam-023", ACCESS, "", "iam:DeleteRolePermissionsBoundary sts:AssumeRole"),
+    ("iam-024", SELF, "", "iam:PutUserPermissionsBoundary"),
+    ("iam-025", SELF, "", "iam:DetachUserPolicy"),
+    ("iam-026", SELF, "", "iam:DeleteUserPolicy"),
+    (
+        "imagebuilder-001",
+        NEW,
+        "ec2.amazonaws.com",
+        "iam:PassRole imagebuilder:CreateComponent imagebuilder:CreateImageRecipe imagebuilder:CreateInfrastructureConfiguration imagebuilder:CreateImage",
     ),
-    PrivescPath(
-        "glue-001",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "glue:CreateDevEndpoint",
-        ),
-        "glue.amazonaws.com",
+    (
+        "kinesisanalytics-001",
+        NEW,
+        "kinesisanalytics.amazonaws.com",
+        "iam:PassRole kinesisanalytics:CreateApplication kinesisanalytics:StartApplication",
     ),
-    PrivescPath("glue-002", "existing-passrole", ("glue:UpdateDevEndpoint",), "glue.amazonaws.com"),
-    PrivescPath(
-        "glue-003",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "glue:CreateJob",
-            "glue:StartJobRun",
-        ),
-        "glue.amazonaws.com",
-    ),
-    PrivescPath(
-        "glue-004",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "glue:CreateJob",
-            "glue:CreateTrigger",
-        ),
-        "glue.amazonaws.com",
-    ),
-    PrivescPath(
-        "glue-005",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "glue:UpdateJob",
-            "glue:StartJobRun",
-        ),
-        "glue.amazonaws.com",
-    ),
-    PrivescPath(
-        "glue-006",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "glue:UpdateJob",
-            "glue:CreateTrigger",
-        ),
-        "glue.amazonaws.com",
-    ),
-    PrivescPath("iam-001", "self-escalation", ("iam:CreatePolicyVersion",), ""),
-    PrivescPath("iam-002", "principal-access", ("iam:CreateAccessKey",), ""),
-    PrivescPath(
-        "iam-003",
-        "principal-access",
-        (
-            "iam:CreateAccessKey",
-            "iam:DeleteAccessKey",
-        ),
-        "",
-    ),
-    PrivescPath("iam-004", "principal-access", ("iam:CreateLoginProfile",), ""),
-    PrivescPath("iam-005", "self-escalation", ("iam:PutRolePolicy",), ""),
-    PrivescPath("iam-006", "principal-access", ("iam:UpdateLoginProfile",), ""),
-    PrivescPath("iam-007", "self-escalation", ("iam:PutUserPolicy",), ""),
-    PrivescPath("iam-008", "self-escalation", ("iam:AttachUserPolicy",), ""),
-    PrivescPath("iam-009", "self-escalation", ("iam:AttachRolePolicy",), ""),
-    PrivescPath("iam-010", "self-escalation", ("iam:AttachGroupPolicy",), ""),
-    PrivescPath("iam-011", "self-escalation", ("iam:PutGroupPolicy",), ""),
-    PrivescPath("iam-012", "principal-access", ("iam:UpdateAssumeRolePolicy",), ""),
-    PrivescPath("iam-013", "self-escalation", ("iam:AddUserToGroup",), ""),
-    PrivescPath(
-        "iam-014",
-        "principal-access",
-        (
-            "iam:AttachRolePolicy",
-            "sts:AssumeRole",
-        ),
-        "",
-    ),
-    PrivescPath(
-        "iam-015",
-        "principal-access",
-        (
-            "iam:AttachUserPolicy",
-            "iam:CreateAccessKey",
-        ),
-        "",
-    ),
-    PrivescPath(
-        "iam-016",
-        "principal-access",
-        (
-            "iam:CreatePolicyVersion",
-            "sts:AssumeRole",
-        ),
-        "",
-    ),
-    PrivescPath(
-        "iam-017",
-        "principal-access",
-        (
-            "iam:PutRolePolicy",
-            "sts:AssumeRole",
-        ),
-        "",
-    ),
-    PrivescPath(
-        "iam-018",
-        "principal-access",
-        (
-            "iam:PutUserPolicy",
-            "iam:CreateAccessKey",
-        ),
-        "",
-    ),
-    PrivescPath(
-        "iam-019",
-        "principal-access",
-        (
-            "iam:AttachRolePolicy",
-            "iam:UpdateAssumeRolePolicy",
-        ),
-        "",
-    ),
-    PrivescPath(
-        "iam-020",
-        "principal-access",
-        (
-            "iam:CreatePolicyVersion",
-            "iam:UpdateAssumeRolePolicy",
-        ),
-        "",
-    ),
-    PrivescPath(
-        "iam-021",
-        "principal-access",
-        (
-            "iam:PutRolePolicy",
-            "iam:UpdateAssumeRolePolicy",
-        ),
-        "",
-    ),
-    PrivescPath(
-        "lambda-001",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "lambda:CreateFunction",
-            "lambda:InvokeFunction",
-        ),
-        "lambda.amazonaws.com",
-    ),
-    PrivescPath(
+    ("lambda-001", NEW, "lambda.amazonaws.com", "iam:PassRole lambda:CreateFunction lambda:InvokeFunction"),
+    (
         "lambda-002",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "lambda:CreateFunction",
-            "lambda:CreateEventSourceMapping",
-        ),
+        NEW,
         "lambda.amazonaws.com",
+        "iam:PassRole lambda:CreateFunction lambda:CreateEventSourceMapping",
     ),
-    PrivescPath("lambda-003", "existing-passrole", ("lambda:UpdateFunctionCode",), "lambda.amazonaws.com"),
-    PrivescPath(
-        "lambda-004",
-        "existing-passrole",
-        (
-            "lambda:UpdateFunctionCode",
-            "lambda:InvokeFunction",
-        ),
-        "lambda.amazonaws.com",
+    ("lambda-003", EXISTING, "lambda.amazonaws.com", "lambda:UpdateFunctionCode"),
+    ("lambda-004", EXISTING, "lambda.amazonaws.com", "lambda:UpdateFunctionCode lambda:InvokeFunction"),
+    ("lambda-005", EXISTING, "lambda.amazonaws.com", "lambda:UpdateFunctionCode lambda:AddPermission"),
+    ("lambda-006", NEW, "lambda.amazonaws.com", "iam:PassRole lambda:CreateFunction lambda:AddPermission"),
+    (
+        "omics-001",
+        NEW,
+        "omics.amazonaws.com",
+        "iam:PassRole omics:CreateWorkflow omics:StartRun s3:GetObject",
     ),
-    PrivescPath(
-        "lambda-005",
-        "existing-passrole",
-        (
-            "lambda:UpdateFunctionCode",
-            "lambda:AddPermission",
-        ),
-        "lambda.amazonaws.com",
-    ),
-    PrivescPath(
-        "lambda-006",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "lambda:CreateFunction",
-            "lambda:AddPermission",
-        ),
-        "lambda.amazonaws.com",
-    ),
-    PrivescPath(
-        "sagemaker-001",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "sagemaker:CreateNotebookInstance",
-        ),
-        "sagemaker.amazonaws.com",
-    ),
-    PrivescPath(
-        "sagemaker-002",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "sagemaker:CreateTrainingJob",
-        ),
-        "sagemaker.amazonaws.com",
-    ),
-    PrivescPath(
-        "sagemaker-003",
-        "new-passrole",
-        (
-            "iam:PassRole",
-            "sagemaker:CreateProcessingJob",
-        ),
-        "sagemaker.amazonaws.com",
-    ),
-    PrivescPath(
-        "sagemaker-004",
-        "existing-passrole",
-        ("sagemaker:CreatePresignedNotebookInstanceUrl",),
-        "sagemaker.amazonaws.com",
-    ),
-    PrivescPath(
+    ("sagemaker-001", NEW, "sagemaker.amazonaws.com", "iam:PassRole sagemaker:CreateNotebookInstance"),
+    ("sagemaker-002", NEW, "sagemaker.amazonaws.com", "iam:PassRole sagemaker:CreateTrainingJob"),
+    ("sagemaker-003", NEW, "sagemaker.amazonaws.com", "iam:PassRole sagemaker:CreateProcessingJob"),
+    ("sagemaker-004", EXISTING, "sagemaker.amazonaws.com", "sagemaker:CreatePresignedNotebookInstanceUrl"),
+    (
         "sagemaker-005",
-        "existing-passrole",
-        (
-            "sagemaker:CreateNotebookInstanceLifecycleConfig",
-            "sagemaker:StopNotebookInstance",
-            "sagemaker:UpdateNotebookInstance",
-            "sagemaker:StartNotebookInstance",
-        ),
+        EXISTING,
         "sagemaker.amazonaws.com",
+        "sagemaker:CreateNotebookInstanceLifecycleConfig sagemaker:StopNotebookInstance sagemaker:UpdateNotebookInstance sagemaker:StartNotebookInstance",
     ),
-    PrivescPath("ssm-001", "existing-passrole", ("ssm:StartSession",), "ec2.amazonaws.com"),
-    PrivescPath("ssm-002", "existing-passrole", ("ssm:SendCommand",), "ec2.amazonaws.com"),
-    PrivescPath(
-        "ssm-003",
-        "new-passrole",
-        ("iam:PassRole", "ssm:CreateDocument", "ssm:StartAutomationExecution"),
-        "ssm.amazonaws.com",
-    ),
-    PrivescPath("sts-001", "principal-access", ("sts:AssumeRole",), ""),
+    ("ssm-001", EXISTING, "ec2.amazonaws.com", "ssm:StartSession"),
+    ("ssm-002", EXISTING, "ec2.amazonaws.com", "ssm:SendCommand"),
+    ("ssm-003", NEW, "ssm.amazonaws.com", "iam:PassRole ssm:CreateDocument ssm:StartAutomationExecution"),
+    ("sts-001", ACCESS, "", "sts:AssumeRole"),
+)
+
+# Notes on rows whose source says more than a row can:
+# - batch-001/002/003: a Batch job role on Fargate is an ECS task role, so it trusts ecs-tasks.
+# - cognitoidentity-001: the role trusts the cognito-identity.amazonaws.com *federated* principal (web
+#   identity), which the trust index counts as that service (policy/graph.py trusted_services).
+# - emr-001, imagebuilder-001: the role handed over is an EC2 instance profile's, so it trusts ec2.
+# - gamelift-001: pathfinding.cloud names ec2.amazonaws.com; AWS's GameLift guide has fleet instance roles
+#   trust gamelift.amazonaws.com, which is what a working fleet role does.
+# - bedrock-005 needs bedrock-agentcore:CreateHarness/GetHarness, newer than some catalogs: with such a
+#   catalog the path cannot be held and bedrock-003 (a subset of its actions) reports the same principal.
+
+# Every known privilege-escalation path, by its pathfinding.cloud id.
+PRIVESC_PATHS: tuple[PrivescPath, ...] = tuple(
+    PrivescPath(path_id, category, tuple(actions.split()), service)
+    for path_id, category, service, actions in _TABLE
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from policy.catalog_gaps import CatalogGap
 from policy.gaad import PrincipalRecord
 from policy.kinds import kind
 from policy.matching import arn_matches
@@ -170,6 +171,8 @@ class AccountReport:
     # AWS managed policies naming actions the catalog does not know (the catalog is older than AWS):
     # reported once here, not as a finding on every principal they are attached to.
     catalog_gaps: dict[str, list[str]] = field(default_factory=dict)
+    # The same by action: which managed policies name it and how many principals hold them.
+    catalog_gap_actions: list[CatalogGap] = field(default_factory=list)
 
     def stats(self) -> dict[str, Any]:
         by_kind: dict[str, int] = {}
@@ -193,4 +196,5 @@ class AccountReport:
             "principals": [p.to_json() for p in self.principals],
             "stats": self.stats(),
             "catalog_gaps": self.catalog_gaps,
+            "catalog_gap_actions": [g.to_json() for g in self.catalog_gap_actions],
         }

@@ -7,8 +7,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from policy.admin_reach import CredentialFacts
+from policy.catalog import Catalog
+from policy.evaluate import PrincipalPermissions
+from policy.privesc_paths import PRIVESC_PATHS
 from policy.report import Escalation, PrincipalReport
 from policy.score import EXPOSURE_POINTS, TIER_ADMIN, TIER_MULTI_HOP, TIER_NEEDS, TIER_NONE, Tier
+from policy.usage import Usage
+
+# "Dangerous": what changes something (write and permissions-management actions) and the actions escalation
+# paths use.
+DANGEROUS_LEVELS = ("Write", "Permissions management")
+_PATH_ACTIONS = frozenset(a.lower() for p in PRIVESC_PATHS for a in p.actions)
 
 # What a target holds that an attacker gains by becoming it (its other findings are about its trust).
 GAIN_KINDS = frozenset(
@@ -65,11 +74,42 @@ def escalation_severity(tier: Tier, points: float) -> str:
     return "medium" if points >= 10 else "low"
 
 
+def _bits(catalog: Catalog, actions: frozenset[str]) -> int:
+    value = 0
+    for a in actions:
+        value |= catalog.bit(a)
+    return value
+
+
+def dangerous_mask(catalog: Catalog) -> int:
+    """Write and permissions-management actions, and what escalation paths use beyond reading (a path
+    may list a Describe or GetObject it needs along the way: those are not dangerous on their own)."""
+    reading = catalog.level_mask("Read", "List")
+    return catalog.level_mask(*DANGEROUS_LEVELS) | (_bits(catalog, _PATH_ACTIONS) & ~reading)
+
+
+def unused_dangerous(perms: PrincipalPermissions, catalog: Catalog, usage: Usage, dangerous: int) -> int:
+    """How many dangerous actions (`dangerous`, a catalog mask) the principal is allowed and usage shows
+    unused in the window: the actions `Usage.state` calls UNUSED, worked out on masks (an action Access
+    Advisor cannot see, or a principal younger than the window, is never unused)."""
+    if usage.young:
+        return 0
+    held = perms.allowed_mask(catalog) & dangerous
+    if not held:
+        return 0
+    tracked = usage.tracked_services
+    unused = catalog.services_mask(tracked - usage.used_services)
+    unused |= _bits(catalog, frozenset(a for a in usage.tracked_actions if a.split(":", 1)[0] in tracked))
+    unused &= ~_bits(catalog, usage.used_actions | usage.not_recorded)
+    return (held & unused).bit_count()
+
+
 def exposures(report: PrincipalReport, facts: CredentialFacts) -> list[tuple[str, str, str]]:
-    """What makes a user easier to use than its policies say: long-lived keys, a console password without
-    MFA. (kind, severity, reason) entries of the score's explanation, not findings."""
+    """What makes a principal easier to use than its policies say: a user's long-lived keys and console
+    password without MFA; dangerous permissions nobody used in the window (users and roles). (kind,
+    severity, reason) entries of the score's explanation, not findings."""
     found: list[tuple[str, str, str]] = []
-    if report.kind != "user":
+    if report.kind == "group":
         return found
     active = facts.active(report.arn)
     if active:

@@ -32,7 +32,7 @@ def _run_json(capsys: pytest.CaptureFixture[str]) -> dict:  # type: ignore[type-
 def test_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
     # No django_db mark: pytest-django makes any database access here raise.
     out = _run_json(capsys)
-    assert set(out) == {"principals", "stats", "catalog_gaps"}
+    assert set(out) == {"principals", "stats", "catalog_gaps", "catalog_gap_actions"}
     by_arn = {p["arn"]: p for p in out["principals"]}
     for p in out["principals"]:
         assert p["type"] in ("user", "role", "group")

@@ -27,6 +27,12 @@ def trust_service(service: str) -> dict[str, Any]:
     return doc({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
 
 
+def trust_web_identity(provider: str) -> dict[str, Any]:
+    return doc(
+        {"Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithWebIdentity"}
+    )
+
+
 def trust_account(account: str = ACCOUNT, **extra: Any) -> dict[str, Any]:
     return doc(
         {
@@ -132,10 +138,10 @@ class Gaad:
         self.data["RoleDetailList"].append(item)
         return item["Arn"]
 
-    def analyze(self, **kwargs: Any) -> dict[str, Any]:
+    def analyze(self, catalog: Any = None, **kwargs: Any) -> dict[str, Any]:
         from policy.analyze import analyze_account
         from policy.catalog import default_catalog
         from policy.gaad import load_gaad
 
-        report = analyze_account(load_gaad(self.data), default_catalog(), **kwargs)
+        report = analyze_account(load_gaad(self.data), catalog or default_catalog(), **kwargs)
         return {p.arn: p for p in report.principals}

@@ -8,7 +8,17 @@ from typing import Any
 
 import pytest
 
-from tests.policy.gaad_builder import ADMIN_ARN, Gaad, allow, arn, deny, doc, trust_account, trust_service
+from tests.policy.gaad_builder import (
+    ADMIN_ARN,
+    Gaad,
+    allow,
+    arn,
+    deny,
+    doc,
+    trust_account,
+    trust_service,
+    trust_web_identity,
+)
 
 ME = "arn:aws:iam::111122223333:user/me"
 
@@ -267,6 +277,104 @@ CASES = [
         False,
     ),
     Case("read-only", me(allow(["s3:GetObject", "iam:Get*", "iam:List*"])), False),
+    # pathfinding.cloud's newer paths: what each needs beyond the snapshot, and trust they depend on.
+    Case(
+        "ecs-008-runtask-needs-a-task-definition",
+        both(
+            admin_role("task", trust_service("ecs-tasks.amazonaws.com")),
+            me(allow(["iam:PassRole", "ecs:RunTask"])),
+        ),
+        True,
+        1,
+        needs=True,
+    ),
+    Case(
+        "ecs-003-new-service-needs-nothing",
+        both(
+            admin_role("task", trust_service("ecs-tasks.amazonaws.com")),
+            me(allow(["iam:PassRole", "ecs:RegisterTaskDefinition", "ecs:CreateService"])),
+        ),
+        True,
+        1,
+    ),
+    Case(
+        "ecs-006-exec-needs-a-running-task",
+        both(
+            admin_role("task", trust_service("ecs-tasks.amazonaws.com")),
+            me(allow(["ecs:ExecuteCommand", "ecs:DescribeTasks"])),
+        ),
+        True,
+        1,
+        needs=True,
+    ),
+    Case(
+        "cognitoidentity-001-federated-pool-role",
+        both(
+            admin_role("unauth", trust_web_identity("cognito-identity.amazonaws.com")),
+            me(allow(["iam:PassRole", "cognito-identity:SetIdentityPoolRoles"])),
+        ),
+        True,
+        1,
+        needs=True,
+    ),
+    Case(
+        "cognitoidentity-001-other-identity-provider",
+        both(
+            admin_role("oidc", trust_web_identity("accounts.google.com")),
+            me(allow(["iam:PassRole", "cognito-identity:SetIdentityPoolRoles"])),
+        ),
+        False,
+    ),
+    Case(
+        "emr-001-instance-profile-role",
+        both(
+            admin_role("emr-node", trust_service("ec2.amazonaws.com")),
+            me(allow(["iam:PassRole", "elasticmapreduce:RunJobFlow"])),
+        ),
+        True,
+        1,
+    ),
+    Case(
+        "iam-023-remove-an-admin-roles-boundary-then-assume-it",
+        both(
+            lambda g: (
+                g.role(
+                    "capped",
+                    trust=trust_account(),
+                    attached=[ADMIN_ARN],
+                    boundary=g.policy("narrow", doc(allow("s3:GetObject"))),
+                )
+                and None
+            ),
+            me(allow(["iam:DeleteRolePermissionsBoundary", "sts:AssumeRole"])),
+        ),
+        True,
+        1,
+    ),
+    Case(
+        "iam-023-boundary-of-a-weak-role",
+        both(
+            lambda g: (
+                g.role(
+                    "capped",
+                    trust=trust_account(),
+                    inline={"w": doc(allow("s3:PutObject"))},
+                    boundary=g.policy("narrow", doc(allow("s3:GetObject"))),
+                )
+                and None
+            ),
+            me(allow(["iam:DeleteRolePermissionsBoundary", "sts:AssumeRole"])),
+        ),
+        False,
+    ),
+    Case(
+        "glue-007-session-without-run-statement",
+        both(
+            admin_role("glue", trust_service("glue.amazonaws.com")),
+            me(allow(["iam:PassRole", "glue:CreateSession"])),
+        ),
+        False,
+    ),
 ]
 
 
@@ -288,6 +396,7 @@ def test_reaches_admin(case: Case) -> None:
     assert (report.admin_reason != "") is case.admin
     for hop in path.hops:
         assert hop.actions, "every hop names its actions"
+        assert not hop.target.startswith("freed:"), "a freed role is shown as the role itself"
 
 
 def test_chain_lists_every_hop_with_its_actions() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from policy.catalog import Catalog, default_catalog
+from policy.graph import COGNITO
 from policy.rules import PRIVESC_PATHS, PrivescPath
 from tests.policy.gaad_builder import (
     ACCOUNT,
@@ -15,6 +17,7 @@ from tests.policy.gaad_builder import (
     doc,
     trust_account,
     trust_service,
+    trust_web_identity,
 )
 
 USER_TARGETS = ("user", "accesskey", "loginprofile")
@@ -54,6 +57,17 @@ def scenario(
         elif path.id == "iam-013":
             g.group("admins", attached=[ADMIN_ARN])
             attacker = g.user("attacker", inline=policies)
+        elif path.id in ("iam-022", "iam-024"):
+            # The boundary lets through only the path's action; the attacker's policies grant far more.
+            boundary = g.policy("boundary", doc(allow(actions)))
+            more = {**policies, "s3": doc(allow("s3:*"))}
+            attacker = g.user("attacker", inline=more, boundary=boundary)
+        elif path.id == "iam-025":
+            guardrail = g.policy("guardrail", doc(deny("s3:*")))
+            attacker = g.user("attacker", inline={**policies, "s3": doc(allow("s3:*"))}, attached=[guardrail])
+        elif path.id == "iam-026":
+            policies = {**policies, "s3": doc(allow("s3:*")), "guardrail": doc(deny("s3:*"))}
+            attacker = g.user("attacker", inline=policies)
         else:
             attacker = g.user("attacker", inline=policies)
         return g, attacker, attacker
@@ -61,13 +75,34 @@ def scenario(
         attacker = g.user("attacker", inline=policies)
         if _targets_users(path):
             target = g.user("boss", attached=[ADMIN_ARN])
+        elif path.id == "iam-023":
+            # An administrator's policies held back by a boundary that allows next to nothing.
+            boundary = g.policy("boss-boundary", doc(allow("s3:ListAllMyBuckets")))
+            target = g.role("boss", trust=trust_account(), attached=[ADMIN_ARN], boundary=boundary)
         else:
             own = g.policy("boss-policy", doc(allow("s3:ListAllMyBuckets")))
             target = g.role("boss", trust=trust_account(), attached=[ADMIN_ARN, own])
         return g, attacker, target
-    target = g.role("service-admin", trust=trust_service(path.service), attached=[ADMIN_ARN])
+    trust = trust_web_identity(COGNITO) if path.service == COGNITO else trust_service(path.service)
+    target = g.role("service-admin", trust=trust, attached=[ADMIN_ARN])
     attacker = g.user("attacker", inline=policies)
     return g, attacker, target
+
+
+def _catalog(path: PrivescPath) -> Catalog:
+    """The shipped catalog, or, for a path newer than it (bedrock-005's harness actions), one that knows
+    the path's actions: the detection must work once an admin loads a current catalog."""
+    shipped = default_catalog()
+    if all(a.lower() in shipped.canonical for a in path.actions):
+        return shipped
+    return Catalog.from_actions(
+        {a: "Write" for a in (*path.actions, "s3:ListAllMyBuckets", "iam:ListUsers")},
+        resource_types={"iam:PassRole": ("role",)},
+    )
+
+
+def _analyze(g: Gaad, path: PrivescPath) -> dict:  # type: ignore[type-arg]
+    return g.analyze(catalog=_catalog(path))
 
 
 def _found(reports: dict, attacker: str, path_id: str) -> list:  # type: ignore[type-arg]
@@ -77,7 +112,7 @@ def _found(reports: dict, attacker: str, path_id: str) -> list:  # type: ignore[
 @pytest.mark.parametrize("path", PRIVESC_PATHS, ids=[p.id for p in PRIVESC_PATHS])
 def test_path_is_found(path: PrivescPath) -> None:
     g, attacker, target = scenario(path)
-    found = _found(g.analyze(), attacker, path.id)
+    found = _found(_analyze(g, path), attacker, path.id)
     assert found, f"{path.id} not reported"
     assert found[0].target == target
     assert found[0].category == path.category
@@ -88,14 +123,14 @@ def test_path_is_found(path: PrivescPath) -> None:
 @pytest.mark.parametrize("path", PRIVESC_PATHS, ids=[p.id for p in PRIVESC_PATHS])
 def test_deny_in_another_policy_stops_path(path: PrivescPath) -> None:
     g, attacker, _ = scenario(path, extra_deny=True)
-    assert not _found(g.analyze(), attacker, path.id)
+    assert not _found(_analyze(g, path), attacker, path.id)
 
 
 @pytest.mark.parametrize("path", PRIVESC_PATHS, ids=[p.id for p in PRIVESC_PATHS])
 def test_actions_scoped_to_another_resource_do_not_escalate(path: PrivescPath) -> None:
     g, attacker, _ = scenario(path, scope_elsewhere=True)
     # For service actions, an IAM role ARN is not a resource they act on, so they are unusable there.
-    found = _found(g.analyze(), attacker, path.id)
+    found = _found(_analyze(g, path), attacker, path.id)
     assert not found, f"{path.id} reported although its actions only apply to an unrelated resource"
 
 
@@ -386,3 +421,58 @@ def test_service_hub_finds_a_lower_ranked_role_with_what_the_caller_lacks() -> N
     g.role("fn-s3", trust=trust_service("lambda.amazonaws.com"), inline={"s": doc(allow("s3:PutObject"))})
     dev = g.user("dev", inline={"p": doc(allow(["iam:*", "lambda:CreateFunction", "lambda:InvokeFunction"]))})
     assert [e.target for e in _found(g.analyze(), dev, "lambda-001")] == [arn("role", "fn-s3")]
+
+
+# -- removing a guardrail (iam-022 to iam-026) escalates only when the guardrail held something back ------
+
+
+def test_deleting_a_boundary_that_caps_nothing_is_not_escalation() -> None:
+    g = Gaad()
+    boundary = g.policy("wide", doc(allow("*")))
+    dev = g.user(
+        "dev", inline={"p": doc(allow(["iam:DeleteUserPermissionsBoundary", "s3:*"]))}, boundary=boundary
+    )
+    assert not _found(g.analyze(), dev, "iam-022")
+
+
+def test_deleting_a_boundary_over_an_admin_policy_reaches_admin_in_one_hop() -> None:
+    g = Gaad()
+    boundary = g.policy("narrow", doc(allow(["iam:DeleteUserPermissionsBoundary", "s3:GetObject"])))
+    dev = g.user("dev", attached=[ADMIN_ARN], boundary=boundary)
+    report = g.analyze()[dev]
+    assert _found({dev: report}, dev, "iam-022")
+    assert report.reaches_admin and not report.is_admin
+    assert report.admin_path is not None and [h.path_id for h in report.admin_path.hops] == ["iam-022"]
+
+
+def test_boundary_of_a_user_deleted_by_someone_else_only_is_not_self_escalation() -> None:
+    g = Gaad()
+    boundary = g.policy("narrow", doc(allow("s3:GetObject")))
+    dev = g.user("dev", inline={"p": doc(allow("s3:*"))}, boundary=boundary)
+    other = g.user("other", inline={"p": doc(allow("iam:DeleteUserPermissionsBoundary", dev))})
+    reports = g.analyze()
+    assert not _found(reports, dev, "iam-022") and not _found(reports, other, "iam-022")
+
+
+def test_detaching_a_policy_without_a_deny_is_not_escalation() -> None:
+    g = Gaad()
+    plain = g.policy("plain", doc(allow("s3:GetObject")))
+    dev = g.user("dev", inline={"p": doc(allow("iam:DetachUserPolicy"))}, attached=[plain])
+    assert not _found(g.analyze(), dev, "iam-025")
+
+
+def test_deleting_an_inline_deny_on_actions_never_allowed_is_not_escalation() -> None:
+    g = Gaad()
+    dev = g.user(
+        "dev",
+        inline={"p": doc(allow(["iam:DeleteUserPolicy", "s3:GetObject"])), "guard": doc(deny("ec2:*"))},
+    )
+    assert not _found(g.analyze(), dev, "iam-026")
+
+
+def test_removing_a_role_boundary_needs_a_boundary_that_held_back_more() -> None:
+    g = Gaad()
+    wide = g.policy("wide", doc(allow("*")))
+    g.role("capped-by-nothing", trust=trust_account(), attached=[ADMIN_ARN], boundary=wide)
+    dev = g.user("dev", inline={"a": doc(allow(["iam:DeleteRolePermissionsBoundary", "sts:AssumeRole"]))})
+    assert not _found(g.analyze(), dev, "iam-023")

@@ -99,3 +99,8 @@ def test_unknown_action_in_aws_managed_policy_is_one_catalog_gap() -> None:
         "brandnewsvc:do: unknown service prefix 'brandnewsvc'"
     ]
     assert "unknown-action" in {f.kind for f in by_arn[own].findings}  # the account's own policy still is
+    # By action, once: the policies naming it and how many principals hold them (a group's members too).
+    [gap] = report.catalog_gap_actions
+    assert (gap.action, gap.policies, gap.principals) == ("brandnewsvc:do", ("NewServiceAccess",), 3)
+    assert gap.why == "unknown service prefix 'brandnewsvc'"
+    assert report.to_json()["catalog_gap_actions"] == [gap.to_json()]
