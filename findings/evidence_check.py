@@ -19,6 +19,7 @@ from accounts.aws import evidence as aws
 from accounts.aws.client import AwsAccessError
 from findings.facts import principal_evidence, principal_layers
 from findings.models import ChangeRequest, Principal
+from findings.review_window import review_window
 from policy.catalog import default_catalog
 from policy.evaluate import PrincipalPermissions
 from policy.evidence import Evidence
@@ -87,7 +88,7 @@ def check_used_access(cr: ChangeRequest, iam: Any = None, *, now: datetime | Non
     today, after, boundary = policy_sets(principal, cr.items)
     before_perms = _permissions(principal, today, boundary)
     after_perms = _permissions(principal, after, boundary)
-    window = now - timedelta(days=principal.account.unused_days)
+    window = now - timedelta(days=review_window(principal).unused_days)
     rows = principal_evidence(principal)
     requests: dict[tuple[str, str], Evidence] = {}
     for row in rows:
