@@ -66,6 +66,10 @@ def test_an_apply_keeping_every_used_access_passes_both_checks(
     assert cr.status == ChangeStatus.APPLIED, cr.error
     line = next(entry["step"] for entry in cr.log if entry["step"].startswith("Evidence check"))
     assert "0 denied after the change" in line and "request(s) simulated" in line
+    # Access Advisor's resource-less record of GetFunction is the call LookupEvents recorded on FUNCTION:
+    # the stored evidence narrows it, and the simulator asks about FUNCTION, not "*".
+    narrowed = [s for s in live_inline(world, "app", "app")["Statement"] if s["Resource"] == FUNCTION]
+    assert [s["Action"] for s in narrowed] in (["lambda:GetFunction"], [["lambda:GetFunction"]])
 
 
 def test_access_denied_after_an_apply_offers_an_add_back_through_approval(world: Any) -> None:
