@@ -69,6 +69,8 @@ def principal_window_set(
             "it is how far back a use older than the window still counts as periodic."
         )
     before = review_window(principal)
+    if window is None and margin is None and not before.overridden:
+        return before  # nothing set, nothing to clear: no change to record
     with transaction.atomic():
         if window is None and margin is None:
             PrincipalWindow.objects.filter(principal=principal).delete()

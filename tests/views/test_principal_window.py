@@ -77,6 +77,7 @@ def test_bad_values_are_refused_with_a_sentence(imported: Any, client_as: Any) -
     ):
         response = client_as("reviewer").post(url, data, follow=True)
         assert says in response.content, data
+    client_as("reviewer").post(url, {"unused_days": "", "periodic_days": ""})  # nothing to set or clear
     assert not PrincipalWindow.objects.filter(principal=ci).exists()
     assert not AuditEvent.objects.filter(action="principal.window_set").exists()
 
