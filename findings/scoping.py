@@ -36,7 +36,7 @@ SLACK = timedelta(days=1)
 
 def swept_region(principal: Principal) -> str:
     """The region the account's LookupEvents sweeps read (its session's, `accounts.services.aws_target`)."""
-    return (principal.account.regions or [settings.AWS_DEFAULT_REGION])[0]
+    return str((principal.account.regions or [settings.AWS_DEFAULT_REGION])[0])
 
 
 def lookup_coverage(principal: Principal) -> tuple[datetime, datetime] | None:
