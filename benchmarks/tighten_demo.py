@@ -2,9 +2,10 @@
 
     DATABASE_URL=postgresql://... .venv/bin/python benchmarks/tighten_demo.py [--accounts prod staging sandbox]
 
-Seeds the demo accounts in fakeaws, syncs each into PostgreSQL, builds every suggestion with CloudTrail
-evidence for the demo's workloads (`demo_evidence`: the resources each used action touched, derived from
-the demo's usage), and prints: actions removed, actions narrowed to resources, the share of principals
+Seeds the demo accounts in fakeaws, syncs each into PostgreSQL, collects each account's CloudTrail evidence
+the way the worker does (a LookupEvents sweep over 90 days of the events the demo's workloads recorded:
+management events only, their resources read from the records), builds every suggestion from the stored
+evidence, and prints: actions removed, actions narrowed to resources, the share of principals
 with a resource-scoped suggestion, and what z3 (`tests/independent/z3_policy.py`, no code shared with
 `policy/`) found: tightened documents granting a request the original refused, and used requests refused.
 The figures go in docs/benchmarks.md.
@@ -16,7 +17,6 @@ import argparse
 import os
 import sys
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,47 +27,29 @@ sys.path.insert(0, str(ROOT))
 # thousands of patterns (an administrator's replacement keeps every action Access Advisor cannot see)
 # takes minutes each.
 Z3_MAX_PATTERNS = 400
-REGION = "eu-west-1"
 
 
-def _app(name: str) -> str:
-    parts = name.split("-")
-    return parts[1] if len(parts) > 2 else name
+def collect_evidence(account: Any) -> None:
+    """The account's own evidence collection, as the worker runs it: one CloudTrail LookupEvents sweep
+    over the window (`findings.evidence`), through fakeaws with the read role."""
+    from django.utils import timezone
+
+    from findings import evidence
+    from findings.evidence_models import EvidenceJobKind
+
+    now = timezone.now()
+    job = evidence._create(account, EvidenceJobKind.LOOKUP, None, now - evidence.WINDOW, now)
+    assert job is not None  # nosec B101 - a fresh database: nothing else runs
+    done = evidence.evidence_job_run(job_id=job.pk)
+    if done.status != "succeeded":
+        raise SystemExit(f"evidence collection failed for {account.name}: {done.error}")
 
 
-def demo_evidence(spec: dict[str, Any], account_id: str, name: str, window_days: int = 90) -> list[Any]:
-    """What CloudTrail records for a demo principal's workload: each used action on the resources its
-    application works with (its bucket's objects, its table and an index, its function), within the
-    window. Management calls name their resource too (GetBucketLocation the bucket)."""
-    from policy.evidence import Evidence, EvidenceSource
+def cloudtrail_rows(evidence: list[Any]) -> list[Any]:
+    """The evidence rows CloudTrail gave (per action, with the resource where the event named one)."""
+    from policy.evidence import SOURCES_WITH_RESOURCES
 
-    now = datetime.now(UTC)
-    app = _app(name)
-    bucket = f"{account_id}-{app}-data"
-    table = f"arn:aws:dynamodb:{REGION}:{account_id}:table/{app}"
-    function = f"arn:aws:lambda:{REGION}:{account_id}:function:{app}-worker"
-    out = []
-    for service, use in spec.get("usage", {}).get(name, {}).items():
-        for action, days in use.get("actions", {}).items():
-            if days >= window_days:
-                continue
-            seen = now - timedelta(days=days)
-            full = f"{service}:{action}"
-            if service == "s3" and action in ("GetObject", "PutObject"):
-                resources = [
-                    f"arn:aws:s3:::{bucket}/in/{days}.json",
-                    f"arn:aws:s3:::{bucket}/out/{days}.json",
-                ]
-            elif service == "s3":
-                resources = [f"arn:aws:s3:::{bucket}"]
-            elif service == "dynamodb":
-                resources = [table] + ([f"{table}/index/by-date"] if action == "Query" else [])
-            elif service == "lambda":
-                resources = [function]
-            else:
-                resources = [None]  # type: ignore[list-item]
-            out += [Evidence(full, r, EvidenceSource.CLOUDTRAIL_LOOKUP, seen, 1 + days) for r in resources]
-    return out
+    return [e for e in evidence if e.source in SOURCES_WITH_RESOURCES and not e.service_level]
 
 
 def z3_check(item: dict[str, Any], evidence: list[Any]) -> tuple[str, int]:
@@ -110,7 +92,8 @@ def run(accounts: list[str], *, z3_limit: int = Z3_MAX_PATTERNS) -> dict[str, An
     import fakeaws
     from accounts.models import LinkedAccount, SyncRun
     from fakeaws.demo import DEMO_ACCOUNTS, demo_accounts
-    from fakeaws.scenario import READ_ROLE, seed_account
+    from fakeaws.scenario import READ_ROLE, seed_account, trail_arn
+    from findings.facts import principal_evidence
     from findings.ingest import sync_run_execute
     from findings.models import Principal
     from findings.suggestions import suggestion_build
@@ -123,6 +106,7 @@ def run(accounts: list[str], *, z3_limit: int = Z3_MAX_PATTERNS) -> dict[str, An
         "actions_narrowed": 0,
         "scoped_principals": 0,
         "evidence_principals": 0,
+        "resource_evidence_principals": 0,
         "z3_items": 0,
         "z3_skipped": 0,
         "z3_requests": 0,
@@ -135,15 +119,21 @@ def run(accounts: list[str], *, z3_limit: int = Z3_MAX_PATTERNS) -> dict[str, An
             spec = specs[account_id]
             seed_account(account_id, spec)
             account = LinkedAccount.objects.create(
-                account_id=account_id, name=env, role_arn=f"arn:aws:iam::{account_id}:role/{READ_ROLE}"
+                account_id=account_id,
+                name=env,
+                role_arn=f"arn:aws:iam::{account_id}:role/{READ_ROLE}",
+                cloudtrail_trail_arn=trail_arn(account_id),
+                cloudtrail_lookup=True,
             )
             with override_settings(IAMREVIEW_POLL_MS=20, IAMREVIEW_BUILD_SUGGESTIONS=False):
                 sync_run_execute(run_id=SyncRun.objects.create(account=account).pk)
+                collect_evidence(account)
             for principal in Principal.objects.filter(account=account).order_by("kind", "name"):
                 figures["principals"] += 1
-                evidence = demo_evidence(spec, account_id, principal.name, account.unused_days)
+                evidence = cloudtrail_rows(principal_evidence(principal))
                 figures["evidence_principals"] += bool(evidence)
-                suggestion = suggestion_build(principal=principal, evidence=evidence)
+                figures["resource_evidence_principals"] += any(e.resource for e in evidence)
+                suggestion = suggestion_build(principal=principal)
                 if suggestion is None:
                     continue
                 figures["suggestions"] += 1
@@ -184,7 +174,10 @@ def main() -> None:
         connection.creation.destroy_test_db(old, verbosity=0)
     share = f["scoped_principals"] / f["evidence_principals"] if f["evidence_principals"] else 0.0
     print(f"| accounts | {' '.join(args.accounts)} |")
-    print(f"| principals | {f['principals']} ({f['evidence_principals']} with CloudTrail evidence) |")
+    print(
+        f"| principals | {f['principals']} ({f['evidence_principals']} with CloudTrail evidence, "
+        f"{f['resource_evidence_principals']} of them with resources) |"
+    )
     print(f"| suggestions | {f['suggestions']} |")
     print(f"| actions removed | {f['actions_removed']:,} |")
     print(f"| actions narrowed to the resources used | {f['actions_narrowed']} |")

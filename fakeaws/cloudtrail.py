@@ -4,8 +4,11 @@ As AWS answers it: management events only (data events such as s3:GetObject or d
 trail's S3 files when the trail logs them, never to LookupEvents), newest first, at most 50 a page with a
 NextToken, filtered by StartTime, EndTime and one LookupAttribute. Each event's `CloudTrailEvent` is the
 JSON record CloudTrail writes: a role's caller is its session (`arn:aws:sts::ACCOUNT:assumed-role/NAME/
-SESSION`, with the role as `sessionContext.sessionIssuer`), a user is its IAM ARN, and the resources the
-call touched are listed with their ARNs.
+SESSION`, with the role as `sessionContext.sessionIssuer`), a user is its IAM ARN. The resources a call
+touched are where CloudTrail puts them: every event names them in `requestParameters` as the caller passed
+them (`bucketName`, `tableName`, `functionName`, `queueUrl`, ...); only some services' records also carry a
+`resources` block with ARNs (S3, KMS, STS AssumeRole); and LookupEvents' `Resources` list gives each one's
+type and name (`AWS::S3::Bucket` / `app-uploads`, `AWS::DynamoDB::Table` / `orders`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ _installed = False
 PAGE = 50
 # Event sources that are not `<prefix>.amazonaws.com`.
 EVENT_SOURCES = {"monitoring": "monitoring.amazonaws.com", "cloudwatch": "monitoring.amazonaws.com"}
+# The services whose records carry a `resources` block with ARNs; the others name the resource only in
+# requestParameters (and LookupEvents' Resources list).
+RESOURCE_BLOCK_SERVICES = frozenset({"s3", "kms", "sts"})
 
 
 def is_data_event(action: str) -> bool:
@@ -75,6 +81,57 @@ def resource_type(arn: str) -> str:
     return f"AWS::{service.upper() if len(service) <= 3 else service.title()}::{kind.title()}"
 
 
+def resource_name(arn: str) -> str:
+    """The name LookupEvents lists a resource by: a bucket's, table's, function's, queue's or log group's
+    name; the whole ARN for the rest (KMS keys, secrets, roles)."""
+    parts = arn.split(":", 5)
+    service, rest = (parts[2], parts[5]) if len(parts) == 6 else ("", arn)
+    if service == "s3":
+        return rest
+    if service == "dynamodb" and rest.startswith("table/"):
+        return rest.split("/")[1]
+    if service in ("lambda", "logs"):
+        return rest.split(":")[1] if ":" in rest else rest
+    if service == "sqs":
+        return rest
+    return arn
+
+
+def request_parameters(event: dict[str, Any], account: str) -> dict[str, Any] | None:
+    """`requestParameters` as the SDK's call wrote them, from the first resource the event names."""
+    if not event["resources"]:
+        return None
+    arn = event["resources"][0]
+    parts = arn.split(":", 5)
+    if len(parts) != 6:
+        return None
+    service, region, owner, rest = parts[2], parts[3], parts[4] or account, parts[5]
+    if event["action"].lower().startswith("sts:"):
+        return {"roleArn": arn, "roleSessionName": "session"}
+    if service == "s3":
+        bucket, _, key = rest.partition("/")
+        out: dict[str, Any] = {"bucketName": bucket, "Host": f"{bucket}.s3.amazonaws.com"}
+        return {**out, "key": key} if key else out
+    if service == "dynamodb" and rest.startswith("table/"):
+        pieces = rest.split("/")
+        out = {"tableName": pieces[1]}
+        return {**out, "indexName": pieces[3]} if len(pieces) > 3 and pieces[2] == "index" else out
+    if service == "lambda":
+        return {"functionName": resource_name(arn)}
+    if service == "sqs":
+        return {"queueUrl": f"https://sqs.{region}.amazonaws.com/{owner}/{rest}"}
+    if service == "logs":
+        return {"logGroupName": resource_name(arn)}
+    if service == "secretsmanager":
+        return {"secretId": arn}
+    if service == "kms":
+        return {"keyId": arn}
+    if service == "iam":
+        kind, _, name = rest.partition("/")
+        return {"policyArn": arn} if kind == "policy" else {f"{kind}Name": name.rsplit("/", 1)[-1]}
+    return None
+
+
 def _event_id(account: str, n: int, event: dict[str, Any]) -> str:
     digest = hashlib.sha256(
         f"{account}|{n}|{event['time'].isoformat()}|{event['action']}".encode()
@@ -97,10 +154,13 @@ def record(account: str, event: dict[str, Any], n: int) -> dict[str, Any]:
         "eventType": "AwsApiCall",
         "managementEvent": True,
         "recipientAccountId": account,
-        "resources": [
-            {"ARN": arn, "accountId": account, "type": resource_type(arn)} for arn in event["resources"]
-        ],
+        "requestParameters": request_parameters(event, account),
+        "responseElements": None,
     }
+    if service in RESOURCE_BLOCK_SERVICES and event["resources"]:
+        detail["resources"] = [
+            {"ARN": arn, "accountId": account, "type": resource_type(arn)} for arn in event["resources"]
+        ]
     if event.get("error"):
         detail["errorCode"] = event["error"]
         on = f" on resource: {event['resources'][0]}" if event["resources"] else ""
@@ -129,7 +189,7 @@ def _matches(attribute: dict[str, str], detail: dict[str, Any], event: dict[str,
         who = detail["userIdentity"]
         return value in (who.get("userName"), who["arn"].rsplit("/", 1)[-1])
     if key == "ResourceName":
-        return value in event["resources"]
+        return value in event["resources"] or value in {resource_name(a) for a in event["resources"]}
     if key == "ReadOnly":
         return str(detail["readOnly"]).lower() == str(value).lower()
     if key == "EventId":
@@ -176,7 +236,8 @@ def install() -> None:
                     "EventSource": detail["eventSource"],
                     "Username": detail["userIdentity"]["arn"].rsplit("/", 1)[-1],
                     "Resources": [
-                        {"ResourceType": r["type"], "ResourceName": r["ARN"]} for r in detail["resources"]
+                        {"ResourceType": resource_type(arn), "ResourceName": resource_name(arn)}
+                        for arn in event["resources"]
                     ],
                     "CloudTrailEvent": json.dumps(detail),
                 }

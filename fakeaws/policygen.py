@@ -12,7 +12,9 @@ As the real feature behaves:
   from management events (data events such as s3:GetObject never show per action); every other service
   the principal used appears only in the service-level template (`service:*`), and only when asked for
   with includeServiceLevelTemplate. Resources are `*`, or `${...}` placeholders when asked for with
-  includeResourcePlaceholders: AWS's generated policies never name the ARNs the calls touched.
+  includeResourcePlaceholders (`"arn:aws:s3:::${BucketName}"`): that is all the API reference documents
+  for GetGeneratedPolicy, so the generated policies never name the ARNs the calls touched; the resources
+  come from LookupEvents (`fakeaws.cloudtrail`).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.roles import Role, has_role
 from core.audit import audit_record
-from findings.change_items import ItemKind, items_digest
+from findings.change_items import ItemKind, items_digest, part_name
 from findings.change_requests import ChangeError, items_validate
 from findings.models import ChangeRequest, ChangeStatus
 from policy.catalog import default_catalog
@@ -40,8 +40,17 @@ def _allows(cr: ChangeRequest, documents: list[Any], action: str, resource: str)
 
 
 def _created_arn(cr: ChangeRequest, item: dict[str, Any]) -> str:
-    """The first policy of ours a `replace` item created (its part 1)."""
-    return next((s["arn"] for s in cr.steps if s["kind"] == "create-policy" and not s.get("undone")), "")
+    """The policy of ours this `replace` item created (its part 1, named as `change_items` names it): a
+    change that replaced several policies created one for each."""
+    name = part_name(item.get("replacement_name") or f"iamreview-{cr.principal_name}-{item['name']}", 1)
+    return next(
+        (
+            s["arn"]
+            for s in cr.steps
+            if s["kind"] == "create-policy" and not s.get("undone") and s["arn"].rsplit("/", 1)[-1] == name
+        ),
+        "",
+    )
 
 
 def follow_up_items(cr: ChangeRequest, action: str, resource: str) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from findings.change_items import Target, Writer, handler_for, items_digest, und
 from findings.change_requests import allowance_document, approvals_count
 from findings.evidence_check import check_used_access
 from findings.models import ChangeRequest, ChangeStatus, Suggestion
+from findings.review_window import review_window
 from findings.signals import DONE, FAILED, change_event, emit
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,10 @@ def _new_access_by_access_analyzer(cr: ChangeRequest, session_factory: Any) -> l
     return refusals
 
 
+def window_of(cr: ChangeRequest) -> int:
+    return review_window(cr.principal).unused_days if cr.principal else cr.account.unused_days
+
+
 def _used_access_kept(cr: ChangeRequest, session_factory: Any) -> list[str]:
     """Every use in the evidence still allowed? The engine's answer, and IAM's simulator's where the read
     role may call it; the log says what was checked. Returns what the change would deny."""
@@ -162,7 +167,7 @@ def change_request_apply(*, change_id: int, session_factory: Any = None) -> Chan
         return _fail(
             cr,
             f"Stopped before any change: the new policies would deny {len(denied)} use(s) the evidence "
-            f"shows within the last {cr.account.unused_days} days: {'; '.join(denied)[:1500]}. "
+            f"shows within the last {window_of(cr)} days: {'; '.join(denied)[:1500]}. "
             "Edit the request to keep them, or open a new one.",
         )
 

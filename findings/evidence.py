@@ -7,8 +7,9 @@ finished, and starts new work:
   principal whose evidence is oldest (never collected first): every principal gets its turn;
 - where the account asks for it, one CloudTrail LookupEvents sweep, from where the last one stopped
   (at most 90 days back, all LookupEvents keeps).
-What a job found replaces (generation) or adds to (lookup) the principal's `EvidenceRecord` rows; a job
-that cannot read AWS fails with the reason, and the page shows it.
+What a job found replaces (generation) or adds to (lookup) the principal's `EvidenceRecord` rows, and the
+account's suggestions are rebuilt with it; a job that cannot read AWS fails with the reason, and the page
+shows it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from findings.models import Principal
 from policy.evidence import EvidenceSource
 
 RUN_TASK = "findings.tasks.evidence_job_run"
+REBUILD_TASK = "findings.tasks.suggestions_build_for_account"
 WINDOW = timedelta(days=90)  # the most policy generation and LookupEvents can look back
 LOOKUP_EVERY = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(hours=6)  # a generation AWS has not finished by then is cancelled
@@ -59,6 +61,10 @@ def _finish(job: EvidenceJob, status: str, *, error: str = "", rows: int = 0) ->
         step=status.title(),
         progress=100,
     )
+    if status == EvidenceJobStatus.SUCCEEDED and rows:
+        # New evidence changes what the suggestions keep and narrow: rebuild the account's (a suggestion
+        # whose evidence did not change is reused as it is).
+        jobs.enqueue(REBUILD_TASK, job.account_id)
     audit_record(
         actor=None,
         action=f"evidence.{job.kind}_{'done' if status == EvidenceJobStatus.SUCCEEDED else 'fail'}",

@@ -19,6 +19,8 @@ from accounts.aws import evidence as aws
 from accounts.aws.client import AwsAccessError
 from findings.facts import principal_evidence, principal_layers
 from findings.models import ChangeRequest, Principal
+from findings.review_window import review_window
+from findings.scoping import scoping_evidence
 from policy.catalog import default_catalog
 from policy.evaluate import PrincipalPermissions
 from policy.evidence import Evidence
@@ -87,14 +89,17 @@ def check_used_access(cr: ChangeRequest, iam: Any = None, *, now: datetime | Non
     today, after, boundary = policy_sets(principal, cr.items)
     before_perms = _permissions(principal, today, boundary)
     after_perms = _permissions(principal, after, boundary)
-    window = now - timedelta(days=principal.account.unused_days)
+    window = now - timedelta(days=review_window(principal).unused_days)
     rows = principal_evidence(principal)
+    # A resource-less use that LookupEvents recorded with its resource is simulated on that resource
+    # (its own row), not on "*", which a statement narrowed to the resource rightly refuses.
+    scoped = {id(r) for r in scoping_evidence(principal, rows, now=now)}
     requests: dict[tuple[str, str], Evidence] = {}
     for row in rows:
         result.checked += 1
         if _allowed(before_perms, row) and not _allowed(after_perms, row):
             (result.denied if row.last_seen >= window else result.older).append(_label(row, now))
-        if not row.service_level and row.last_seen >= window:
+        if not row.service_level and row.last_seen >= window and id(row) in scoped:
             requests.setdefault((row.action, row.resource or "*"), row)
     if iam is None or not requests:
         result.simulator = "not asked" if iam is None else "nothing to simulate"

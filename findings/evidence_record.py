@@ -4,8 +4,8 @@ evidence comes from, the window it covers, the last use, and how far it can be t
 Confidence says how strong the evidence of NON-use is for a removed action: "high" when a source tracks
 that very action (Access Advisor at action level, or CloudTrail policy generation for a service it covers
 per action), "medium" when only the service is known to be unused (Access Advisor at service level), "low"
-otherwise. A removed action last used between the window and the account's `periodic_days` (400 by
-default, Access Advisor's history) is flagged "used N days ago — periodic?".
+otherwise. A removed action last used between the window and the margin (`periodic_days`, 400 by
+default, Access Advisor's history; the principal's own or its account's) is flagged "used N days ago — periodic?".
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from findings.facts import principal_evidence
 from findings.models import Suggestion
+from findings.review_window import review_window
 from policy.evidence import Evidence, EvidenceSource
 
 SOURCE_NAMES = {
@@ -61,7 +62,7 @@ def _periodic(last: datetime | None, now: datetime, window: int, periodic: int) 
 def evidence_record(suggestion: Suggestion, *, now: datetime | None = None) -> EvidenceRecord:
     now = now or timezone.now()
     principal = suggestion.principal
-    account = principal.account
+    window = review_window(principal)
     rows = principal_evidence(principal)
     by_action: dict[str, list[Evidence]] = {}
     by_service: dict[str, list[Evidence]] = {}
@@ -94,7 +95,7 @@ def evidence_record(suggestion: Suggestion, *, now: datetime | None = None) -> E
                     or ["no use recorded by any source"],
                     last_used=last,
                     confidence=confidence,
-                    periodic_days=_periodic(last, now, account.unused_days, account.periodic_days),
+                    periodic_days=_periodic(last, now, window.unused_days, window.periodic_days),
                 )
             )
     kept = [
@@ -106,14 +107,14 @@ def evidence_record(suggestion: Suggestion, *, now: datetime | None = None) -> E
             confidence="used",
             resources=sorted({r.resource for r in found if r.resource}),
             count=sum(r.count for r in found),
-            periodic_days=_periodic(_newest(found), now, account.unused_days, account.periodic_days),
+            periodic_days=_periodic(_newest(found), now, window.unused_days, window.periodic_days),
         )
         for action, found in sorted({**by_service, **by_action}.items())
         if found
     ]
     return EvidenceRecord(
-        window_days=account.unused_days,
-        periodic_days=account.periodic_days,
+        window_days=window.unused_days,
+        periodic_days=window.periodic_days,
         removed=removed,
         kept=kept,
         sources_present=sorted({SOURCE_NAMES[r.source] for r in rows}),

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import LinkedAccount
 from findings.evidence_models import EvidenceJobKind
 from findings.models import EvidenceJob, EvidenceRecord, InlinePolicy, LastAccessed, ManagedPolicy, Principal
+from findings.review_window import ReviewWindow, review_window
 from policy.catalog import default_catalog
 from policy.evidence import Evidence, EvidenceSource
 from policy.usage import ActionUse, Usage
@@ -93,7 +94,7 @@ def principal_usage(principal: Principal, *, now: datetime | None = None) -> Pri
     return usage_from_rows(
         principal=principal,
         rows=list(LastAccessed.objects.filter(principal=principal)),
-        window_days=principal.account.unused_days,
+        window_days=review_window(principal).unused_days,
         now=now or timezone.now(),
         last_collected=last.finished_at if last else None,
     )
@@ -145,6 +146,7 @@ class EvidenceAge:
     generation: datetime | None
     lookup: datetime | None
     error: str = ""
+    window: ReviewWindow | None = None  # the window and margin its suggestions are built with
 
     @property
     def newest(self) -> datetime | None:
@@ -172,6 +174,7 @@ def evidence_age(principal: Principal) -> EvidenceAge:
         generation=generation.finished_at if generation else None,
         lookup=lookup.finished_at if lookup else None,
         error=error,
+        window=review_window(principal),
     )
 
 
@@ -189,7 +192,7 @@ def group_usage(group: Principal, *, now: datetime | None = None) -> PrincipalUs
     a permission is unused only where every member is known not to use it. A group without members
     grants nothing to anyone: nothing to say ("no-data")."""
     members = [principal_usage(m, now=now) for m in group_members(group)]
-    window = group.account.unused_days
+    window = review_window(group).unused_days
     cutoff = (now or timezone.now()) - timedelta(days=window)
     if not members:
         return PrincipalUsage("no-data", Usage(young=True), window, cutoff)

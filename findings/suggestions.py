@@ -35,6 +35,8 @@ from findings.facts import (
 from findings.models import LastAccessed, ManagedPolicy, Principal, Suggestion
 from findings.organization import engine_levels, policy_levels
 from findings.protection import protected_reason as protected_reason
+from findings.review_window import review_window
+from findings.scoping import scoping_evidence
 from findings.selectors import with_list_item
 from policy.analyze import AccountAnalysis
 from policy.catalog import default_catalog
@@ -59,7 +61,13 @@ def _basis(principal: Principal, evidence: Sequence[Evidence]) -> str:
         .values_list("principal_id", "service", "action", "last_accessed_at", "tracked")
     )
     seen = sorted(map(repr, evidence))
-    payload = [principal.documents_hash, [list(map(str, r)) for r in rows], seen]
+    window = review_window(principal)
+    payload = [
+        principal.documents_hash,
+        [list(map(str, r)) for r in rows],
+        seen,
+        [window.unused_days, window.periodic_days],
+    ]
     return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
 
 
@@ -196,6 +204,9 @@ def suggestion_build(
     if usage.status != "analyzed":
         return None  # too young, no data or stale data: nothing can be called unused
     usage = dataclasses.replace(usage, usage=usage.usage.with_evidence(evidence))
+    # Only the rows that may narrow resources (Access Advisor's resource-less rows that LookupEvents
+    # explains are left out): `findings.scoping`.
+    scoping = scoping_evidence(principal, evidence)
     catalog = default_catalog()
     layers = principal_layers(principal)
     items: list[dict[str, Any]] = []
@@ -206,7 +217,7 @@ def suggestion_build(
             doc = parse_policy(inline.document.document, inline.name)
         except PolicyError:
             continue
-        result = _tightened(doc, usage, catalog, f"inline-{principal.kind}", evidence)
+        result = _tightened(doc, usage, catalog, f"inline-{principal.kind}", scoping)
         if result.unchanged and not result.narrowed:
             continue
         originals.append(doc)
@@ -220,7 +231,7 @@ def suggestion_build(
             doc = parse_policy(policy.document.document, policy.name)
         except PolicyError:
             continue
-        result = _tightened(doc, usage, catalog, "managed", evidence)
+        result = _tightened(doc, usage, catalog, "managed", scoping)
         if result.unchanged and not result.narrowed:
             continue
         # A new version changes the policy for everyone who uses it: only when this principal is the only

@@ -9,12 +9,14 @@ from findings import (
     review_views,
     trend_views,
     views,
+    window_views,
 )
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("principals/", views.principal_list, name="principal_list"),
     path("principals/<int:pk>/", views.principal_detail, name="principal_detail"),
+    path("principals/<int:pk>/window/", window_views.principal_window, name="principal_window"),
     path("principals/trusted-from-outside/", org_views.external_trust, name="external_trust"),
     path("findings/", views.finding_list, name="finding_list"),
     path("findings/bulk/", views.finding_bulk, name="finding_bulk"),

@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from accounts.aws.client import AwsAccessError, explain
-from accounts.aws.evidence import event_action
+from accounts.aws.evidence import event_action, event_resources
 
 MAX_VERSIONS = 5
 
@@ -234,12 +234,13 @@ def caller_matches(identity: dict[str, Any], principal_arn: str) -> bool:
     return str(identity.get("arn", "")).startswith(f"arn:aws:sts::{account}:assumed-role/{name}/")
 
 
-def denied_resource(detail: dict[str, Any]) -> str:
-    """The resource a refused call was for: the event's resources, else the error message's "on resource:
-    ARN" (AWS names it there when the action has one); "" when neither says."""
-    for resource in detail.get("resources") or []:
-        if resource.get("ARN"):
-            return str(resource["ARN"])
+def denied_resource(detail: dict[str, Any], listed: list[dict[str, Any]] | None = None) -> str:
+    """The resource a refused call was for: the event's resources or request parameters
+    (`accounts.aws.evidence.event_resources`), else the error message's "on resource: ARN" (AWS names it
+    there when the action has one); "" when neither says."""
+    found = event_resources(detail, listed)
+    if found:
+        return found[0]
     message = str(detail.get("errorMessage") or "")
     if " on resource: " in message:
         return message.split(" on resource: ", 1)[1].split(" ", 1)[0]
@@ -273,7 +274,7 @@ def access_denied_events(
                             str(e.get("EventSource", "")).split(".")[0], str(e.get("EventName"))
                         ),
                         "error": detail.get("errorCode"),
-                        "resource": denied_resource(detail),
+                        "resource": denied_resource(detail, e.get("Resources")),
                     }
                 )
         token = page.get("NextToken")

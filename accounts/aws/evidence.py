@@ -4,7 +4,11 @@
   then poll it; the generated policy names the actions used (per action for the services and events it
   covers, `service:*` otherwise), never the resources.
 - CloudTrail LookupEvents: every management event of the account since a time, with the caller (a user,
-  or the role behind an assumed-role session) and the ARNs of the resources the call touched.
+  or the role behind an assumed-role session) and the ARNs of the resources the call touched: from the
+  record's `resources` block where the service writes one, else built from its `requestParameters`
+  (`bucketName`, `tableName`, `functionName`, `queueUrl`, ...), else LookupEvents' `Resources` entries
+  that are ARNs. A parameter that does not make a whole ARN (a role's name, whose path is unknown) is
+  left out: a resource is never guessed.
 - SimulateCustomPolicy: decisions for (action, resource) requests against a set of policy documents.
 Every failure raises AwsAccessError with a sentence a person can act on.
 """
@@ -127,6 +131,57 @@ def cancel_generation(analyzer: Any, job_id: str) -> None:
     _call("cancelling a policy generation", analyzer.cancel_policy_generation, jobId=job_id)
 
 
+def _from_parameters(detail: dict[str, Any]) -> list[str]:
+    """The ARNs an event's requestParameters name, where they make a whole ARN."""
+    params = detail.get("requestParameters")
+    if not isinstance(params, dict):
+        return []
+    who = str(detail.get("userIdentity", {}).get("arn", "arn:aws:"))
+    partition = who.split(":")[1] if who.count(":") > 1 else "aws"
+    region = str(detail.get("awsRegion") or "us-east-1")
+    account = str(detail.get("recipientAccountId") or detail.get("userIdentity", {}).get("accountId", ""))
+
+    def text(key: str) -> str:
+        value = params.get(key)
+        return value if isinstance(value, str) else ""
+
+    out = [text(k) for k in ("roleArn", "policyArn", "secretId", "keyId") if text(k).startswith("arn:")]
+    if text("bucketName"):
+        key = text("key")
+        out.append(f"arn:{partition}:s3:::{text('bucketName')}" + (f"/{key}" if key else ""))
+    if text("tableName"):
+        table = text("tableName")
+        if not table.startswith("arn:"):
+            table = f"arn:{partition}:dynamodb:{region}:{account}:table/{table}"
+        out.append(table + (f"/index/{text('indexName')}" if text("indexName") else ""))
+    if text("functionName"):
+        name = text("functionName")
+        out.append(
+            name if name.startswith("arn:") else f"arn:{partition}:lambda:{region}:{account}:function:{name}"
+        )
+    queue = re.fullmatch(r"https://sqs\.([a-z0-9-]+)\.amazonaws\.com/(\d{12})/([\w.-]+)", text("queueUrl"))
+    if queue:
+        out.append(f"arn:{partition}:sqs:{queue.group(1)}:{queue.group(2)}:{queue.group(3)}")
+    if text("logGroupName"):
+        group = f"arn:{partition}:logs:{region}:{account}:log-group:{text('logGroupName')}"
+        stream = text("logStreamName")
+        out.append(f"{group}:log-stream:{stream}" if stream else group)
+    return out if account or all(":::" in a for a in out) else []
+
+
+def event_resources(detail: dict[str, Any], listed: list[dict[str, Any]] | None = None) -> tuple[str, ...]:
+    """The ARNs a CloudTrail event's call touched: the record's `resources` block, else its
+    requestParameters, else LookupEvents' `Resources` entries that are ARNs; () when none shows one."""
+    block = [str(r["ARN"]) for r in detail.get("resources") or [] if r.get("ARN")]
+    if block:
+        return tuple(dict.fromkeys(block))
+    derived = _from_parameters(detail)
+    if derived:
+        return tuple(dict.fromkeys(derived))
+    names = [str(r.get("ResourceName", "")) for r in listed or []]
+    return tuple(dict.fromkeys(n for n in names if n.startswith("arn:")))
+
+
 @dataclass(frozen=True)
 class TrailEvent:
     caller: str  # the IAM user or role ARN (a role's sessions are the role)
@@ -165,7 +220,7 @@ def lookup_events(
                     caller=caller_arn(detail.get("userIdentity", {})),
                     action=event_action(source, str(detail.get("eventName") or e.get("EventName"))),
                     time=e["EventTime"],
-                    resources=tuple(r["ARN"] for r in detail.get("resources") or [] if r.get("ARN")),
+                    resources=event_resources(detail, e.get("Resources")),
                     error=str(detail.get("errorCode") or ""),
                 )
             )

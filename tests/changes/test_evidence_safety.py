@@ -30,9 +30,10 @@ def collect_lookup(world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     world["account"].save()
     queued = not_sent(monkeypatch)
     evidence.evidence_tick()
-    for name, args in queued:
-        assert name == evidence.RUN_TASK
+    for _, args in [q for q in queued if q[0] == evidence.RUN_TASK]:
         assert evidence.evidence_job_run(job_id=args[0]).status == "succeeded"
+    # New evidence rebuilds the account's suggestions.
+    assert (evidence.REBUILD_TASK, (world["account"].pk,)) in queued
 
 
 def test_an_apply_that_would_deny_used_access_is_refused_with_the_list(
@@ -65,6 +66,10 @@ def test_an_apply_keeping_every_used_access_passes_both_checks(
     assert cr.status == ChangeStatus.APPLIED, cr.error
     line = next(entry["step"] for entry in cr.log if entry["step"].startswith("Evidence check"))
     assert "0 denied after the change" in line and "request(s) simulated" in line
+    # Access Advisor's resource-less record of GetFunction is the call LookupEvents recorded on FUNCTION:
+    # the stored evidence narrows it, and the simulator asks about FUNCTION, not "*".
+    narrowed = [s for s in live_inline(world, "app", "app")["Statement"] if s["Resource"] == FUNCTION]
+    assert [s["Action"] for s in narrowed] in (["lambda:GetFunction"], [["lambda:GetFunction"]])
 
 
 def test_access_denied_after_an_apply_offers_an_add_back_through_approval(world: Any) -> None:

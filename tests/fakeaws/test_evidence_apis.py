@@ -95,7 +95,10 @@ def test_lookup_events_returns_management_events_in_cloudtrail_format(read: Any)
     update = next(json.loads(e["CloudTrailEvent"]) for e in events if e["EventName"] == "UpdateFunctionCode")
     assert update["userIdentity"]["arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/app/")
     assert update["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] == arns["app"]
-    assert update["resources"][0]["ARN"] == f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:orders"
+    # Lambda's records name the function in requestParameters only; LookupEvents lists it by name.
+    assert update["requestParameters"] == {"functionName": "orders"} and "resources" not in update
+    listed = next(e for e in events if e["EventName"] == "UpdateFunctionCode")["Resources"]
+    assert listed == [{"ResourceType": "AWS::Lambda::Function", "ResourceName": "orders"}]
     one = check(trail, "LookupEvents", MaxResults=1)
     assert len(one["Events"]) == 1 and one["NextToken"]
     by_name = check(
