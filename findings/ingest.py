@@ -19,6 +19,7 @@ from accounts.sync import SyncMeter, sync_collect, sync_run_claim, sync_run_fail
 from core import jobs
 from core.jobs import job_progress
 from findings.analysis import account_analyze
+from findings.bulk import rows_update
 from findings.ingest_digest import InputDigest, input_digest
 from findings.lifecycle import findings_refresh
 from findings.models import AccessKey, CredentialReportRow, Principal
@@ -203,7 +204,7 @@ def last_used_refresh(*, account: LinkedAccount, gaad: dict[str, Any]) -> int:
         for pk, arn, when, region in stored
         if arn in seen and (when, region) != seen[arn]
     ]
-    Principal.objects.bulk_update(moved, ["last_used_at", "last_used_region"], batch_size=500)
+    rows_update(moved, ["last_used_at", "last_used_region"])
     return len(moved)
 
 
@@ -228,7 +229,7 @@ def users_last_used_store(*, account: LinkedAccount) -> int:
     changed = [u for u in users if u.last_used_at != latest.get(u.arn)]
     for u in changed:
         u.last_used_at = latest.get(u.arn)
-    Principal.objects.bulk_update(changed, ["last_used_at"], batch_size=500)
+    rows_update(changed, ["last_used_at"])
     return len(changed)
 
 
