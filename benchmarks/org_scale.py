@@ -29,6 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+STEPS = ("digest", "store", "analyze")  # the sync's own work, after its AWS reads
 TARGETS = (
     "Targets (issue 20): store and analysis of a first sync within 4x the pure engine on the same accounts; "
     "an unchanged re-sync within 1x; database growth of an unchanged re-sync under 1% of what the first "
@@ -213,7 +214,7 @@ def main() -> None:
         f"command: `.venv/bin/python {command}`",
         f"{len(sizes)} accounts ({min(sizes):,}-{max(sizes):,} principals, {principals:,} in all), seeded in "
         f"{seeded:.0f} s (not counted); {args.workers} Celery workers (`-P solo`), largest account queued "
-        "first. Store + analysis is the sync's own `store` and `analyze` timings (Access Advisor and the other "
+        "first. Store + analysis is the sync's own `digest`, `store` and `analyze` timings (Access Advisor and the other "
         "AWS reads are in the wall time, not in it); the engine is `load_gaad` + `AccountAnalysis.run()` on "
         "the same authorization details in one process, no database.",
         "",
@@ -224,7 +225,7 @@ def main() -> None:
     previous = size_empty
     first_growth = rounds["first sync"]["size"]["database"] - size_empty["database"]
     for name, r in rounds.items():
-        stored = sum(run.timings.get("store", 0) + run.timings.get("analyze", 0) for run in r["runs"])
+        stored = sum(sum(run.timings.get(step, 0) for step in STEPS) for run in r["runs"])
         growth = r["size"]["database"] - previous["database"]
         share = "" if name == "first sync" else f" ({100 * growth / max(first_growth, 1):.2f}% of the first)"
         lines.append(
@@ -243,8 +244,7 @@ def main() -> None:
     for a in order:
         seconds, count = engine[a.account_id]
         first, again = (
-            sum(by_round[name][a.account_id].timings.get(step, 0) for step in ("store", "analyze"))
-            for name in rounds
+            sum(by_round[name][a.account_id].timings.get(step, 0) for step in STEPS) for name in rounds
         )
         lines.append(
             f"| {a.name} | {count:,} | {first:.2f} | {again:.2f} | {seconds:.2f} | {first / seconds:.1f} "

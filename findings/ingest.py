@@ -106,7 +106,7 @@ def _unchanged_check(
 ) -> tuple[InputDigest, dict[str, Any], dict[str, Any] | None]:
     """This sync's input digest, the latest successful run's counts, and this run's counts when its inputs
     are that run's (else None)."""
-    with meter.timed("store"):
+    with meter.timed("digest"):
         digest = input_digest(account=account, collected=collected, gaad_digest=gaad_digest)
         previous, warnings = _previous_run(account=account, run=run)
         unchanged = inputs_unchanged(account=account, previous=previous, digest=digest)
