@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import LinkedAccount
+from findings.bulk import rows_update
 from findings.cross_account import cross_account_paths
 from findings.facts import usage_from_rows
 from findings.models import (
@@ -191,7 +192,7 @@ def account_analyze(
         principal.analysis_hash = digest
         principal.analyzed_at = now
         updates.append(principal)
-    Principal.objects.bulk_update(
+    rows_update(
         updates,
         [
             "risk_score",
@@ -206,7 +207,6 @@ def account_analyze(
             "analysis_hash",
             "analyzed_at",
         ],
-        batch_size=500,
     )
     ScoreHistory.objects.bulk_create(history, batch_size=1000)
     return AnalysisOutcome(len(principals), len(updates), 0, report, analysis)

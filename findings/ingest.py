@@ -19,13 +19,19 @@ from accounts.sync import SyncMeter, sync_collect, sync_run_claim, sync_run_fail
 from core import jobs
 from core.jobs import job_progress
 from findings.analysis import account_analyze
+from findings.bulk import rows_update
+from findings.ingest_digest import InputDigest, input_digest
 from findings.lifecycle import findings_refresh
 from findings.models import AccessKey, CredentialReportRow, Principal
 from findings.organization import organization_store
 from findings.snapshot import snapshot_store
+from findings.snapshot_usage import as_datetime
 from policy.gaad import GaadError
 
 logger = logging.getLogger(__name__)
+
+
+CATALOG_GAP_WARNING = "The action catalog does not know"
 
 
 class RunReaped(Exception):
@@ -33,14 +39,28 @@ class RunReaped(Exception):
 
 
 def snapshot_ingest(
-    *, account: LinkedAccount, collected: Collected, run: SyncRun, meter: SyncMeter | None = None
+    *,
+    account: LinkedAccount,
+    collected: Collected,
+    run: SyncRun,
+    meter: SyncMeter | None = None,
+    gaad_digest: str | None = None,
 ) -> dict[str, Any]:
     """Store `collected` as the account's snapshot, analyse it, refresh findings; the counts of each step.
+    When its inputs are those of the account's latest successful sync (`findings.ingest_digest`), nothing
+    is read back or written: the stored snapshot, analysis and findings are already theirs.
 
     Runs in the caller's transaction (all or nothing with the run's success). Suggestions are built by
     their own task once the snapshot is committed, so a sync's AWS calls stay bounded.
     """
     meter = meter or SyncMeter()
+    digest, previous, unchanged = _unchanged_check(
+        account=account, collected=collected, run=run, meter=meter, gaad_digest=gaad_digest
+    )
+    if unchanged is not None:
+        unchanged["last_used_moved"] = last_used_refresh(account=account, gaad=collected.gaad)
+        return unchanged
+    previous_outside = previous.get("outside_hash")
     with meter.timed("store"):
         stored = snapshot_store(account=account, collected=collected, run=run)
         if collected.organization is not None:
@@ -53,7 +73,9 @@ def snapshot_ingest(
             account=account,
             details=stored.account_details,
             changed=stored.changed_principals,
-            usage_changed=stored.usage_changed,
+            # Inputs from outside the account's snapshot (other accounts, SCPs, settings, the day) moved:
+            # no document of its own did, but its results may have.
+            usage_changed=stored.usage_changed or previous_outside != digest.outside,
         )
         lifecycle = findings_refresh(account=account, outcome=outcome, run=run)
     gaps = outcome.report.catalog_gaps if outcome.report is not None else {}
@@ -61,13 +83,129 @@ def snapshot_ingest(
         # Once per sync, not a finding per principal: AWS is newer than the action catalog.
         names = ", ".join(list(gaps)[:5]) + (f" and {len(gaps) - 5} more" if len(gaps) > 5 else "")
         meter.warnings.append(
-            f"The action catalog does not know some actions of {len(gaps)} AWS managed "
+            f"{CATALOG_GAP_WARNING} some actions of {len(gaps)} AWS managed "
             f"polic{'y' if len(gaps) == 1 else 'ies'} ({names}); an administrator installs a newer IAM "
             "definition on the Action catalog page (/catalog/) or with `manage.py catalog_refresh`."
         )
     if settings.IAMREVIEW_BUILD_SUGGESTIONS:
         jobs.enqueue("findings.tasks.suggestions_build_for_account", account.pk)
-    return {**stored.counts, **outcome.counts(), **lifecycle, "catalog_gaps": len(gaps)}
+    return {
+        **stored.counts,
+        **outcome.counts(),
+        **lifecycle,
+        "catalog_gaps": len(gaps),
+        "input_hash": digest.total,
+        "outside_hash": digest.outside,
+        "gaad_digest": digest.gaad,
+        "unchanged": False,
+    }
+
+
+def _unchanged_check(
+    *, account: LinkedAccount, collected: Collected, run: SyncRun, meter: SyncMeter, gaad_digest: str | None
+) -> tuple[InputDigest, dict[str, Any], dict[str, Any] | None]:
+    """This sync's input digest, the latest successful run's counts, and this run's counts when its inputs
+    are that run's (else None)."""
+    with meter.timed("digest"):
+        digest = input_digest(account=account, collected=collected, gaad_digest=gaad_digest)
+        previous, warnings = _previous_run(account=account, run=run)
+        unchanged = inputs_unchanged(account=account, previous=previous, digest=digest)
+    if unchanged is not None:
+        meter.warnings += [w for w in warnings if w.startswith(CATALOG_GAP_WARNING)]
+    return digest, previous, unchanged
+
+
+def import_same_file(*, account: LinkedAccount, file_sha256: str) -> bool:
+    """The account's latest successful run imported a file with these bytes."""
+    previous, _ = _previous_run(account=account, run=None)
+    return bool(previous.get("gaad_digest")) and previous.get("file_sha256") == file_sha256
+
+
+def import_unchanged(
+    *, account: LinkedAccount, run: SyncRun, file_sha256: str, meter: SyncMeter
+) -> dict[str, Any] | None:
+    """`import_gaad` of a file byte for byte the one of the account's latest successful import: its counts
+    when nothing else moved either (`findings.ingest_digest`), found without reading the file (memory and
+    time do not grow with it); None when the file must be read and ingested."""
+    previous, _ = _previous_run(account=account, run=run)
+    if previous.get("file_sha256") != file_sha256 or not previous.get("gaad_digest"):
+        return None
+    _, _, unchanged = _unchanged_check(
+        account=account,
+        collected=Collected(gaad={}),
+        run=run,
+        meter=meter,
+        gaad_digest=previous["gaad_digest"],
+    )
+    return unchanged
+
+
+def _previous_run(*, account: LinkedAccount, run: SyncRun | None) -> tuple[dict[str, Any], list[str]]:
+    """The counts and warnings of the account's latest successful sync or import before `run`."""
+    last = (
+        SyncRun.objects.filter(account=account, status="succeeded")
+        .exclude(pk=getattr(run, "pk", None))
+        .order_by("-finished_at")
+        .values_list("counts", "warnings")
+        .first()
+    )
+    return (last[0] or {}, last[1] or []) if last else ({}, [])
+
+
+def inputs_unchanged(
+    *, account: LinkedAccount, previous: dict[str, Any], digest: InputDigest
+) -> dict[str, Any] | None:
+    """The counts of a sync whose inputs equal those of the account's latest successful sync (`previous`,
+    see `findings.ingest_digest`), or None when they moved and the snapshot must be stored and analysed.
+    Suggestions are not built again either: they were built from this same snapshot."""
+    if not previous or previous.get("input_hash") != digest.total:
+        return None
+    if Principal.objects.filter(account=account, analyzed_at__isnull=True).exists():
+        return None  # a new organisation (or an interrupted analysis) left principals to analyse
+    kept = (
+        *("principals", "users", "roles", "groups", "managed_policies", "documents", "access_keys"),
+        *("credential_rows", "last_accessed_rows", "analyzer_findings", "usage_hash", "catalog_gaps"),
+    )
+    return {
+        **{k: previous[k] for k in kept if k in previous},
+        "added": 0,
+        "removed": 0,
+        "changed": 0,
+        "first_seen": 0,
+        "first_sync": False,
+        "analyzed": 0,
+        "updated": 0,
+        "skipped": previous.get("principals", 0),
+        "findings_created": 0,
+        "findings_reopened": 0,
+        "findings_resolved": 0,
+        "input_hash": digest.total,
+        "outside_hash": digest.outside,
+        "gaad_digest": digest.gaad,
+        "unchanged": True,
+    }
+
+
+def last_used_refresh(*, account: LinkedAccount, gaad: dict[str, Any]) -> int:
+    """Roles whose last use (`RoleLastUsed`) moved within the day: their exact time and region, nothing
+    else (the digest counts last use to the day). Returns how many roles were written."""
+    seen = {
+        item.get("Arn", ""): (
+            as_datetime((item.get("RoleLastUsed") or {}).get("LastUsedDate")),
+            (item.get("RoleLastUsed") or {}).get("Region") or "",
+        )
+        for item in gaad.get("RoleDetailList") or []
+    }
+    stored = Principal.objects.filter(account=account, kind="role").values_list(
+        "pk", "arn", "last_used_at", "last_used_region"
+    )
+    moved = [
+        Principal(pk=pk, last_used_at=seen[arn][0], last_used_region=seen[arn][1])
+        for pk, arn, when, region in stored
+        if arn in seen and (when, region) != seen[arn]
+    ]
+    rows_update(moved, ["last_used_at", "last_used_region"])
+    return len(moved)
 
 
 def users_last_used_store(*, account: LinkedAccount) -> int:
@@ -91,7 +229,7 @@ def users_last_used_store(*, account: LinkedAccount) -> int:
     changed = [u for u in users if u.last_used_at != latest.get(u.arn)]
     for u in changed:
         u.last_used_at = latest.get(u.arn)
-    Principal.objects.bulk_update(changed, ["last_used_at"], batch_size=500)
+    rows_update(changed, ["last_used_at"])
     return len(changed)
 
 

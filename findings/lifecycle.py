@@ -19,6 +19,7 @@ from accounts.models import LinkedAccount, SyncRun
 from core.audit import audit_record
 from core.models import assign_changed
 from findings.analysis import AnalysisOutcome
+from findings.bulk import rows_update
 from findings.detect import FindingSpec, credential_specs, engine_specs, merge_analyzer, unused_specs
 from findings.figures_cache import figures_changed_on_commit
 from findings.models import (
@@ -81,7 +82,7 @@ def findings_refresh(
         ]
         for p in changed:
             p.unused_count = counts[p.arn]
-        Principal.objects.bulk_update(changed, ["unused_count"], batch_size=500)
+        rows_update(changed, ["unused_count"])
         unused_total = sum(counts.values())
     else:
         # Nothing changed since the last analysis: engine and usage findings stand as they are.
@@ -172,7 +173,7 @@ def findings_refresh(
     # row-by-row update only for those whose content moved.
     for start in range(0, len(still_seen), 5000):
         Finding.objects.filter(pk__in=[f.pk for f in still_seen[start : start + 5000]]).update(last_seen=now)
-    Finding.objects.bulk_update(
+    rows_update(
         to_update,
         [
             "principal",
@@ -197,7 +198,7 @@ def findings_refresh(
     for f in gone:
         f.status = FindingStatus.RESOLVED
         f.resolved_at = now
-    Finding.objects.bulk_update(gone, ["status", "resolved_at"], batch_size=500)
+    rows_update(gone, ["status", "resolved_at"])
     resolved = len(gone)
     if gone:
         audit_record(

@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.aws.collect import Collected
 from accounts.models import LinkedAccount, SyncRun
 from core.models import assign_changed
+from findings.bulk import rows_update
 from findings.models import (
     InlinePolicy,
     ManagedPolicy,
@@ -198,9 +199,7 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
         elif moved:
             to_update.append(policy)
     ManagedPolicy.objects.bulk_create(to_create)
-    ManagedPolicy.objects.bulk_update(
-        to_update, ["name", "aws_managed", "default_version", "document", "version_count", "error"]
-    )
+    rows_update(to_update, ["name", "aws_managed", "default_version", "document", "version_count", "error"])
     ManagedPolicy.objects.filter(account=account).exclude(arn__in=seen_policy_arns).delete()
     policy_hash = {arn: digest or "" for arn, _, digest, _ in policy_rows}
 
@@ -308,7 +307,7 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
             update_rows.append(principal)
         inline_by_arn[arn] = inline
     Principal.objects.bulk_create(new_rows)
-    Principal.objects.bulk_update(
+    rows_update(
         update_rows,
         [
             "name",

@@ -25,7 +25,7 @@ def free_port() -> int:
 
 
 class FakeAwsServer:
-    def __init__(self, tmp: Path, scenario: str = "small") -> None:
+    def __init__(self, tmp: Path, scenario: str = "small", start_timeout: float = 90) -> None:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.control = tmp / "fakeaws-control.json"
@@ -40,7 +40,7 @@ class FakeAwsServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + start_timeout  # seeding a large scenario takes minutes
         while "listening" not in self.log.read_text():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"fakeaws server did not start:\n{self.log.read_text()[-3000:]}")
