@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import LinkedAccount
 from findings.cross_account import cross_account_paths
 from findings.models import AccessKey, CredentialReportRow, Principal, ScoreHistory
-from findings.organization import engine_levels, policy_levels
+from findings.organization import engine_levels, organization_id_of, policy_levels
 from policy.analyze import AccountAnalysis, AccountReport, Finding, PrincipalReport
 from policy.catalog import default_catalog
 from policy.gaad import AccountDetails
@@ -91,6 +91,8 @@ def engine_inputs(account: LinkedAccount) -> dict[str, Any]:
         "active_keys": active,
         "mfa": mfa,
         "org_accounts": org,
+        # Decides aws:PrincipalOrgID in SCP conditions (policy.scp); unknown before the organisation is read.
+        "organization_id": organization_id_of(account.account_id),
     }
 
 

@@ -57,6 +57,14 @@ def snapshot_for(account_id: str) -> OrganizationSnapshot | None:
     return None
 
 
+def organization_id_of(account_id: str) -> str | None:
+    """The id of the organisation whose stored tree holds this account (aws:PrincipalOrgID), if any."""
+    snapshot = snapshot_for(account_id)
+    if snapshot is None:
+        return None
+    return snapshot.organization_id or None
+
+
 def organization_account_ids() -> set[str]:
     """Every account of every stored organisation (the newest snapshot of each management account)."""
     ids: set[str] = set()
