@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from fakeaws.iameval import Policy, PolicyInvalid, decide, parse
@@ -88,8 +89,14 @@ def _path(member: Membership) -> list[Any]:
 
 
 def _parsed(policy: Any) -> Policy | None:
+    return _parse_content(str(policy.content or "{}"))
+
+
+@lru_cache(maxsize=256)
+def _parse_content(content: str) -> Policy | None:
+    """A policy's text parsed once: every checked call reads the SCPs of its account's path."""
     try:
-        return parse(policy.content or "{}", identity=False)
+        return parse(content, identity=False)
     except PolicyInvalid:
         return None
 
