@@ -71,6 +71,17 @@ def _discover(account: LinkedAccount) -> tuple[bool, str, list[dict[str, Any]]]:
     return True, message, members
 
 
+def _assume_hint(account: LinkedAccount) -> str:
+    """What to do when AWS would not let the product assume the account's role. AWS gives the same
+    AccessDenied whether the role is missing or does not trust the product, so the hint names both."""
+    return (
+        f"What to do: in account {account.account_id}, deploy the read role {account.role_arn} from the "
+        "CloudFormation or Terraform template on this account's page, or fix the role's trust policy so that "
+        f"it allows {settings.IAMREVIEW_AWS_PRINCIPAL} to call sts:AssumeRole with this account's "
+        "ExternalId (the template shows it); then test the connection again."
+    )
+
+
 def account_check_run(check_pk: int) -> bool:
     """Worker: run one check and store its answer. False when another worker had it (delivered twice)."""
     if not job_claim(
@@ -86,6 +97,8 @@ def account_check_run(check_pk: int) -> bool:
             ok, message = False, str(exc)
     else:
         ok, message = test_connection(lambda: AwsSession(aws_target(check.account)))
+        if not ok and "sts:AssumeRole" in message:
+            message += " " + _assume_hint(check.account)
     status = SyncStatus.SUCCEEDED if ok else SyncStatus.FAILED
     AccountCheck.objects.filter(pk=check_pk, status=SyncStatus.RUNNING).update(
         status=status,

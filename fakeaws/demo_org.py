@@ -48,6 +48,15 @@ SANDBOX_IAM_WRITES = [
 ] + ["iam:PassRole"]
 
 
+# Who may still make them: the role the platform pipeline assumes from the management account, and the
+# product's own roles (iamreview-apply applies approved changes; iamreview-read hands Access Analyzer its
+# role with iam:PassRole). Without the exemption the SCP would refuse the product's calls in the sandbox.
+SANDBOX_IAM_EXEMPT = [
+    "arn:aws:iam::*:role/OrganizationAccountAccessRole",
+    "arn:aws:iam::*:role/iamreview-*",
+]
+
+
 def management_spec() -> dict[str, Any]:
     """The organisation's management account: few principals, the read role with the management template."""
     return {
@@ -98,7 +107,14 @@ def demo_organization() -> dict[str, Any]:
             {
                 "name": "deny-iam-outside-admins",
                 "description": "Sandbox IAM changes go through the platform pipeline in the management account",
-                "document": doc({"Effect": "Deny", "Action": SANDBOX_IAM_WRITES, "Resource": "*"}),
+                "document": doc(
+                    {
+                        "Effect": "Deny",
+                        "Action": SANDBOX_IAM_WRITES,
+                        "Resource": "*",
+                        "Condition": {"ArnNotLike": {"aws:PrincipalArn": SANDBOX_IAM_EXEMPT}},
+                    }
+                ),
                 "targets": ["Sandbox"],
             },
             {

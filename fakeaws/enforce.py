@@ -3,9 +3,10 @@
 When a request is signed with credentials that fakeaws's STS handed out for AssumeRole, every IAM, STS,
 Access Analyzer, CloudTrail and Organizations call is checked against the role's inline and attached
 policies (and its permissions boundary, and the session policy) with fakeaws's own evaluator, and refused
-with AccessDenied (AccessDeniedException for the JSON services) worded as AWS words it. Calls made with
-the plain credentials of the test or the seeding code are not checked. `STATE.enforce` turns the checks off
-(`FAKEAWS_ENFORCE=0` for the server).
+with AccessDenied (AccessDeniedException for the JSON services) worded as AWS words it. In a member
+account of the Organization, the SCPs along the account's path must allow the call too
+(`fakeaws.scp_enforce`). Calls made with the plain credentials of the test or the seeding code are not
+checked. `STATE.enforce` turns the checks off (`FAKEAWS_ENFORCE=0` for the server).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import html
 import json
 from typing import Any
 
+from fakeaws import scp_enforce
 from fakeaws.iameval import Policy, PolicyInvalid, decide, parse
 from fakeaws.state import STATE
 
@@ -116,17 +118,20 @@ def refusal(response: Any, action: str | None = None, resource: str | None = Non
         documents = [d for d in (_document(r) for r in raw if r is not None) if d is not None]
         if role.permissions_boundary:
             boundary = _document(_managed_document(backend, role.permissions_boundary))
-    context = {
-        "aws:principalarn": [session.role_arn],
-        "aws:principalaccount": [account],
-        "aws:requestedregion": [response.region],
-        "aws:securetransport": ["true"],
-    }
+    principal = str(role.arn) if role is not None else session.role_arn
+    context = scp_enforce.principal_context(account, principal, "AssumedRole", scp_enforce.tags_of(role))
+    context |= {"aws:requestedregion": [response.region], "aws:securetransport": ["true"]}
     if action == "iam:PassRole" and response.service_name == "accessanalyzer":
         context["iam:passedtoservice"] = ["access-analyzer.amazonaws.com"]
     if response.service_name == "iam" and response._get_param("PolicyArn"):
         context["iam:policyarn"] = [str(response._get_param("PolicyArn"))]
     verdict = decide(documents, action, resource, context)
+    if verdict != "explicitDeny":
+        # The organisation's SCPs (and RCPs) first: a call they refuse is refused whatever the role allows.
+        capped = scp_enforce.refusal(account, principal, action, resource, context)
+        if capped is not None:
+            on = f" on resource: {resource}" if resource != "*" else ""
+            return action, f"User: {caller} is not authorized to perform: {action}{on} {capped}"
     if (
         verdict == "allowed"
         and boundary is not None

@@ -12,12 +12,15 @@
         "root": {"mfa": False, "keys": [{"age_days": 900, "last_used_days": 3}]},  # fakeaws.rootuser
         "management": True,  # the read role has the management template's organisation policy
         "trail": True,  # a multi-region trail logging management events (TRAIL_NAME)
+        "external_id": "iamreview-...",  # the product's roles require it (else they trust any ExternalId)
         "events": {"app": [{"action": "s3:GetObject", "days": 1, "resources": ["arn:aws:s3:::b/k"]}]},
     })
 
 Every seeded account also gets the product's read and apply roles (`iamreview-read`, `iamreview-apply`)
-with the policies of the onboarding templates, unless the spec says `"product_roles": False`; fakeaws then
-refuses any call those roles are not allowed to make (`fakeaws.enforce`).
+with the policies of the onboarding templates, trusting the product's account (PRODUCT_ACCOUNT, where plain
+credentials act), unless the spec says `"product_roles": False`; fakeaws then refuses any call those roles
+are not allowed to make (`fakeaws.enforce`), and AssumeRole on a role whose trust does not take the caller
+in (`fakeaws.trust`).
 
 Works in-process under `fakeaws.mock()` and inside the fakeaws server process.
 """
@@ -33,6 +36,10 @@ import boto3
 from fakeaws.state import record_event, record_usage
 
 READ_ROLE = "iamreview-read"
+# The account of the product's own credentials: moto's default account, where plain credentials act
+# (fakeaws.trust). The product's roles in every seeded account trust it, as the onboarding templates
+# trust the product's principal.
+PRODUCT_ACCOUNT = "123456789012"
 APPLY_ROLE = "iamreview-apply"
 TRAIL_NAME = "management-events"
 
@@ -67,10 +74,13 @@ def account_clients(account_id: str, endpoint_url: str | None = None) -> dict[st
     return clients
 
 
-def product_roles(trusted_account: str, *, management: bool = False) -> list[dict[str, Any]]:
+def product_roles(
+    trusted_account: str = PRODUCT_ACCOUNT, *, management: bool = False, external_id: str = ""
+) -> list[dict[str, Any]]:
     """The product's read and apply roles with the policies of the onboarding templates (for the
-    management account, the read role also has the management template's organisation policy), and the
-    role IAM Access Analyzer assumes to read the trail when it generates a policy."""
+    management account, the read role also has the management template's organisation policy), trusting
+    the product's account (with `external_id` required, when given), and the role IAM Access Analyzer
+    assumes to read the trail when it generates a policy."""
     from accounts.product_roles import (
         ACCESS_ROLE_NAME,
         ORGANIZATION_POLICY_NAME,
@@ -87,7 +97,12 @@ def product_roles(trusted_account: str, *, management: bool = False) -> list[dic
         if management and name == READ_ROLE_NAME:
             inline[ORGANIZATION_POLICY_NAME] = organization_policy()
         roles.append(
-            {"name": name, "trust": read_role_trust(trusted_account), "inline": inline, "created_days": 30}
+            {
+                "name": name,
+                "trust": read_role_trust(trusted_account, external_id),
+                "inline": inline,
+                "created_days": 30,
+            }
         )
     roles.append(
         {
@@ -100,7 +115,7 @@ def product_roles(trusted_account: str, *, management: bool = False) -> list[dic
     return roles
 
 
-def read_role_trust(trusted_account: str = "123456789012", external_id: str = "") -> dict[str, Any]:
+def read_role_trust(trusted_account: str = PRODUCT_ACCOUNT, external_id: str = "") -> dict[str, Any]:
     statement: dict[str, Any] = {
         "Effect": "Allow",
         "Principal": {"AWS": f"arn:aws:iam::{trusted_account}:root"},
@@ -148,13 +163,17 @@ def seed_account(
         named = {r["name"] for r in roles}
         roles += [
             r
-            for r in product_roles(account_id, management=bool(spec.get("management")))
+            for r in product_roles(
+                management=bool(spec.get("management")), external_id=spec.get("external_id", "")
+            )
             if r["name"] not in named
         ]
     for role in roles:
+        # A role without a trust of its own trusts its account, or the product for the product's roles.
+        own = PRODUCT_ACCOUNT if role["name"] in (READ_ROLE, APPLY_ROLE) else account_id
         kwargs: dict[str, Any] = {
             "RoleName": role["name"],
-            "AssumeRolePolicyDocument": json.dumps(role.get("trust") or read_role_trust(account_id)),
+            "AssumeRolePolicyDocument": json.dumps(role.get("trust") or read_role_trust(own)),
             "Path": role.get("path", "/"),
         }
         if role.get("tags"):

@@ -23,7 +23,7 @@ from findings.models import (
     Principal,
     ScoreHistory,
 )
-from findings.organization import engine_levels, own_account_ids, policy_levels
+from findings.organization import engine_levels, organization_id_of, own_account_ids, policy_levels
 from policy.analyze import AccountAnalysis, AccountReport, PrincipalReport
 from policy.catalog import default_catalog
 from policy.cross_account_score import cross_account_admin_score
@@ -83,6 +83,8 @@ def engine_inputs(account: LinkedAccount) -> dict[str, Any]:
         "mfa": mfa,
         "usage": account_usage(account),
         "org_accounts": org,
+        # Decides aws:PrincipalOrgID in SCP conditions (policy.scp); unknown before the organisation is read.
+        "organization_id": organization_id_of(account.account_id),
     }
 
 

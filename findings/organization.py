@@ -71,6 +71,14 @@ def own_account_ids(account_id: str) -> frozenset[str]:
     return frozenset(LinkedAccount.objects.values_list("account_id", flat=True))
 
 
+def organization_id_of(account_id: str) -> str | None:
+    """The id of the organisation whose stored tree holds this account (aws:PrincipalOrgID), if any."""
+    snapshot = snapshot_for(account_id)
+    if snapshot is None:
+        return None
+    return snapshot.organization_id or None
+
+
 def organization_account_ids() -> set[str]:
     """Every account of every stored organisation (the newest snapshot of each management account)."""
     ids: set[str] = set()

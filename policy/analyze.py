@@ -33,6 +33,7 @@ from policy.rules import (
     SENSITIVE_SERVICES,
 )
 from policy.score import TIER_NONE, principal_risk_score
+from policy.scp import ScpLevels
 from policy.standing import (
     EXPOSURE_OVERRIDES,
     GAIN_KINDS,
@@ -100,6 +101,7 @@ class AccountAnalysis(EscalationSearch):
         unused_dangerous: dict[str, int] | None = None,
         usage: Mapping[str, Usage] | None = None,
         org_accounts: Iterable[str] = (),
+        organization_id: str | None = None,
     ) -> None:
         """`access_key_counts` (every key of a user) and `login_profiles` (has a console password) decide
         the takeover paths that depend on them; `active_keys`, `mfa` and `unused_dangerous` (dangerous
@@ -117,6 +119,9 @@ class AccountAnalysis(EscalationSearch):
         )
         super().__init__(account, catalog, records, facts)
         self.scps = scps
+        self.scp_levels = ScpLevels(
+            scps, organization_id
+        )  # conditions on the principal decided per principal
         self.now = now or datetime.now(tz=UTC)
         self.classifier = _Classifier(catalog)
         self.grant_cache = GrantCache()
@@ -145,7 +150,7 @@ class AccountAnalysis(EscalationSearch):
         tags = None if record.kind == "group" else tuple((k.lower(), v) for k, v in record.tags.items())
         ctx = PrincipalContext(record.arn, record.name, record.kind, record.account_id, tags)
         # SCPs (and RCPs) never cap service-linked roles.
-        scps = () if record.path.startswith("/aws-service-role/") else self.scps
+        scps = () if record.path.startswith("/aws-service-role/") else self.scp_levels.for_principal(ctx)
         perms = PrincipalPermissions.build(
             ctx, docs, self.catalog, boundary=boundary, scps=scps, now=self.now, cache=self.grant_cache
         )

@@ -121,13 +121,16 @@ def test_the_read_role_reads_and_writes_nothing(world: dict[str, str]) -> None:
     )
 
 
-def test_a_role_that_does_not_exist_may_do_nothing_and_checks_can_be_turned_off(
+def test_a_role_that_does_not_exist_cannot_be_assumed_and_checks_can_be_turned_off(
     world: dict[str, str],
 ) -> None:
-    ghost = as_role("no-such-role").client("iam")
-    refused(ghost.get_account_summary)
+    message = refused(as_role, name="no-such-role")
+    assert message == (
+        "User: arn:aws:sts::123456789012:user/moto is not authorized to perform: sts:AssumeRole on "
+        f"resource: arn:aws:iam::{ACCOUNT}:role/no-such-role"
+    )
     fakeaws.STATE.enforce = False
-    ghost.get_account_summary()
+    as_role("no-such-role").client("iam").get_account_summary()
 
 
 def test_plain_credentials_are_not_checked(world: dict[str, str]) -> None:

@@ -128,9 +128,10 @@ class Text:
 class Request:
     """The unknowns of one request: its action, its resource and its condition keys' values."""
 
-    def __init__(self) -> None:
+    def __init__(self, value_bound: int = VALUE_BOUND) -> None:
         self.action = Text("action", ACTION_BOUND)
         self.resource = Text("resource", RESOURCE_BOUND)
+        self.value_bound = value_bound
         self._values: dict[str, Text] = {}
         self.variables: set[str] = set()  # keys read as policy variables
 
@@ -141,7 +142,7 @@ class Request:
     def value(self, key: str) -> Text:
         key = key.lower()
         if key not in self._values:
-            self._values[key] = Text(f"value:{key}", VALUE_BOUND)
+            self._values[key] = Text(f"value:{key}", self.value_bound)
         return self._values[key]
 
     def present(self, key: str) -> z3.BoolRef:
@@ -337,12 +338,22 @@ def new_access(
     return found
 
 
-def decide(documents: Sequence[dict[str, Any]], action: str, resource: str, context: dict[str, str]) -> bool:
-    """Is this one concrete request allowed? (For testing the evaluator against known answers.)"""
-    req = Request()
+def decide(
+    documents: Sequence[dict[str, Any]],
+    action: str,
+    resource: str,
+    context: dict[str, str],
+    *,
+    levels: Sequence[Sequence[dict[str, Any]]] = (),
+    value_bound: int = VALUE_BOUND,
+) -> bool:
+    """Is this one concrete request allowed? (For testing the evaluator against known answers.) With
+    `levels` (SCP levels, root first), each level's documents must allow it too, and a Deny in any refuses
+    it. `value_bound` is the longest condition value it can read (ARNs are longer than the default)."""
+    req = Request(value_bound)
     solver = z3.Solver()
     solver.add(req.action.equals(action.lower()), req.resource.equals(resource))
-    formula = allowed(documents, req)
+    formula = z3.And(allowed(documents, req), *(allowed(level, req) for level in levels))
     given = {k.lower(): v for k, v in context.items()}
     for key in {*req.keys, *given}:
         if key in given:

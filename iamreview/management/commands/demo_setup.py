@@ -39,7 +39,8 @@ class Command(BaseCommand):
                     defaults={
                         "name": name,
                         "role_arn": f"arn:aws:iam::{account_id}:role/iamreview-read",
-                        # The sandbox's SCP denies IAM writes there: nothing can be applied to it.
+                        # Sandbox IAM changes go through the platform pipeline (its SCP denies IAM writes
+                        # to all but that pipeline's role and the product's roles): review only, no apply.
                         "apply_role_arn": ""
                         if account_id == SANDBOX
                         else f"arn:aws:iam::{account_id}:role/iamreview-apply",
