@@ -76,7 +76,7 @@ except ImportError:  # the old revision has no such module; fakeaws reads the pr
     sys.modules["accounts.product_roles"] = module
 from django.test import override_settings
 import fakeaws
-from fakeaws.demo import DEMO_ACCOUNTS, demo_accounts
+from fakeaws.demo import DEMO_ACCOUNTS, demo_accounts, demo_external_id
 from fakeaws.scenario import READ_ROLE, seed_account
 from accounts.models import LinkedAccount, SyncRun
 try:
@@ -88,7 +88,8 @@ with fakeaws.mock():
     for account_id, env in DEMO_ACCOUNTS:
         seed_account(account_id, specs[account_id])
         account = LinkedAccount.objects.create(account_id=account_id, name=env,
-            role_arn=f"arn:aws:iam::{account_id}:role/{READ_ROLE}", regions=["us-east-1"])
+            role_arn=f"arn:aws:iam::{account_id}:role/{READ_ROLE}", regions=["us-east-1"],
+            external_id=demo_external_id(account_id))
         run = SyncRun.objects.create(account=account, trigger="manual")
         with override_settings(AWS_ENDPOINT_URL="", IAMREVIEW_POLL_MS=20):
             done = sync_run_execute(run_id=run.pk)

@@ -91,7 +91,7 @@ def run(accounts: list[str], *, z3_limit: int = Z3_MAX_PATTERNS) -> dict[str, An
 
     import fakeaws
     from accounts.models import LinkedAccount, SyncRun
-    from fakeaws.demo import DEMO_ACCOUNTS, demo_accounts
+    from fakeaws.demo import DEMO_ACCOUNTS, demo_accounts, demo_external_id
     from fakeaws.scenario import READ_ROLE, seed_account, trail_arn
     from findings.facts import principal_evidence
     from findings.ingest import sync_run_execute
@@ -122,6 +122,7 @@ def run(accounts: list[str], *, z3_limit: int = Z3_MAX_PATTERNS) -> dict[str, An
                 account_id=account_id,
                 name=env,
                 role_arn=f"arn:aws:iam::{account_id}:role/{READ_ROLE}",
+                external_id=demo_external_id(account_id),
                 cloudtrail_trail_arn=trail_arn(account_id),
                 cloudtrail_lookup=True,
             )

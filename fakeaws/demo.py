@@ -9,7 +9,15 @@ from typing import Any
 from fakeaws.demo_org import AWS, MANAGEMENT, PROD, SANDBOX, STAGING, management_spec, organization_touches
 from fakeaws.demo_org import demo_organization as demo_organization
 
-__all__ = ["MANAGEMENT", "PROD", "SANDBOX", "STAGING", "demo_accounts", "demo_organization"]
+__all__ = [
+    "MANAGEMENT",
+    "PROD",
+    "SANDBOX",
+    "STAGING",
+    "demo_accounts",
+    "demo_external_id",
+    "demo_organization",
+]
 
 
 def doc(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -411,6 +419,12 @@ def account_spec(account: str, env: str, rng: random.Random, size: int) -> dict[
     }
 
 
+def demo_external_id(account_id: str) -> str:
+    """The ExternalId the demo's product roles require, as the onboarding template makes them require the
+    linked account's: whoever links a demo account gives it (`LinkedAccount.external_id`)."""
+    return f"iamreview-demo-{account_id}"
+
+
 def demo_accounts() -> dict[str, dict[str, Any]]:
     # Reproducible synthetic demo data, not security.
     rng = random.Random(2026)  # nosec B311
@@ -421,6 +435,8 @@ def demo_accounts() -> dict[str, dict[str, Any]]:
     }
     organization_touches(specs)
     specs[MANAGEMENT] = management_spec()
+    for account_id, spec in specs.items():
+        spec["external_id"] = demo_external_id(account_id)
     return specs
 
 

@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('findings', '0016_catalog_gaps'),
-        ('findings', '0016_principal_review_window'),
+        ("findings", "0016_catalog_gaps"),
+        ("findings", "0016_principal_review_window"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -10,7 +10,7 @@ from django.test import override_settings
 
 import fakeaws
 from accounts.models import LinkedAccount, SyncRun
-from fakeaws.demo import DEMO_ACCOUNTS, demo_accounts
+from fakeaws.demo import DEMO_ACCOUNTS, demo_accounts, demo_external_id
 from fakeaws.scenario import seed_account
 from findings import suggestions
 from findings.ingest import sync_run_execute
@@ -27,7 +27,10 @@ def test_readme_tour(live_server: Any, browser: Any, users: dict[str, Any], tmp_
             seed_account(account_id, spec)
         for account_id, name in DEMO_ACCOUNTS:
             account = LinkedAccount.objects.create(
-                account_id=account_id, name=name, role_arn=f"arn:aws:iam::{account_id}:role/iamreview-read"
+                account_id=account_id,
+                name=name,
+                role_arn=f"arn:aws:iam::{account_id}:role/iamreview-read",
+                external_id=demo_external_id(account_id),
             )
             with override_settings(IAMREVIEW_POLL_MS=20, IAMREVIEW_BUILD_SUGGESTIONS=False):
                 assert (

@@ -7,7 +7,7 @@ from django.test import override_settings
 
 import fakeaws
 from accounts.models import LinkedAccount, SyncRun, SyncStatus
-from fakeaws.demo import PROD, demo_accounts
+from fakeaws.demo import PROD, demo_accounts, demo_external_id
 from fakeaws.scenario import READ_ROLE, seed_account
 from findings.ingest import sync_run_execute
 from findings.models import Suggestion
@@ -21,7 +21,10 @@ def test_no_demo_suggestion_removes_a_used_action() -> None:
     with fakeaws.mock():
         seed_account(PROD, spec)
         account = LinkedAccount.objects.create(
-            account_id=PROD, name="prod", role_arn=f"arn:aws:iam::{PROD}:role/{READ_ROLE}"
+            account_id=PROD,
+            name="prod",
+            role_arn=f"arn:aws:iam::{PROD}:role/{READ_ROLE}",
+            external_id=demo_external_id(PROD),
         )
         with override_settings(IAMREVIEW_POLL_MS=20, IAMREVIEW_BUILD_SUGGESTIONS=False):
             run = sync_run_execute(run_id=SyncRun.objects.create(account=account).pk)

@@ -12,7 +12,7 @@ from django.utils import timezone
 import fakeaws
 from accounts.models import LinkedAccount, SyncRun, SyncStatus
 from accounts.product_roles import ACCESS_ROLE_NAME
-from fakeaws.demo import PROD, demo_accounts
+from fakeaws.demo import PROD, demo_accounts, demo_external_id
 from fakeaws.scenario import READ_ROLE, seed_account, trail_arn
 from findings import evidence
 from findings.evidence_models import EvidenceJobKind, EvidenceRecord
@@ -29,6 +29,7 @@ def test_demo_evidence_names_actions_and_resources(monkeypatch: pytest.MonkeyPat
             account_id=PROD,
             name="prod",
             role_arn=f"arn:aws:iam::{PROD}:role/{READ_ROLE}",
+            external_id=demo_external_id(PROD),
             cloudtrail_trail_arn=trail_arn(PROD),
             policy_generation_role_arn=f"arn:aws:iam::{PROD}:role/{ACCESS_ROLE_NAME}",
             cloudtrail_lookup=True,

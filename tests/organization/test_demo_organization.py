@@ -8,7 +8,15 @@ from django.test import override_settings
 
 import fakeaws
 from accounts.models import LinkedAccount, SyncRun
-from fakeaws.demo import DEMO_ACCOUNTS, MANAGEMENT, PROD, SANDBOX, demo_accounts, demo_organization
+from fakeaws.demo import (
+    DEMO_ACCOUNTS,
+    MANAGEMENT,
+    PROD,
+    SANDBOX,
+    demo_accounts,
+    demo_external_id,
+    demo_organization,
+)
 from fakeaws.organization import seed_organization
 from fakeaws.scenario import account_clients, seed_account
 from findings import suggestions
@@ -28,6 +36,7 @@ def test_the_demo_organisation() -> None:
                 account_id=account_id,
                 name=name,
                 role_arn=f"arn:aws:iam::{account_id}:role/iamreview-read",
+                external_id=demo_external_id(account_id),
                 reads_organization=account_id == MANAGEMENT,
             )
             with override_settings(IAMREVIEW_POLL_MS=20, IAMREVIEW_BUILD_SUGGESTIONS=False):

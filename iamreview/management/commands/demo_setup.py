@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import LinkedAccount, SyncRun
 from accounts.product_roles import ACCESS_ROLE_NAME
 from accounts.sync import sync_run_request
-from fakeaws.demo import DEMO_ACCOUNTS, MANAGEMENT, PROD, SANDBOX
+from fakeaws.demo import DEMO_ACCOUNTS, MANAGEMENT, PROD, SANDBOX, demo_external_id
 from fakeaws.scenario import trail_arn
 
 # Sync waves: the management account's organisation caps the members' analyses, and staging's path to
@@ -38,6 +38,7 @@ class Command(BaseCommand):
                     account_id=account_id,
                     defaults={
                         "name": name,
+                        "external_id": demo_external_id(account_id),
                         "role_arn": f"arn:aws:iam::{account_id}:role/iamreview-read",
                         # Sandbox IAM changes go through the platform pipeline (its SCP denies IAM writes
                         # to all but that pipeline's role and the product's roles): review only, no apply.
