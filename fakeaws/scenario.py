@@ -73,10 +73,13 @@ def product_roles(trusted_account: str, *, management: bool = False) -> list[dic
     role IAM Access Analyzer assumes to read the trail when it generates a policy."""
     from accounts.product_roles import (
         ACCESS_ROLE_NAME,
+        APPLY_ROLE_NAME,
+        IDENTITY_CENTER_APPLY_POLICY_NAME,
         ORGANIZATION_POLICY_NAME,
         READ_ROLE_NAME,
         access_role_policy,
         access_role_trust,
+        identity_center_apply_policy,
         organization_policy,
         role_policies,
     )
@@ -86,6 +89,8 @@ def product_roles(trusted_account: str, *, management: bool = False) -> list[dic
         inline = {name: document}
         if management and name == READ_ROLE_NAME:
             inline[ORGANIZATION_POLICY_NAME] = organization_policy()
+        if management and name == APPLY_ROLE_NAME:
+            inline[IDENTITY_CENTER_APPLY_POLICY_NAME] = identity_center_apply_policy()
         roles.append(
             {"name": name, "trust": read_role_trust(trusted_account), "inline": inline, "created_days": 30}
         )

@@ -19,6 +19,7 @@ from accounts.sync import SyncMeter, sync_collect, sync_run_claim, sync_run_fail
 from core import jobs
 from core.jobs import job_progress
 from findings.analysis import account_analyze
+from findings.identity_center import identity_center_store
 from findings.lifecycle import findings_refresh
 from findings.models import AccessKey, CredentialReportRow, Principal
 from findings.organization import organization_store
@@ -47,6 +48,11 @@ def snapshot_ingest(
             organization_store(
                 account=account, org=collected.organization, run=run, collected_at=collected.collected_at
             )
+        identity_center_counts: dict[str, int] = {}
+        if collected.identity_center is not None:
+            identity_center_counts = identity_center_store(
+                account=account, data=collected.identity_center, run=run, collected_at=collected.collected_at
+            )
         users_last_used_store(account=account)
     with meter.timed("analyze"):
         outcome = account_analyze(
@@ -67,7 +73,13 @@ def snapshot_ingest(
         )
     if settings.IAMREVIEW_BUILD_SUGGESTIONS:
         jobs.enqueue("findings.tasks.suggestions_build_for_account", account.pk)
-    return {**stored.counts, **outcome.counts(), **lifecycle, "catalog_gaps": len(gaps)}
+    return {
+        **stored.counts,
+        **outcome.counts(),
+        **lifecycle,
+        **identity_center_counts,
+        "catalog_gaps": len(gaps),
+    }
 
 
 def users_last_used_store(*, account: LinkedAccount) -> int:

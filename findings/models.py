@@ -458,3 +458,4 @@ from findings.evidence_models import EvidenceJob as EvidenceJob  # noqa: E402
 from findings.evidence_models import EvidenceRecord as EvidenceRecord  # noqa: E402
 from findings.history_models import DailyMetric as DailyMetric  # noqa: E402
 from findings.history_models import ScoreHistory as ScoreHistory  # noqa: E402
+from findings.identity_center_models import PermissionSet as PermissionSet  # noqa: E402
