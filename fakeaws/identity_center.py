@@ -14,6 +14,7 @@ As the real service behaves:
   role's `AwsSSOInlinePolicy`) and managed policies to its `AWSReservedSSO_<Name>_<hash>` role in every
   account it is provisioned to (`TargetType=ALL_PROVISIONED_ACCOUNTS`), or in the one `TargetId` names;
 - GetPermissionsBoundaryForPermissionSet answers ResourceNotFoundException for a set without one;
+- `fail_next_provisioning` makes the next provisioning FAILED with a reason;
 - DescribePermissionSetProvisioningStatus answers SUCCEEDED for a known request (after one IN_PROGRESS
   answer), ResourceNotFoundException for an unknown one.
 Permission checks for assumed roles (`fakeaws.enforce`) cover sso-admin as the `sso:` prefix.
@@ -126,6 +127,12 @@ def install() -> None:
             _push(permission_set, account)
         request = str(uuid.uuid4())
         status = {"RequestId": request, "PermissionSetArn": arn, "Status": "IN_PROGRESS", "polls": 0}
+        failing = backend.__dict__.get("fake_failures", [])
+        if failing:
+            status["FailureReason"] = failing.pop(0)
+            status["Status"] = "FAILED"
+            backend.__dict__.setdefault("fake_provisioning", {})[request] = status
+            return json.dumps({"PermissionSetProvisioningStatus": _public(status)})
         backend.__dict__.setdefault("fake_provisioning", {})[request] = status
         return json.dumps({"PermissionSetProvisioningStatus": _public(status)})
 
@@ -136,7 +143,8 @@ def install() -> None:
         if status is None:
             raise FakeAwsError("ResourceNotFoundException", f"No provisioning request {request}.")
         status["polls"] += 1
-        status["Status"] = "SUCCEEDED"  # IN_PROGRESS until first asked about
+        if status["Status"] == "IN_PROGRESS":
+            status["Status"] = "SUCCEEDED"  # IN_PROGRESS until first asked about
         return json.dumps({"PermissionSetProvisioningStatus": _public(status)})
 
     def get_permissions_boundary_for_permission_set(self: SSOAdminResponse) -> str:
@@ -160,6 +168,13 @@ def install() -> None:
     SSOAdminResponse.describe_permission_set_provisioning_status = (  # type: ignore[attr-defined]
         describe_permission_set_provisioning_status
     )
+
+
+def fail_next_provisioning(account_id: str, reason: str, *, times: int = 1) -> None:
+    """The next `times` ProvisionPermissionSet calls in the account fail with `reason` (their roles are
+    left as they were), as when a role in a target account cannot be updated."""
+    backend = _backend(account_id, "us-east-1")
+    backend.__dict__.setdefault("fake_failures", []).extend([reason] * times)
 
 
 def _public(status: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,12 @@ from accounts.product_roles import (
     organization_policy,
 )
 from fakeaws.enforce import action_for
-from fakeaws.identity_center import INLINE_NAME, seed_identity_center, sso_admin_client
+from fakeaws.identity_center import (
+    INLINE_NAME,
+    fail_next_provisioning,
+    seed_identity_center,
+    sso_admin_client,
+)
 from fakeaws.organization import seed_organization
 from fakeaws.scenario import account_clients, seed_account
 from findings import change_requests, suggestions
@@ -217,6 +222,26 @@ def test_the_suggestion_targets_the_set_and_apply_and_rollback_go_through_identi
         iam.get_role_policy(RoleName=name, PolicyName=INLINE_NAME)["PolicyDocument"]
     )
     assert fakeaws.STATE.refused == []
+
+
+def test_a_provisioning_that_fails_undoes_every_write_and_provisions_the_set_again(
+    org: dict[str, Any],
+) -> None:
+    suggestion = suggestions.suggestion_build(principal=role(org["staging"]))
+    assert suggestion is not None
+    cr = change_requests.change_request_open(actor=org["reviewer"], suggestion=suggestion, reason="review")
+    fail_next_provisioning(MGMT, "role AWSReservedSSO_DataEngineers in 222222222222 could not be updated")
+    cr = apply(org, decide(cr, org["approver"]))
+    assert cr.status == ChangeStatus.FAILED
+    assert "could not provision" in cr.error and "undoing" in cr.error
+    assert all(s.get("undone") for s in cr.steps)
+    sso = sso_admin_client(MGMT)
+    ref = {"InstanceArn": org["sets"]["DataEngineers"]["instance_arn"]}
+    ref["PermissionSetArn"] = org["sets"]["DataEngineers"]["arn"]
+    assert json.loads(sso.get_inline_policy_for_permission_set(**ref)["InlinePolicy"]) == DATA
+    attached = sso.list_managed_policies_in_permission_set(**ref)["AttachedManagedPolicies"]
+    assert [m["Arn"] for m in attached] == [SQS_READ]
+    assert any("provisioned" in line["step"] and "again" in line["step"] for line in cr.log)
 
 
 def test_the_principal_page_shows_the_set_and_where_it_is_provisioned(
