@@ -34,6 +34,7 @@ from fakeaws.identity_center import (
 from fakeaws.organization import seed_organization
 from fakeaws.scenario import account_clients, seed_account
 from findings import change_requests, suggestions
+from findings.add_back import follow_up_items
 from findings.identity_center import permission_set_for, set_usage
 from findings.ingest import sync_run_execute
 from findings.models import ChangeStatus, PermissionSet, Principal
@@ -125,7 +126,7 @@ def role(account: LinkedAccount, set_name: str = "DataEngineers") -> Principal:
     return Principal.objects.get(account=account, name__startswith=f"AWSReservedSSO_{set_name}_")
 
 
-def test_collection_stores_the_sets_and_links_their_roles(org: dict[str, Any]) -> None:
+def test_collection_stores_the_sets_links_their_roles_and_unites_their_use(org: dict[str, Any]) -> None:
     run = SyncRun.objects.filter(account=org["management"]).get()
     assert fakeaws.STATE.refused == []
     assert run.counts["permission_sets"] == 2 and run.counts["permission_sets_written"] == 2
@@ -152,13 +153,8 @@ def test_collection_stores_the_sets_and_links_their_roles(org: dict[str, Any]) -
     again = sync(org["management"])
     assert again.counts["permission_sets_written"] == 0
     assert PermissionSet.objects.get(name="DataEngineers").run_id == run.pk
-
-
-def test_the_sets_usage_is_the_union_over_every_account(org: dict[str, Any]) -> None:
-    prod_role = role(org["prod"])
-    data = permission_set_for(prod_role)
-    assert data is not None
-    usage = set_usage(data, prod_role).usage
+    # The set's use is the union of its roles' in every account.
+    usage = set_usage(data, role(org["prod"])).usage
     assert usage.state("s3:CreateBucket") == "used"  # used in prod
     assert usage.state("s3:PutBucketTagging") == "used"  # used in staging only
     assert usage.state("s3:DeleteBucket") == "unused"
@@ -205,6 +201,12 @@ def test_the_suggestion_targets_the_set_and_apply_and_rollback_go_through_identi
             p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
         ]
     assert cr.previous and cr.previous[0]["document"] == DATA
+
+    # An add-back goes to the set's inline policy as the change left it, never to the role.
+    follow = follow_up_items(cr, "s3:DeleteBucket", "")
+    assert [(i["kind"], i["permission_set_arn"]) for i in follow] == [("ps-inline", ref["PermissionSetArn"])]
+    assert follow[0]["original"] == json.loads(live)
+    change_requests.items_validate(follow, add_back=[{"action": "s3:DeleteBucket", "resource": "*"}])
 
     cr = rollback(org, cr)
     assert cr.status == ChangeStatus.ROLLED_BACK, cr.error
@@ -264,7 +266,7 @@ def test_the_principal_page_shows_the_set_and_where_it_is_provisioned(
     assert "AWS::SSO::PermissionSet" in policies_cloudformation(made.items, "role", prod_role.name)
 
 
-def test_a_read_role_without_the_sso_actions_fails_only_that_part_of_the_sync(users: dict[str, Any]) -> None:
+def test_a_read_role_without_the_sso_actions_fails_only_that_part_of_the_sync(client_as: Any) -> None:
     with fakeaws.mock():
         seed_account(MGMT, {"management": True})
         seed_account(PROD, {})
@@ -292,6 +294,9 @@ def test_a_read_role_without_the_sso_actions_fails_only_that_part_of_the_sync(us
     assert permission_set_for(sso_role) is None
     s = suggestions.suggestion_build(principal=sso_role)
     assert s is None or "permission set is not known" in s.blocked_reason
+    page = client_as("viewer").get(f"/principals/{sso_role.pk}/").content.decode()
+    assert 'id="protected-reason"' in page and "tighten its permission set in Identity Center" in page
+    assert 'id="permission-set"' not in page
 
 
 def test_the_management_template_carries_the_identity_center_actions() -> None:
