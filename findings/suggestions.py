@@ -188,8 +188,12 @@ def suggestion_build(
     """A tightened policy set for the principal, or None when nothing would be removed. Earlier suggestions
     made from other documents or usage are marked stale. `evidence`: what CloudTrail shows the principal
     used (by default, as stored for it)."""
-    evidence = principal_evidence(principal) if evidence is None else list(evidence)
     permission_set = permission_set_for(principal)
+    if evidence is None:
+        # A permission set's roles are one grant: what any of them was seen using counts.
+        whose = (set_roles(permission_set) or [principal]) if permission_set is not None else [principal]
+        evidence = [e for p in whose for e in principal_evidence(p)]
+    evidence = list(evidence)
     basis = _basis(principal, evidence, permission_set)
     current = principal.suggestions.filter(basis_hash=basis, stale=False).first()
     if current is not None:
@@ -323,8 +327,10 @@ def _permission_set_suggestion(
             doc = parse_policy(document, name)
         except PolicyError:
             continue
+        # Actions only: resources are not narrowed from evidence, which may not cover every account the
+        # set is provisioned to (an account without a trail would lose what its role uses).
         result = _tightened(
-            doc, usage, catalog, "inline-role" if kind == ItemKind.PS_INLINE else "managed", evidence
+            doc, usage, catalog, "inline-role" if kind == ItemKind.PS_INLINE else "managed", []
         )
         if result.unchanged and not result.narrowed:
             inline_size += minified_length(document) if kind == ItemKind.PS_INLINE else 0
