@@ -170,8 +170,54 @@ def policies_json(items: list[dict[str, Any]]) -> str:
     )
 
 
+def _permission_set_inline(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The inline policy an IAM Identity Center change leaves on its permission set: the tightened inline
+    policy with the used part of each replaced managed policy (Sids as the apply keeps them unique)."""
+    statements: list[Any] = []
+    seen: set[str] = set()
+    for item in items:
+        if item["kind"] not in ("ps-inline", "ps-replace"):
+            continue
+        for document in item.get("proposed") or []:
+            found = document.get("Statement", [])
+            for statement in found if isinstance(found, list) else [found]:
+                statement = dict(statement)
+                if statement.get("Sid"):
+                    base, n, sid = statement["Sid"], 2, statement["Sid"]
+                    while sid in seen:
+                        sid, n = f"{base}{n}", n + 1
+                    statement["Sid"] = sid
+                    seen.add(sid)
+                statements.append(statement)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _permission_set_terraform(items: list[dict[str, Any]]) -> str:
+    first = next(i for i in items if str(i["kind"]).startswith("ps-"))
+    out = [
+        hcl_comment(f"Tightened permission set {first['permission_set']} (iamreview, IAM Identity Center)")
+    ]
+    if any(i["kind"] in ("ps-inline", "ps-replace") for i in items):
+        out.append(
+            'resource "aws_ssoadmin_permission_set_inline_policy" "tightened" {\n'
+            f"  instance_arn       = {hcl_string(first['instance_arn'])}\n"
+            f"  permission_set_arn = {hcl_string(first['permission_set_arn'])}\n"
+            f"  inline_policy      = jsonencode({hcl_value(_permission_set_inline(items), 1)})\n"
+            "}\n"
+        )
+    for item in items:
+        if item["kind"] in ("ps-replace", "ps-detach"):
+            out.append(
+                hcl_comment(f"Then remove the aws_ssoadmin_managed_policy_attachment of {item['arn']}.")
+            )
+    out.append(hcl_comment("Identity Center provisions the set to its accounts when Terraform applies it."))
+    return "\n".join(out) + "\n"
+
+
 def policies_terraform(items: list[dict[str, Any]], kind: str, name: str) -> str:
     kind = _kind(kind)
+    if any(str(i["kind"]).startswith("ps-") for i in items):
+        return _permission_set_terraform(items)
     taken: set[str] = set()
     out = [hcl_comment(f"Tightened policies for {kind} {name} (iamreview)")]
     for item in items:
@@ -217,6 +263,23 @@ def policies_terraform(items: list[dict[str, Any]], kind: str, name: str) -> str
 
 def policies_cloudformation(items: list[dict[str, Any]], kind: str, name: str) -> str:
     kind = _kind(kind)
+    if any(str(i["kind"]).startswith("ps-") for i in items):
+        # CloudFormation changes a permission set only as the whole AWS::SSO::PermissionSet resource of
+        # the stack that owns it: the inline policy to put there.
+        first = next(i for i in items if str(i["kind"]).startswith("ps-"))
+        notes = [
+            f"Permission set {first['permission_set']} ({first['permission_set_arn']}): set InlinePolicy of "
+            "its AWS::SSO::PermissionSet to the document below"
+            + "".join(f"; remove {i['arn']} from ManagedPolicies" for i in items if i["kind"] != "ps-inline")
+            + "."
+        ]
+        template = {
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description": f"Tightened permission set {first['permission_set']} (iamreview)"[:1024],
+            "Metadata": {"InlinePolicy": _permission_set_inline(items)},
+            "Resources": {"NothingToCreate": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        }
+        return "\n".join([*map(yaml_comment, notes), *yaml_lines(template)]) + "\n"
     title = kind.title()
     taken: set[str] = set()
     resources: dict[str, Any] = {}

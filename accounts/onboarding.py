@@ -19,6 +19,9 @@ from accounts.product_roles import (
     ACCESS_ROLE_NAME,
     APPLY_ACTIONS,
     APPLY_ROLE_NAME,
+    IDENTITY_CENTER_APPLY_ACTIONS,
+    IDENTITY_CENTER_APPLY_POLICY_NAME,
+    IDENTITY_CENTER_READ_ACTIONS,
     ORGANIZATION_POLICY_NAME,
     ORGANIZATION_READ_ACTIONS,
     READ_ACTIONS,
@@ -26,6 +29,7 @@ from accounts.product_roles import (
     access_role_policy,
     access_role_trust,
     apply_policy,
+    identity_center_apply_policy,
     organization_policy,
     read_policy,
 )
@@ -33,6 +37,8 @@ from accounts.product_roles import (
 __all__ = [
     "APPLY_ACTIONS",
     "APPLY_ROLE_NAME",
+    "IDENTITY_CENTER_APPLY_ACTIONS",
+    "IDENTITY_CENTER_READ_ACTIONS",
     "ORGANIZATION_READ_ACTIONS",
     "READ_ACTIONS",
     "READ_ROLE_NAME",
@@ -81,6 +87,15 @@ def _read_policies(organization: bool) -> list[tuple[str, dict[str, Any]]]:
     policies = [(READ_ROLE_NAME, read_policy())]
     if organization:
         policies.append((ORGANIZATION_POLICY_NAME, organization_policy()))
+    return policies
+
+
+def _apply_policies(organization: bool) -> list[tuple[str, dict[str, Any]]]:
+    """The apply role's inline policies; in the management (Identity Center) account it also tightens
+    permission sets."""
+    policies = [(APPLY_ROLE_NAME, apply_policy())]
+    if organization:
+        policies.append((IDENTITY_CENTER_APPLY_POLICY_NAME, identity_center_apply_policy()))
     return policies
 
 
@@ -157,7 +172,7 @@ def cloudformation_template(
             role(
                 "ApplyRole",
                 APPLY_ROLE_NAME,
-                [(APPLY_ROLE_NAME, apply_policy())],
+                _apply_policies(organization),
                 "Applies approved, tightened IAM policies; may never change the iamreview roles",
             )
         )
@@ -182,7 +197,9 @@ def terraform_snippet(
             f"}}\n"
         )
         for n, (policy_name, document) in enumerate(policies):
-            suffix = "" if n == 0 else "_organization"
+            suffix = (
+                "" if n == 0 else "_identity_center" if resource == "iamreview_apply" else "_organization"
+            )
             out += (
                 f'\nresource "aws_iam_role_policy" "{resource}{suffix}" {{\n'
                 f'  name   = "{policy_name}"\n'
@@ -206,5 +223,5 @@ def terraform_snippet(
         f"}}\n"
     )
     if with_apply:
-        out += "\n" + role("iamreview_apply", APPLY_ROLE_NAME, [(APPLY_ROLE_NAME, apply_policy())])
+        out += "\n" + role("iamreview_apply", APPLY_ROLE_NAME, _apply_policies(organization))
     return out

@@ -96,6 +96,32 @@ ORGANIZATION_READ_ACTIONS = (
     "organizations:ListTargetsForPolicy",
 )
 ORGANIZATION_POLICY_NAME = "iamreview-organization-read"
+# IAM Identity Center, read from the account that hosts it (the management or delegated-admin account): its
+# permission sets, their policies and the accounts each is provisioned to. In the management template too.
+IDENTITY_CENTER_READ_ACTIONS = (
+    "sso:ListInstances",
+    "sso:ListPermissionSets",
+    "sso:DescribePermissionSet",
+    "sso:GetInlinePolicyForPermissionSet",
+    "sso:ListManagedPoliciesInPermissionSet",
+    "sso:ListCustomerManagedPolicyReferencesInPermissionSet",
+    "sso:GetPermissionsBoundaryForPermissionSet",
+    "sso:ListAccountsForProvisionedPermissionSet",
+)
+# A tightening of an Identity Center role is applied to its permission set, from the apply role of the
+# account that hosts Identity Center: the management template's apply role has these as a policy of its own.
+IDENTITY_CENTER_APPLY_ACTIONS = (
+    "sso:DescribePermissionSet",
+    "sso:GetInlinePolicyForPermissionSet",
+    "sso:ListManagedPoliciesInPermissionSet",
+    "sso:PutInlinePolicyToPermissionSet",
+    "sso:DeleteInlinePolicyFromPermissionSet",
+    "sso:AttachManagedPolicyToPermissionSet",
+    "sso:DetachManagedPolicyFromPermissionSet",
+    "sso:ProvisionPermissionSet",
+    "sso:DescribePermissionSetProvisioningStatus",
+)
+IDENTITY_CENTER_APPLY_POLICY_NAME = "iamreview-identity-center-apply"
 # What would let the apply role widen its own access, or the read role's: denied explicitly, so that no
 # Allow (today's or one added later) can grant it.
 SELF_CHANGE_ACTIONS = (
@@ -181,7 +207,29 @@ def apply_policy() -> dict[str, Any]:
 def organization_policy() -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": list(ORGANIZATION_READ_ACTIONS), "Resource": "*"}],
+        "Statement": [
+            {"Effect": "Allow", "Action": list(ORGANIZATION_READ_ACTIONS), "Resource": "*"},
+            {
+                "Sid": "ReadIdentityCenter",
+                "Effect": "Allow",
+                "Action": list(IDENTITY_CENTER_READ_ACTIONS),
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def identity_center_apply_policy() -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "TightenPermissionSets",
+                "Effect": "Allow",
+                "Action": list(IDENTITY_CENTER_APPLY_ACTIONS),
+                "Resource": "*",
+            }
+        ],
     }
 
 

@@ -33,6 +33,7 @@ from accounts.aws.collect import (
     last_accessed,
     organization,
 )
+from accounts.aws.identity_center import permission_sets
 from accounts.models import LinkedAccount, SyncRun, SyncStatus
 from accounts.services import aws_target
 from core import jobs
@@ -181,14 +182,24 @@ def sync_collect(*, run: SyncRun, meter: SyncMeter, session_factory: Any = None)
         progress("Reading IAM Access Analyzer findings", 82)
         _, analyzer = analyzer_findings(session.client("accessanalyzer"))
 
-    org = None
+    org = identity_center = None
     if account.reads_organization:
         with meter.timed("organization"):
             progress("Reading the organisation's OU tree, SCPs and RCPs", 84)
             org = organization(session.client("organizations"))
+        with meter.timed("identity_center"):
+            progress("Reading IAM Identity Center's permission sets", 86)
+            try:
+                identity_center = permission_sets(session.client("sso-admin"))
+            except AwsAccessError as exc:
+                # Optional: the rest of the sync stands; the permission sets stored before stay.
+                meter.warnings.append(
+                    f"IAM Identity Center was not read: {exc} The permission sets stored before are kept."
+                )
 
     return Collected(
         organization=org,
+        identity_center=identity_center,
         gaad=gaad,
         credential_rows=report_rows,
         credential_generated_at=generated,

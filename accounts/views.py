@@ -50,6 +50,8 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "read_actions": onboarding.READ_ACTIONS,
         "apply_actions": onboarding.APPLY_ACTIONS,
         "organization_actions": onboarding.ORGANIZATION_READ_ACTIONS,
+        "identity_center_read_actions": onboarding.IDENTITY_CENTER_READ_ACTIONS,
+        "identity_center_apply_actions": onboarding.IDENTITY_CENTER_APPLY_ACTIONS,
         "product_principal": onboarding.product_principal(),
     }
     return render(request, "accounts/account_detail.html", context)

@@ -15,6 +15,9 @@ responses go through botocore's own serialiser:
 - IAM's policy simulator, SimulateCustomPolicy and SimulatePrincipalPolicy (`fakeaws.simulate`);
 - the credential report's `<root_account>` row (`fakeaws.rootuser`), and an Organization with OUs, SCPs and
   RCPs whose member accounts have the ids of the seeded accounts (`fakeaws.organization`);
+- IAM Identity Center's provisioning (ListAccountsForProvisionedPermissionSet, ProvisionPermissionSet onto
+  the `AWSReservedSSO_*` roles of the member accounts, DescribePermissionSetProvisioningStatus), and
+  seeded permission sets (`fakeaws.identity_center`);
 - fault injection (`faults`): AccessDenied on AssumeRole, throttling, 5xx, Access Advisor jobs that never end;
 - permission checks: a call made with assumed-role credentials is refused with AccessDenied unless the role's
   policies allow it and, in a member account of the Organization, its SCPs do (`fakeaws.enforce`,
@@ -55,6 +58,7 @@ def install() -> None:
         cloudtrail,
         enforce,
         gaad,
+        identity_center,
         limits,
         rootuser,
         simulate,
@@ -74,6 +78,7 @@ def install() -> None:
     rootuser.install()
     simulate.install()
     trust.install()
+    identity_center.install()
     # Last, so that it wraps the fault injection: a refused call is refused before any fault is drawn.
     enforce.install()
 

@@ -1,5 +1,5 @@
 """The demo organisation: a management account and prod, staging and sandbox, about 150 principals that look
-like a real company's (the Organization itself is in `fakeaws.demo_org`)."""
+like a real company's (the Organization and its Identity Center are in `fakeaws.demo_org`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import random
 from typing import Any
 
 from fakeaws.demo_org import AWS, MANAGEMENT, PROD, SANDBOX, STAGING, management_spec, organization_touches
+from fakeaws.demo_org import demo_identity_center as demo_identity_center
 from fakeaws.demo_org import demo_organization as demo_organization
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "STAGING",
     "demo_accounts",
     "demo_external_id",
+    "demo_identity_center",
     "demo_organization",
 ]
 

@@ -168,3 +168,68 @@ def organization_touches(specs: dict[str, dict[str, Any]]) -> None:
     specs[PROD]["usage"]["AWSServiceRoleForECS"] = {"ec2": {"days": 0, "actions": {"DescribeInstances": 0}}}
     specs[PROD]["root"] = {"mfa": True, "keys": [{"age_days": 1500, "last_used_days": 12}]}
     specs[SANDBOX]["root"] = {"mfa": False, "password_last_used_days": 200}  # nosec B105 - a day count
+
+
+def demo_identity_center() -> list[dict[str, Any]]:
+    """IAM Identity Center in the management account: an over-broad DataEngineers set whose roles in prod and
+    staging used only part of it (its suggestion targets the set), and an auditors' set used in full."""
+    return [
+        {
+            "name": "DataEngineers",
+            "description": "Data platform engineers: the lake, queries, the warehouse",
+            "inline": doc(
+                {
+                    "Sid": "Lake",
+                    "Effect": "Allow",
+                    "Action": [
+                        "s3:GetObject",
+                        "s3:PutObject",
+                        "s3:ListBucket",
+                        "s3:CreateBucket",
+                        "s3:PutBucketPolicy",
+                        "s3:DeleteBucket",
+                    ],
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "Query",
+                    "Effect": "Allow",
+                    "Action": ["athena:StartQueryExecution", "athena:GetQueryResults", "glue:GetTable"],
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "Warehouse",
+                    "Effect": "Allow",
+                    "Action": ["redshift:*", "dynamodb:*"],
+                    "Resource": "*",
+                },
+            ),
+            "managed": [f"{AWS}AmazonSQSReadOnlyAccess"],
+            "accounts": [PROD, STAGING],
+            "created_days": 600,
+            "last_used_days": 0,
+            # Each account's role used part of the set: together they used the lake and queries.
+            "usage": {
+                PROD: {
+                    "s3": {"days": 0, "actions": {"CreateBucket": 3, "GetObject": 0}},
+                    "athena": {"days": 1, "actions": {"StartQueryExecution": 1, "GetQueryResults": 1}},
+                },
+                STAGING: {
+                    "s3": {"days": 2, "actions": {"PutBucketPolicy": 2, "ListBucket": 2}},
+                    "glue": {"days": 4, "actions": {"GetTable": 4}},
+                },
+            },
+        },
+        {
+            "name": "SecurityAuditors",
+            "description": "Read the trail and the configuration",
+            "inline": doc(allow(["cloudtrail:LookupEvents", "cloudtrail:DescribeTrails"])),
+            "accounts": [PROD, SANDBOX],
+            "created_days": 500,
+            "last_used_days": 1,
+            "usage": {
+                account: {"cloudtrail": {"days": 1, "actions": {"LookupEvents": 1, "DescribeTrails": 3}}}
+                for account in (PROD, SANDBOX)
+            },
+        },
+    ]

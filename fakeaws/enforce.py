@@ -26,6 +26,7 @@ ENFORCED_SERVICES = {
     "accessanalyzer": "access-analyzer",
     "cloudtrail": "cloudtrail",
     "organizations": "organizations",
+    "sso-admin": "sso",
 }
 # API operations authorised by an action of another name (Service Authorization Reference).
 OPERATION_ACTIONS = {
@@ -33,7 +34,7 @@ OPERATION_ACTIONS = {
     "access-analyzer:GetFindingV2": "access-analyzer:GetFinding",
 }
 ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})  # AWS answers it even under an explicit Deny
-JSON_SERVICES = frozenset({"access-analyzer", "cloudtrail", "organizations"})
+JSON_SERVICES = frozenset({"access-analyzer", "cloudtrail", "organizations", "sso"})
 
 _installed = False
 

@@ -83,10 +83,13 @@ def product_roles(
     assumes to read the trail when it generates a policy."""
     from accounts.product_roles import (
         ACCESS_ROLE_NAME,
+        APPLY_ROLE_NAME,
+        IDENTITY_CENTER_APPLY_POLICY_NAME,
         ORGANIZATION_POLICY_NAME,
         READ_ROLE_NAME,
         access_role_policy,
         access_role_trust,
+        identity_center_apply_policy,
         organization_policy,
         role_policies,
     )
@@ -96,6 +99,8 @@ def product_roles(
         inline = {name: document}
         if management and name == READ_ROLE_NAME:
             inline[ORGANIZATION_POLICY_NAME] = organization_policy()
+        if management and name == APPLY_ROLE_NAME:
+            inline[IDENTITY_CENTER_APPLY_POLICY_NAME] = identity_center_apply_policy()
         roles.append(
             {
                 "name": name,

@@ -22,6 +22,8 @@ SCENARIOS: dict[str, str] = {
 
 # Scenarios with an Organization: the management account and the loader of its spec.
 ORGANIZATIONS: dict[str, tuple[str, str]] = {"demo": ("999999999999", "fakeaws.demo:demo_organization")}
+# Scenarios with IAM Identity Center in the management account: the loader of its permission sets.
+IDENTITY_CENTERS: dict[str, str] = {"demo": "fakeaws.demo:demo_identity_center"}
 
 
 def _load(name: str) -> Any:
@@ -69,6 +71,12 @@ def main() -> None:
 
             management, loader = ORGANIZATIONS[args.scenario]
             seed_organization(management, _load(loader)(), endpoint_url=endpoint)
+            if args.scenario in IDENTITY_CENTERS:
+                from fakeaws.identity_center import seed_identity_center
+
+                seed_identity_center(
+                    management, _load(IDENTITY_CENTERS[args.scenario])(), endpoint_url=endpoint
+                )
     print(f"fakeaws listening on {endpoint}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

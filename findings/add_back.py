@@ -24,6 +24,7 @@ from core.audit import audit_record
 from findings.change_items import ItemKind, items_digest, part_name
 from findings.change_requests import ChangeError, items_validate
 from findings.models import ChangeRequest, ChangeStatus
+from findings.permission_set_changes import PERMISSION_SET_KINDS, permission_set_follow_up
 from policy.catalog import default_catalog
 from policy.evaluate import PrincipalPermissions
 from policy.grants import PrincipalContext
@@ -60,8 +61,10 @@ def follow_up_items(cr: ChangeRequest, action: str, resource: str) -> list[dict[
             continue
         if not item["proposed"] or _allows(cr, item["proposed"], action, resource):
             continue
-        current = item["proposed"][0]
         statement = {"Sid": "AddedBack", "Effect": "Allow", "Action": action, "Resource": resource or "*"}
+        if item["kind"] in PERMISSION_SET_KINDS:
+            return permission_set_follow_up(cr, item, statement)
+        current = item["proposed"][0]
         proposed = copy.deepcopy(current)
         statements = proposed.get("Statement", [])
         proposed["Statement"] = [*(statements if isinstance(statements, list) else [statements]), statement]

@@ -22,6 +22,7 @@ from core.jobs import job_progress
 from findings.change_items import Target, Writer, handler_for, items_digest, undo_step
 from findings.change_requests import allowance_document, approvals_count
 from findings.evidence_check import check_used_access
+from findings.identity_center import identity_center_client, is_permission_set_change
 from findings.models import ChangeRequest, ChangeStatus, Suggestion
 from findings.review_window import review_window
 from findings.signals import DONE, FAILED, change_event, emit
@@ -30,6 +31,10 @@ logger = logging.getLogger(__name__)
 
 
 def _iam(cr: ChangeRequest, session_factory: Any) -> Any:
+    """The client a change writes with: IAM with the account's apply role, or sso-admin with the apply role
+    of the account hosting Identity Center for a change to a permission set."""
+    if is_permission_set_change(cr.items):
+        return identity_center_client(cr.items, session_factory)
     return (session_factory or AwsSession)(aws_target(cr.account, apply=True)).client("iam")
 
 

@@ -9,6 +9,8 @@ A change request holds a list of items (JSON). Each item has a `kind`:
 - `replace`: an AWS managed or shared policy is replaced for this principal alone: a policy of ours is
   created per part and attached, then the original is detached.
 - `detach`: nothing in an attached policy is used: it is detached.
+- `ps-inline`, `ps-replace`, `ps-detach`: the same for an IAM Identity Center role, written to its
+  permission set (`findings.permission_set_changes`), with the account hosting Identity Center's client.
 
 Applying writes through a `Recorder`: every AWS write is recorded as a step the moment AWS accepts it, with
 what undoing it needs, so a failed, interrupted or unwanted apply is undone step by step, newest first.
@@ -24,6 +26,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from accounts.aws import apply as aws
+from findings import permission_set_changes
 
 
 class ItemKind(StrEnum):
@@ -31,6 +34,9 @@ class ItemKind(StrEnum):
     MANAGED = "managed"
     REPLACE = "replace"
     DETACH = "detach"
+    PS_INLINE = "ps-inline"
+    PS_REPLACE = "ps-replace"
+    PS_DETACH = "ps-detach"
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,10 @@ class Target:
 
 Step = dict[str, Any]
 # The kinds of recorded write (a step), each undone by `undo_step`.
-STEP_KINDS = frozenset({"inline-put", "managed-version", "create-policy", "attach", "detach"})
+STEP_KINDS = (
+    frozenset({"inline-put", "managed-version", "create-policy", "attach", "detach"})
+    | permission_set_changes.STEP_KINDS
+)
 Record = Callable[[Step], None]
 
 
@@ -165,6 +174,7 @@ HANDLERS: dict[str, Handler] = {
     ItemKind.MANAGED: _Managed(),
     ItemKind.REPLACE: _Replace(),
     ItemKind.DETACH: _Detach(),
+    **permission_set_changes.HANDLERS,
 }
 
 
@@ -178,6 +188,8 @@ def handler_for(item: dict[str, Any]) -> Handler:
 def undo_step(iam: Any, target: Target, step: Step) -> str:
     """Reverse one recorded write; safe to repeat (a retried rollback may meet a step half-undone)."""
     kind = step["kind"]
+    if kind in permission_set_changes.STEP_KINDS:
+        return permission_set_changes.undo(iam, step)
     if kind == "inline-put":
         if step["previous"] is None:
             if aws.read_inline(iam, target.kind, target.name, step["name"]) is not None:

@@ -21,6 +21,7 @@ from core import jobs
 from core.audit import audit_record
 from core.jobs import job_claim, stale_rows
 from findings.change_items import HANDLERS, ItemKind, items_digest
+from findings.identity_center import PERMISSION_SET_KINDS, set_name_of
 from findings.models import Approval, ChangeRequest, ChangeStatus, Suggestion
 from findings.protection import protected_reason
 from findings.signals import AWAITING_APPROVAL, FAILED, change_event, emit
@@ -86,7 +87,7 @@ def items_validate(
             raise ChangeError(
                 f"The proposed document for {item['name']} must be a JSON policy object (or a list of them)."
             )
-        if item["kind"] in (ItemKind.REPLACE, ItemKind.MANAGED) and not documents:
+        if item["kind"] in (ItemKind.REPLACE, ItemKind.MANAGED, ItemKind.PS_REPLACE) and not documents:
             raise ChangeError(f"{item['name']}: an empty proposal detaches the policy; that is its own kind.")
         if _holds_nul(documents):
             raise ChangeError(f"The proposed document for {item['name']} holds a NUL character (\\u0000).")
@@ -157,6 +158,8 @@ def change_request_open(
     items = items if items is not None else suggestion.items
     items_validate(items, reference=None if staged else suggestion.items)
     principal = suggestion.principal
+    if set_name_of(principal) and not all(i.get("kind") in PERMISSION_SET_KINDS for i in items):
+        raise ChangeError("An IAM Identity Center role is changed only through its permission set.")
     with transaction.atomic():
         cr = ChangeRequest.objects.create(
             account=principal.account,

@@ -188,14 +188,21 @@ def group_members(group: Principal) -> list[Principal]:
 
 
 def group_usage(group: Principal, *, now: datetime | None = None) -> PrincipalUsage:
-    """A group's use is its members' together (`Usage.union`): "analyzed" only when every member is, so
-    a permission is unused only where every member is known not to use it. A group without members
-    grants nothing to anyone: nothing to say ("no-data")."""
-    members = [principal_usage(m, now=now) for m in group_members(group)]
-    window = review_window(group).unused_days
-    cutoff = (now or timezone.now()) - timedelta(days=window)
+    """A group's use is its members' together (`usage_union`). A group without members grants nothing to
+    anyone: nothing to say ("no-data")."""
+    return usage_union(group_members(group), window_days=review_window(group).unused_days, now=now)
+
+
+def usage_union(
+    principals: list[Principal], *, window_days: int, now: datetime | None = None
+) -> PrincipalUsage:
+    """The use of several principals together (a group's members; an Identity Center permission set's
+    roles in every account it is provisioned to) (`Usage.union`): "analyzed" only when every one is, so a
+    permission is unused only where every one is known not to use it."""
+    members = [principal_usage(m, now=now) for m in principals]
+    cutoff = (now or timezone.now()) - timedelta(days=window_days)
     if not members:
-        return PrincipalUsage("no-data", Usage(young=True), window, cutoff)
+        return PrincipalUsage("no-data", Usage(young=True), window_days, cutoff)
     worst = next((m.status for m in members if m.status != "analyzed"), "analyzed")
     usage = Usage.union([m.usage for m in members])
     services: dict[str, LastAccessed] = {}
@@ -208,7 +215,7 @@ def group_usage(group: Principal, *, now: datetime | None = None) -> PrincipalUs
             ):
                 services[name] = row
     return PrincipalUsage(
-        worst, usage if worst == "analyzed" else Usage(young=True), window, cutoff, services
+        worst, usage if worst == "analyzed" else Usage(young=True), window_days, cutoff, services
     )
 
 

@@ -20,6 +20,7 @@ from core import jobs
 from core.jobs import job_progress
 from findings.analysis import account_analyze
 from findings.bulk import rows_update
+from findings.identity_center import identity_center_store
 from findings.ingest_digest import InputDigest, input_digest
 from findings.lifecycle import findings_refresh
 from findings.models import AccessKey, CredentialReportRow, Principal
@@ -67,6 +68,11 @@ def snapshot_ingest(
             organization_store(
                 account=account, org=collected.organization, run=run, collected_at=collected.collected_at
             )
+        identity_center_counts: dict[str, int] = {}
+        if collected.identity_center is not None:
+            identity_center_counts = identity_center_store(
+                account=account, data=collected.identity_center, run=run, collected_at=collected.collected_at
+            )
         users_last_used_store(account=account)
     with meter.timed("analyze"):
         outcome = account_analyze(
@@ -93,6 +99,7 @@ def snapshot_ingest(
         **stored.counts,
         **outcome.counts(),
         **lifecycle,
+        **identity_center_counts,
         "catalog_gaps": len(gaps),
         "input_hash": digest.total,
         "outside_hash": digest.outside,
@@ -165,6 +172,7 @@ def inputs_unchanged(
     kept = (
         *("principals", "users", "roles", "groups", "managed_policies", "documents", "access_keys"),
         *("credential_rows", "last_accessed_rows", "analyzer_findings", "usage_hash", "catalog_gaps"),
+        *("permission_sets",),
     )
     return {
         **{k: previous[k] for k in kept if k in previous},

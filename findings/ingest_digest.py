@@ -14,7 +14,7 @@ How "inputs changed" is decided, in two levels:
      report's rows (not the time it was generated: a report generated again with the same rows changes
      nothing) and Access Analyzer's findings as they are stored (not `analyzedAt`, which every rescan
      moves);
-   - the organisation this sync read (management account only) and the SCP and RCP levels that cap this
+   - the organisation and the Identity Center permission sets this sync read (management account only), and the SCP and RCP levels that cap this
      account (`findings.organization.policy_levels`, which another account's sync may have moved);
    - what the analysis reads outside this account: the ids of the linked accounts and the stored
      organisations (trusting one of their accounts needs no ExternalId), the review windows set on single
@@ -184,6 +184,7 @@ def input_digest(
         collected.last_accessed,
         _analyzer(collected.analyzer_findings),
         collected.organization,
+        collected.identity_center,
     ):
         h.update(b"\x00")
         h.update(_canonical(part))

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from findings.facts import Layers, evidence_age, principal_layers, principal_usage
+from findings.identity_center import permission_set_context
 from findings.models import (
     AccessKey,
     ChangeRequest,
@@ -261,6 +262,7 @@ def principal_page_context(principal: Principal) -> dict[str, Any]:
         ],
         "scp_caps": [ScpCap(**c).sentence() for c in principal.scp_caps],
         "protected": protected_reason(principal),
+        "permission_set": permission_set_context(principal),
         "score_history": {
             "labels": [d.strftime("%Y-%m-%d %H:%M") for d, _ in history],
             "scores": [s for _, s in history],

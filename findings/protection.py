@@ -1,11 +1,13 @@
 """Principals never changed directly, and what to do instead: service-linked roles (AWS owns them), IAM
-Identity Center roles (Identity Center reverts changes), and those the organisation marks as protected by a
+Identity Center roles whose permission set is not known (Identity Center reverts changes; a known set is
+tightened instead, `findings.identity_center`), and those the organisation marks as protected by a
 tag (IAMREVIEW_PROTECTED_TAG) or a path (IAMREVIEW_PROTECTED_PATHS)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 
+from findings.identity_center import permission_set_for
 from findings.models import Principal
 
 
@@ -17,9 +19,12 @@ def protected_reason(principal: Principal) -> str:
             "apply; remove the service's use of it if the access is not needed."
         )
     if principal.name.startswith("AWSReservedSSO_") or principal.path.startswith("/aws-reserved/sso."):
+        if permission_set_for(principal) is not None:
+            return ""  # its suggestion tightens the permission set itself (findings.identity_center)
         return (
             "IAM Identity Center created this role and reverts changes to it: tighten its permission set "
-            "in Identity Center instead."
+            "in Identity Center instead. (Its permission set is not known here: sync the account that hosts "
+            "Identity Center with the management-account template, and the suggestion will target the set.)"
         )
     tag = str(getattr(settings, "IAMREVIEW_PROTECTED_TAG", "") or "")
     if tag:

@@ -32,7 +32,8 @@ from findings.facts import (
     principal_layers,
     principal_usage,
 )
-from findings.models import LastAccessed, ManagedPolicy, Principal, Suggestion
+from findings.identity_center import permission_set_for, set_managed_policies, set_roles, set_usage
+from findings.models import LastAccessed, ManagedPolicy, PermissionSet, Principal, Suggestion
 from findings.organization import engine_levels, policy_levels
 from findings.protection import protected_reason as protected_reason
 from findings.review_window import review_window
@@ -52,9 +53,12 @@ logger = logging.getLogger(__name__)
 MAX_ATTACHED = 10
 
 
-def _basis(principal: Principal, evidence: Sequence[Evidence]) -> str:
-    """What a suggestion was made from: the documents and the usage (a group's: its members')."""
+def _basis(principal: Principal, evidence: Sequence[Evidence], permission_set: PermissionSet | None) -> str:
+    """What a suggestion was made from: the documents and the usage (a group's: its members'; an Identity
+    Center role's: its permission set's and the use of every role of the set)."""
     whose = group_members(principal) if principal.kind == "group" else [principal]
+    if permission_set is not None:
+        whose = set_roles(permission_set) or [principal]
     rows = (
         LastAccessed.objects.filter(principal__in=whose)
         .order_by("principal_id", "service", "action")
@@ -68,6 +72,10 @@ def _basis(principal: Principal, evidence: Sequence[Evidence]) -> str:
         seen,
         [window.unused_days, window.periodic_days],
     ]
+    if permission_set is not None:
+        payload.append(
+            [permission_set.arn, permission_set.inline_policy, permission_set.managed_policies]  # type: ignore[list-item]
+        )
     return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
 
 
@@ -188,8 +196,13 @@ def suggestion_build(
     """A tightened policy set for the principal, or None when nothing would be removed. Earlier suggestions
     made from other documents or usage are marked stale. `evidence`: what CloudTrail shows the principal
     used (by default, as stored for it)."""
-    evidence = principal_evidence(principal) if evidence is None else list(evidence)
-    basis = _basis(principal, evidence)
+    permission_set = permission_set_for(principal)
+    if evidence is None:
+        # A permission set's roles are one grant: what any of them was seen using counts.
+        whose = (set_roles(permission_set) or [principal]) if permission_set is not None else [principal]
+        evidence = [e for p in whose for e in principal_evidence(p)]
+    evidence = list(evidence)
+    basis = _basis(principal, evidence, permission_set)
     current = principal.suggestions.filter(basis_hash=basis, stale=False).first()
     if current is not None:
         protected = protected_reason(principal)
@@ -199,8 +212,12 @@ def suggestion_build(
             current.save(update_fields=["blocked_reason"])
         return current
     principal.suggestions.filter(stale=False).update(stale=True)
-    # A group's policies are tightened from the use of all its members together.
-    usage = group_usage(principal) if principal.kind == "group" else principal_usage(principal)
+    # A group's policies are tightened from the use of all its members together; a permission set's from
+    # that of its roles in every account.
+    if permission_set is not None:
+        usage = set_usage(permission_set, principal)
+    else:
+        usage = group_usage(principal) if principal.kind == "group" else principal_usage(principal)
     if usage.status != "analyzed":
         return None  # too young, no data or stale data: nothing can be called unused
     usage = dataclasses.replace(usage, usage=usage.usage.with_evidence(evidence))
@@ -208,6 +225,8 @@ def suggestion_build(
     # explains are left out): `findings.scoping`.
     scoping = scoping_evidence(principal, evidence)
     catalog = default_catalog()
+    if permission_set is not None:
+        return _permission_set_suggestion(principal, permission_set, basis, usage, evidence, analyzer)
     layers = principal_layers(principal)
     items: list[dict[str, Any]] = []
     originals, proposed_docs = [], []
@@ -248,6 +267,26 @@ def suggestion_build(
         items.append(item)
     if not items:
         return None
+    return _suggestion_create(
+        principal,
+        basis,
+        items,
+        analyzer,
+        evidence,
+        risk_after=predicted_score(principal, items),
+        engine_problems=grants_nothing_new(originals, proposed_docs, catalog),
+        blocked_reason=protected_reason(principal) or _blocked(principal, items, inline_sizes),
+    )
+
+
+def _suggestion_create(
+    principal: Principal,
+    basis: str,
+    items: list[dict[str, Any]],
+    analyzer: Any,
+    evidence: Sequence[Evidence],
+    **values: Any,
+) -> Suggestion:
     _offer_hardening(items, evidence)
     if analyzer is not None:
         for item in items:
@@ -261,10 +300,99 @@ def suggestion_build(
         items=items,
         removed_count=sum(len(i["removed_actions"]) for i in items),
         risk_before=principal.risk_score,
-        risk_after=predicted_score(principal, items),
-        engine_problems=grants_nothing_new(originals, proposed_docs, catalog),
-        blocked_reason=protected_reason(principal) or _blocked(principal, items, inline_sizes),
+        **values,
     )
+
+
+def _permission_set_suggestion(
+    principal: Principal,
+    permission_set: PermissionSet,
+    basis: str,
+    usage: PrincipalUsage,
+    evidence: Sequence[Evidence],
+    analyzer: Any,
+) -> Suggestion | None:
+    """An Identity Center role's suggestion: its permission set tightened (the set's inline policy; each
+    managed policy of the set replaced by its used part in the inline policy, or detached), from the use of
+    the set's roles in every account."""
+    catalog = default_catalog()
+    common = {
+        "permission_set": permission_set.name,
+        "permission_set_arn": permission_set.arn,
+        "instance_arn": permission_set.instance_arn,
+        "identity_center_account": permission_set.account.account_id,
+        "stages": {},  # one step: a set is provisioned as a whole
+    }
+    sources: list[tuple[str, str, str, Any, bool]] = []
+    if permission_set.inline_policy:
+        name = f"{permission_set.name} inline policy"
+        sources.append((ItemKind.PS_INLINE, name, permission_set.arn, permission_set.inline_policy, False))
+    for policy in set_managed_policies(permission_set, principal):
+        if policy.document is not None:
+            sources.append(("managed", policy.name, policy.arn, policy.document.document, policy.aws_managed))
+    items: list[dict[str, Any]] = []
+    originals, proposed_docs = [], []
+    inline_size = 0
+    for kind, name, arn, document, aws_managed in sources:
+        try:
+            doc = parse_policy(document, name)
+        except PolicyError:
+            continue
+        # Actions only: resources are not narrowed from evidence, which may not cover every account the
+        # set is provisioned to (an account without a trail would lose what its role uses).
+        result = _tightened(
+            doc, usage, catalog, "inline-role" if kind == ItemKind.PS_INLINE else "managed", []
+        )
+        if result.unchanged and not result.narrowed:
+            inline_size += minified_length(document) if kind == ItemKind.PS_INLINE else 0
+            continue
+        if kind != ItemKind.PS_INLINE:
+            kind = ItemKind.PS_REPLACE if result.documents else ItemKind.PS_DETACH
+        originals.append(doc)
+        proposed_docs += [parse_policy(d, f"{name}-new") for d in result.documents]
+        inline_size += sum(minified_length(d) for d in result.documents)
+        item = {**_item(kind, name, arn, document, result, usage), **common}
+        if kind != ItemKind.PS_INLINE:
+            item["aws_managed"] = aws_managed
+        items.append(item)
+    if not items:
+        return None
+    limit = SIZE_LIMITS["inline-role"]
+    blocked = (
+        f"the permission set's inline policy would hold {inline_size:,} characters, over the {limit:,} its "
+        "roles' inline policy may hold; keep a managed policy attached instead."
+        if inline_size > limit
+        else ""
+    )
+    return _suggestion_create(
+        principal,
+        basis,
+        items,
+        analyzer,
+        evidence,
+        risk_after=predicted_score(principal, _as_role_items(principal, items)),
+        engine_problems=grants_nothing_new(originals, proposed_docs, catalog),
+        blocked_reason=blocked,
+    )
+
+
+def _as_role_items(principal: Principal, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A permission set's items as the role's own, for the predicted score: once provisioned, the role's
+    inline policy is the set's, and its managed policies the set's."""
+    inline = {
+        json.dumps(row.document.document, sort_keys=True): row.name
+        for row in principal_layers(principal).inline
+    }
+    out = []
+    for item in items:
+        if item["kind"] == ItemKind.PS_INLINE:
+            name = inline.get(json.dumps(item["original"], sort_keys=True))
+            if name:
+                out.append({**item, "kind": ItemKind.INLINE, "name": name})
+        elif item["arn"] in principal.attached_policy_arns:
+            kind = ItemKind.REPLACE if item["kind"] == ItemKind.PS_REPLACE else ItemKind.DETACH
+            out.append({**item, "kind": kind})
+    return out
 
 
 def _offer_hardening(items: list[dict[str, Any]], evidence: Sequence[Evidence]) -> None:

@@ -250,3 +250,33 @@ def test_refused_calls_carry_the_real_error_codes(clients: Any) -> None:
     assert "because no identity-based policy allows the cloudtrail:LookupEvents action" in str(
         json_error.value
     )
+
+
+def test_identity_center_responses(clients: Any) -> None:
+    """What fakeaws adds to moto's sso-admin: provisioning across accounts and its status."""
+    from fakeaws.identity_center import seed_identity_center, sso_admin_client
+
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}],
+    }
+    made = seed_identity_center(
+        ACCOUNT, [{"name": "Ops", "inline": document, "accounts": [ACCOUNT, "444455556666"]}]
+    )
+    sso = sso_admin_client(ACCOUNT)
+    ref = {"InstanceArn": made["Ops"]["instance_arn"], "PermissionSetArn": made["Ops"]["arn"]}
+    accounts = check(sso, "ListAccountsForProvisionedPermissionSet", **ref)["AccountIds"]
+    assert sorted(accounts) == sorted([ACCOUNT, "444455556666"])
+    started = check(sso, "ProvisionPermissionSet", **ref, TargetType="ALL_PROVISIONED_ACCOUNTS")
+    assert started["PermissionSetProvisioningStatus"]["Status"] == "IN_PROGRESS"
+    request = started["PermissionSetProvisioningStatus"]["RequestId"]
+    done = check(
+        sso,
+        "DescribePermissionSetProvisioningStatus",
+        InstanceArn=ref["InstanceArn"],
+        ProvisionPermissionSetRequestId=request,
+    )
+    assert done["PermissionSetProvisioningStatus"]["Status"] == "SUCCEEDED"
+    with pytest.raises(botocore.exceptions.ClientError) as error:
+        sso.get_permissions_boundary_for_permission_set(**ref)
+    assert error.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -30,6 +30,9 @@ class Collected:
     analyzer_findings: list[dict[str, Any]] | None = None
     # The management (or delegated-admin) account only: see `organization`.
     organization: dict[str, Any] | None = None
+    # The account that hosts IAM Identity Center only: see `accounts.aws.identity_center.permission_sets`
+    # (None when not read: the stored permission sets stay as they were).
+    identity_center: dict[str, Any] | None = None
     collected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 

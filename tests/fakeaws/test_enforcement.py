@@ -16,6 +16,7 @@ from accounts.product_roles import (
     READ_ACTIONS,
     READ_ROLE_NAME,
     apply_policy,
+    identity_center_apply_policy,
     organization_policy,
     read_policy,
 )
@@ -168,12 +169,17 @@ def test_every_action_the_templates_name_exists() -> None:
     db = iam_database()
     named = [
         a
-        for document in (read_policy(), apply_policy(), organization_policy())
+        for document in (read_policy(), apply_policy(), organization_policy(), identity_center_apply_policy())
         for st in document["Statement"]
         for a in st["Action"]
     ]
     assert len(named) > 50
     assert "organizations:ListTargetsForPolicy" in named
+    assert {
+        "sso:ListPermissionSets",
+        "sso:PutInlinePolicyToPermissionSet",
+        "sso:ProvisionPermissionSet",
+    } <= set(named)
     assert [a for a in named if not db.exists(a)] == []
 
 

@@ -13,7 +13,7 @@ from django.test import override_settings
 import fakeaws
 from accounts.checks import account_check_run
 from accounts.models import AccountCheck, LinkedAccount, SyncRun, SyncStatus
-from accounts.product_roles import ORGANIZATION_READ_ACTIONS, READ_ACTIONS
+from accounts.product_roles import IDENTITY_CENTER_READ_ACTIONS, ORGANIZATION_READ_ACTIONS, READ_ACTIONS
 from fakeaws.enforce import action_for
 from fakeaws.organization import seed_organization
 from fakeaws.scenario import READ_ROLE, seed_account
@@ -160,10 +160,14 @@ def test_the_management_template_allows_every_call_and_the_tree_is_stored(
         "accessanalyzer": "access-analyzer",
         "sts": "sts",
         "organizations": "organizations",
+        "sso-admin": "sso",
     }
     called = {action_for(prefix[s], op) for s, op in (c.split(":") for c in run.api_calls)}
     assert {"organizations:ListTargetsForPolicy", "organizations:DescribePolicy"} <= called
-    assert called - {"sts:AssumeRole"} <= set(READ_ACTIONS) | set(ORGANIZATION_READ_ACTIONS)
+    assert {"sso:ListInstances", "sso:ListPermissionSets"} <= called  # Identity Center, read every sync
+    assert called - {"sts:AssumeRole"} <= (
+        set(READ_ACTIONS) | set(ORGANIZATION_READ_ACTIONS) | set(IDENTITY_CENTER_READ_ACTIONS)
+    )
     snapshot = OrganizationSnapshot.objects.get()
     assert snapshot.management_account_id == MGMT
     assert snapshot.nodes[STAGING]["kind"] == "account"

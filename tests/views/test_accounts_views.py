@@ -130,7 +130,11 @@ def test_read_role_allows_every_call_a_sync_makes(client_as: Any) -> None:
 
 
 def test_the_management_account_gets_a_template_of_its_own(client_as: Any) -> None:
-    from accounts.onboarding import ORGANIZATION_READ_ACTIONS
+    from accounts.onboarding import (
+        IDENTITY_CENTER_APPLY_ACTIONS,
+        IDENTITY_CENTER_READ_ACTIONS,
+        ORGANIZATION_READ_ACTIONS,
+    )
 
     member = LinkedAccount.objects.create(account_id="111111111111", name="prod")
     management = LinkedAccount.objects.create(account_id="999999999999", name="org", reads_organization=True)
@@ -150,6 +154,22 @@ def test_the_management_account_gets_a_template_of_its_own(client_as: Any) -> No
     assert "organizations:ListPoliciesForTarget" in terraform
     page = viewer.get(f"/accounts/{management.pk}/").content.decode()
     assert "Set up the management account" in page and "organizations:DescribePolicy" in page
+    # IAM Identity Center: read by the read role, its permission sets tightened by the apply role.
+    assert "sso:ListPermissionSets" in page and "sso:ProvisionPermissionSet" in page
+    assert policies[1]["PolicyDocument"]["Statement"][1]["Action"] == list(IDENTITY_CENTER_READ_ACTIONS)
+    body = viewer.get(f"/accounts/{management.pk}/cloudformation.yaml?apply=1").content.decode()
+    apply_role = yaml.safe_load(body.replace("!GetAtt", ""))["Resources"]["ApplyRole"]["Properties"]
+    assert [p["PolicyName"] for p in apply_role["Policies"]] == [
+        "iamreview-apply",
+        "iamreview-identity-center-apply",
+    ]
+    assert apply_role["Policies"][1]["PolicyDocument"]["Statement"][0]["Action"] == list(
+        IDENTITY_CENTER_APPLY_ACTIONS
+    )
+    terraform = viewer.get(f"/accounts/{management.pk}/iamreview.tf?apply=1").content.decode()
+    assert '"aws_iam_role_policy" "iamreview_apply_identity_center"' in terraform
+    member_apply = viewer.get(f"/accounts/{member.pk}/cloudformation.yaml?apply=1").content.decode()
+    assert "sso:" not in plain and "sso:" not in member_apply
 
 
 def test_sync_now_queues_one_run_and_polls_until_done(
