@@ -98,7 +98,7 @@ def test_show_more_returns_the_next_page(client_as: Any, wide: Principal) -> Non
     second = service_rows(fragment)
     assert "<html" not in fragment and len(second) == 25
     assert not set(first) & set(second)
-    assert "Services 26–50 of 400" in fragment and "Show more services (350 left)" in fragment
+    assert "Services 26\u201350 of 400" in fragment and "Show more services (350 left)" in fragment
     # Every page in turn: together they list each granted service once.
     seen = list(first)
     page = 2
@@ -111,7 +111,7 @@ def test_show_more_returns_the_next_page(client_as: Any, wide: Principal) -> Non
     assert page == SERVICES // 25 and sorted(seen) == sorted(set(seen)) and len(seen) == SERVICES
     # Without htmx the same parameter renders the whole page showing that part of the list.
     plain = text(viewer.get(f"/principals/{wide.pk}/?services_page=16"))
-    assert "<html" in plain and "Services 376–400 of 400" in plain and "Show more services" not in plain
+    assert "<html" in plain and "Services 376\u2013400 of 400" in plain and "Show more services" not in plain
     assert len(service_rows(plain)) == 25 and "Back to the first services" in plain
 
 
@@ -131,7 +131,7 @@ def test_actions_of_one_service_a_page_at_a_time(client_as: Any, wide: Principal
     assert "<html" not in fragment and fragment.count("<li>") == 100
     assert f"Show more actions ({total - 100} left)" in fragment
     page = text(viewer.get(f"/principals/{wide.pk}/services/ec2/?page=2"))
-    assert "<html" in page and f"Actions 101–200 of {total}" in page
+    assert "<html" in page and f"Actions 101\u2013200 of {total}" in page
     assert viewer.get(f"/principals/{wide.pk}/services/not-a-service/").status_code == 404
 
 
