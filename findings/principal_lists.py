@@ -6,66 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
 
+from core.paging import ListPage, page_of, queryset_page
 from findings.facts import PrincipalUsage
 from findings.models import Finding, FindingStatus, Principal
 from policy.catalog import Catalog, default_catalog
 from policy.evaluate import PrincipalPermissions
 from policy.usage import ActionUse
 
-PAGE_SIZE = 25
 ACTIONS_PAGE_SIZE = 100
 # A service granting this many actions or fewer lists them in its row; larger ones load them on demand.
 INLINE_ACTIONS = 20
-MAX_PAGE = 100_000
 STATE_ORDER = {"unused": 0, "used": 1, "not-tracked": 2, "too-young": 3, "no-data": 4}
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ListPage(Generic[T]):
-    """One page of a list: its items, which page it is, and how many items the whole list holds."""
-
-    items: list[T]
-    number: int
-    total: int
-    size: int = PAGE_SIZE
-
-    @property
-    def first_index(self) -> int:
-        return (self.number - 1) * self.size + 1
-
-    @property
-    def last_index(self) -> int:
-        return self.first_index + len(self.items) - 1
-
-    @property
-    def left(self) -> int:
-        """Items after this page."""
-        return max(0, self.total - self.number * self.size)
-
-    @property
-    def next_number(self) -> int | None:
-        return self.number + 1 if self.left else None
-
-
-def page_number(value: str | None) -> int:
-    """A `?…_page=` value as a page number: anything that is not a positive integer is the first page."""
-    try:
-        number = int(value or 1)
-    except ValueError:
-        return 1
-    return min(max(number, 1), MAX_PAGE)
-
-
-def page_of(items: list[T], number: int, size: int = PAGE_SIZE) -> ListPage[T]:
-    """A page of a list already in memory (a page past the end is the last one)."""
-    last = max(1, -(-len(items) // size))
-    number = min(number, last)
-    return ListPage(items[(number - 1) * size : number * size], number, len(items), size)
-
 
 # -- services and actions ----------------------------------------------------------------------------------
 
@@ -177,7 +129,4 @@ def findings_page(principal: Principal, number: int) -> ListPage[Finding]:
         .exclude(status=FindingStatus.RESOLVED)
         .order_by("severity_rank", "kind", "subject", "id")
     )
-    total = live.count()
-    number = min(number, max(1, -(-total // PAGE_SIZE)))
-    start = (number - 1) * PAGE_SIZE
-    return ListPage(list(live[start : start + PAGE_SIZE]), number, total)
+    return queryset_page(live, number)

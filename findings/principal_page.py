@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.paging import page_of
 from findings.facts import Layers, PrincipalUsage, evidence_age, principal_layers, principal_usage
 from findings.models import AccessKey, ChangeRequest, Principal, ScoreHistory, Suggestion
-from findings.principal_lists import findings_page, page_of, service_actions_page, services_page
+from findings.principal_lists import findings_page, service_actions_page, services_page
 from findings.protection import protected_reason
 from findings.selectors import risk_band, with_list_item
 from policy.catalog import default_catalog

@@ -9,8 +9,8 @@ from django.utils.cache import patch_vary_headers
 
 from accounts.roles import Role, role_required
 from core.htmx import is_partial, render_page_or_fragment
+from core.paging import page_number
 from findings import reads
-from findings.principal_lists import page_number
 from findings.principal_page import principal_actions_context, principal_list_context, principal_page_context
 
 LISTS = ("services", "policies", "findings")
