@@ -307,7 +307,7 @@ def main() -> None:
         [
             f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, PostgreSQL 15 on localhost; command: "
             f"`.venv/bin/python benchmarks/ui.py --principals {args.principals} --requests {args.requests}`",
-            f"Dataset: {Principal.objects.count():,} principals in 6 accounts (one stored by the ingest with {len(admins)} administrators), {LastAccessed.objects.count():,} last-accessed rows, "
+            f"Dataset: {Principal.objects.count():,} principals in 6 accounts (one stored by the ingest, with {len(admins)} administrator{'s' if len(admins) != 1 else ''}), {LastAccessed.objects.count():,} last-accessed rows, "
             f"{args.principals // 2:,} findings (seeded in {seeded:.0f} s). Server time through Django's test client, "
             f"{args.requests} requests per page after 3 warm-up requests.",
             "",
