@@ -17,6 +17,7 @@ from policy.model import PolicyDocument, PolicyError, parse_policy
 from policy.rules import SEVERITY_OF_PATH_CATEGORY
 from policy.scp import ScpCap
 
+INLINE_JSON_SIZE = 3000
 RISKY_ACTION_WORDS = ("iam:", "sts:assumerole", "passrole", "kms:decrypt", "secretsmanager:getsecretvalue")
 
 
@@ -40,6 +41,14 @@ class PolicyView:
     document: Any
     aws_managed: bool = False
     error: str = ""
+    sha256: str = ""
+    size: int = 0  # characters without whitespace, as AWS counts them
+
+    @property
+    def json_inline(self) -> bool:
+        """Small documents are shown on the page; larger ones (ReadOnlyAccess pretty-printed is 120 KB)
+        load when opened."""
+        return self.size <= INLINE_JSON_SIZE
 
 
 def _statement_views(doc: PolicyDocument) -> list[StatementView]:
@@ -92,6 +101,8 @@ def _views(layers: Layers, source: str) -> list[PolicyView]:
                 _statement_views(doc) if doc else [],
                 inline.document.document,
                 error=error,
+                sha256=inline.document.sha256,
+                size=inline.document.size,
             )
         )
     for policy in layers.managed:
@@ -107,6 +118,8 @@ def _views(layers: Layers, source: str) -> list[PolicyView]:
                 policy.document.document,
                 aws_managed=policy.aws_managed,
                 error=error,
+                sha256=policy.document.sha256,
+                size=policy.document.size,
             )
         )
     return views
@@ -130,6 +143,8 @@ def policies_of(principal: Principal) -> list[PolicyView]:
                 boundary.document.document,
                 aws_managed=boundary.aws_managed,
                 error=error,
+                sha256=boundary.document.sha256,
+                size=boundary.document.size,
             )
         )
     return views
@@ -259,3 +274,10 @@ def principal_actions_context(principal: Principal, service: str, number: int) -
     if actions is None:
         return None
     return {"principal": principal, "service": service, "actions": actions}
+
+
+def principal_document_context(principal: Principal, sha256: str) -> dict[str, Any] | None:
+    """One of the documents the principal's permissions depend on, by hash (for its "JSON" on demand);
+    None when it depends on no such document."""
+    policy = next((p for p in policies_of(principal) if p.sha256 == sha256), None)
+    return None if policy is None else {"principal": principal, "policy": policy}

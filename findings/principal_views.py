@@ -11,7 +11,12 @@ from accounts.roles import Role, role_required
 from core.htmx import is_partial, render_page_or_fragment
 from core.paging import page_number
 from findings import reads
-from findings.principal_page import principal_actions_context, principal_list_context, principal_page_context
+from findings.principal_page import (
+    principal_actions_context,
+    principal_document_context,
+    principal_list_context,
+    principal_page_context,
+)
 
 LISTS = ("services", "policies", "findings")
 
@@ -46,4 +51,16 @@ def principal_service_actions(request: HttpRequest, pk: int, service: str) -> Ht
         raise Http404("the principal is granted nothing of this service")
     return render_page_or_fragment(
         request, "findings/principal_actions.html", "findings/htmx/principal_actions.html", context
+    )
+
+
+@role_required(Role.VIEWER)
+def principal_policy_document(request: HttpRequest, pk: int, sha256: str) -> HttpResponse:
+    """A policy document of the principal's, pretty-printed: the page loads large ones when opened."""
+    principal = reads.principal_for(user=request.user, pk=pk)
+    context = principal_document_context(principal, sha256)
+    if context is None:
+        raise Http404("the principal depends on no such document")
+    return render_page_or_fragment(
+        request, "findings/principal_document.html", "findings/htmx/principal_document.html", context
     )

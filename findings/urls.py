@@ -20,6 +20,11 @@ urlpatterns = [
         principal_views.principal_service_actions,
         name="principal_service_actions",
     ),
+    path(
+        "principals/<int:pk>/documents/<slug:sha256>/",
+        principal_views.principal_policy_document,
+        name="principal_policy_document",
+    ),
     path("principals/trusted-from-outside/", org_views.external_trust, name="external_trust"),
     path("findings/", views.finding_list, name="finding_list"),
     path("findings/bulk/", views.finding_bulk, name="finding_bulk"),

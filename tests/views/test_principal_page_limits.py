@@ -135,6 +135,22 @@ def test_actions_of_one_service_a_page_at_a_time(client_as: Any, wide: Principal
     assert viewer.get(f"/principals/{wide.pk}/services/not-a-service/").status_code == 404
 
 
+def test_large_documents_load_when_opened(client_as: Any, wide: Principal) -> None:
+    viewer = client_as("viewer")
+    narrow = make_principal(wide.account, "narrow", ["s3"], findings=0)
+    wide_doc = wide.inline_policies.get().document
+    body = text(viewer.get(f"/principals/{wide.pk}/"))
+    url = f"/principals/{wide.pk}/documents/{wide_doc.sha256}/"
+    assert f'hx-get="{url}"' in body and "&quot;a4b:*&quot;" not in body
+    fragment = text(viewer.get(url, **HX))
+    assert "<html" not in fragment and "&quot;a4b:*&quot;" in fragment
+    assert "<html" in text(viewer.get(url))
+    # Only a document the principal depends on: another principal's is not found through it.
+    narrow_doc = narrow.inline_policies.get().document
+    assert viewer.get(f"/principals/{wide.pk}/documents/{narrow_doc.sha256}/").status_code == 404
+    assert "&quot;s3:*&quot;" in text(viewer.get(f"/principals/{narrow.pk}/"))  # small: on the page
+
+
 def test_page_work_does_not_grow_with_services(
     client_as: Any, wide: Principal, django_assert_max_num_queries: Any
 ) -> None:
