@@ -78,21 +78,33 @@ def _delete_in_batches(queryset: QuerySet[Any], batch: int) -> int:
             return total
 
 
+PRINCIPALS_PER_PASS = 500
+
+
 def score_history_rollup(*, cutoff: datetime, batch: int) -> int:
-    """Beyond the cut, keep each principal's last score of each day; the number of rows removed."""
+    """Beyond the cut, keep each principal's last score of each day; the number of rows removed. Ranked a
+    few hundred principals at a time, so no pass reads the whole history."""
     day = TruncDate("recorded_at")
-    extra = (
-        ScoreHistory.objects.filter(recorded_at__lt=cutoff)
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("principal_id"), day],
-                order_by=[F("recorded_at").desc(), F("id").desc()],
+    old = ScoreHistory.objects.filter(recorded_at__lt=cutoff)
+    whose = list(old.order_by("principal_id").values_list("principal_id", flat=True).distinct())
+    deleted = 0
+    for n in range(0, len(whose), PRINCIPALS_PER_PASS):
+        extra = list(
+            old.filter(principal_id__in=whose[n : n + PRINCIPALS_PER_PASS])
+            .annotate(
+                rank=Window(
+                    RowNumber(),
+                    partition_by=[F("principal_id"), day],
+                    order_by=[F("recorded_at").desc(), F("id").desc()],
+                )
             )
+            .filter(rank__gt=1)
+            .values_list("pk", flat=True)
         )
-        .filter(rank__gt=1)
-    )
-    return _delete_in_batches(extra, batch)
+        for i in range(0, len(extra), batch):
+            with transaction.atomic():
+                deleted += ScoreHistory.objects.filter(pk__in=extra[i : i + batch]).delete()[0]
+    return deleted
 
 
 def _sync_runs_to_keep() -> Q:
@@ -131,17 +143,32 @@ def _documents_referenced(cutoff: datetime) -> set[str]:
     return hashes
 
 
-def policy_documents_prune(*, cutoff: datetime, batch: int) -> int:
-    referenced = _documents_referenced(cutoff)
-    orphans = (
-        PolicyDocument.objects.filter(created_at__lt=cutoff)
-        .exclude(pk__in=ManagedPolicy.objects.filter(document__isnull=False).values("document_id"))
+def _unreferenced(documents: QuerySet[PolicyDocument]) -> QuerySet[PolicyDocument]:
+    """Documents no managed policy, inline policy or trust policy points at."""
+    return (
+        documents.exclude(pk__in=ManagedPolicy.objects.filter(document__isnull=False).values("document_id"))
         .exclude(pk__in=InlinePolicy.objects.values("document_id"))
         .exclude(pk__in=Principal.objects.filter(trust_document__isnull=False).values("trust_document_id"))
-        .exclude(sha256__in=referenced)
-        .order_by("pk")
     )
-    return _delete_in_batches(orphans, batch)
+
+
+def policy_documents_prune(*, cutoff: datetime, batch: int) -> int:
+    """Old documents nothing current or kept names. Hashes named by kept rows are checked in Python, a
+    batch at a time (a list of them in the query could outgrow PostgreSQL's parameter limit), and the
+    references are checked again in the deleting statement, for a sync that stored one meanwhile."""
+    referenced = _documents_referenced(cutoff)
+    candidates = _unreferenced(PolicyDocument.objects.filter(created_at__lt=cutoff)).order_by("pk")
+    deleted, after = 0, 0
+    while True:
+        rows = list(candidates.filter(pk__gt=after).values_list("pk", "sha256")[:batch])
+        if not rows:
+            return deleted
+        after = rows[-1][0]
+        ids = [pk for pk, digest in rows if digest not in referenced]
+        if ids:
+            with transaction.atomic():
+                _, per_model = _unreferenced(PolicyDocument.objects.filter(pk__in=ids)).delete()
+            deleted += per_model.get(PolicyDocument._meta.label, 0)
 
 
 def retention_prune(
