@@ -33,7 +33,7 @@ def seed(principals: int) -> None:
     from django.utils import timezone
 
     from accounts.models import LinkedAccount
-    from findings.models import Finding, Principal
+    from findings.models import Finding, Principal, SnapshotChange
 
     rng = random.Random(1)
     accounts = [
@@ -108,6 +108,14 @@ def seed(principals: int) -> None:
             Finding.objects.bulk_create(findings)
             findings = []
     Finding.objects.bulk_create(findings)
+    # Drift: a fifth of the principals added since the last sync (the drift page's largest list).
+    SnapshotChange.objects.bulk_create(
+        (
+            SnapshotChange(account_id=account_id, kind="principal_added", principal_arn=arn)
+            for _, account_id, arn in ids[: principals // 5]
+        ),
+        batch_size=5000,
+    )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
@@ -280,6 +288,7 @@ def main() -> None:
         ("principals, sorted by name, page 200", "/principals/?sort=name&page=200"),
         ("principal page", f"/principals/{sample.pk}/"),
         ("findings, by severity", "/findings/"),
+        (f"drift, last 7 days ({args.principals // 5:,} principals added)", "/drift/"),
     ]
     for pk in admins[:2]:
         services = LastAccessed.objects.filter(principal_id=pk, action="").count()

@@ -3,11 +3,12 @@ policies edited (with their diffs), new administrators and escalation paths, and
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import SyncRun
 from accounts.selectors import visible_accounts
@@ -31,7 +32,11 @@ def drift_report(*, user: AbstractBaseUser | AnonymousUser, start: date, end: da
     querysets, oldest first, for the page to show a page of each and the CSV to stream whole: after an
     organisation's first sync they hold tens of thousands of rows."""
     accounts = visible_accounts(user)
-    window = {"created_at__date__gte": start, "created_at__date__lte": end}
+    # The days as a range of instants (midnight to midnight, local time): `created_at__date` would convert
+    # every row's time before comparing, and no index could serve it.
+    since = timezone.make_aware(datetime.combine(start, time.min))
+    until = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min))
+    window = {"created_at__gte": since, "created_at__lt": until}
     changes = (
         SnapshotChange.objects.filter(account__in=accounts, **window)
         .select_related("account")
@@ -40,7 +45,7 @@ def drift_report(*, user: AbstractBaseUser | AnonymousUser, start: date, end: da
     added = changes.filter(kind=SnapshotChange.Kind.PRINCIPAL_ADDED)
     first_sync = Q(detail__first_sync=True)
     new: QuerySet[Finding] = (
-        Finding.objects.filter(account__in=accounts, first_seen__date__gte=start, first_seen__date__lte=end)
+        Finding.objects.filter(account__in=accounts, first_seen__gte=since, first_seen__lt=until)
         .select_related("account", "principal")
         .order_by("first_seen", "id")
     )
