@@ -15,6 +15,8 @@ from accounts.selectors import visible_accounts
 from findings.models import ChangeRequest, Finding, PolicyDocument, SnapshotChange
 from policy.tighten import policy_diff
 
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9000, 1, 1)
+
 
 def _baseline(accounts: Any) -> Q:
     """Findings of an account's first sync (first seen when its baseline was taken), to leave out of
@@ -34,6 +36,8 @@ def drift_report(*, user: AbstractBaseUser | AnonymousUser, start: date, end: da
     accounts = visible_accounts(user)
     # The days as a range of instants (midnight to midnight, local time): `created_at__date` would convert
     # every row's time before comparing, and no index could serve it.
+    # Days outside any stored history are clamped (a date of year 9999 plus a day would not exist).
+    start, end = max(start, FIRST_DAY), min(end, LAST_DAY)
     since = timezone.make_aware(datetime.combine(start, time.min))
     until = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min))
     window = {"created_at__gte": since, "created_at__lt": until}
