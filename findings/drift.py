@@ -3,17 +3,19 @@ policies edited (with their diffs), new administrators and escalation paths, and
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import SyncRun
 from accounts.selectors import visible_accounts
 from findings.models import ChangeRequest, Finding, PolicyDocument, SnapshotChange
 from policy.tighten import policy_diff
+
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9000, 1, 1)
 
 
 def _baseline(accounts: Any) -> Q:
@@ -28,34 +30,40 @@ def _baseline(accounts: Any) -> Q:
 
 
 def drift_report(*, user: AbstractBaseUser | AnonymousUser, start: date, end: date) -> dict[str, Any]:
-    """What changed in the accounts the user may see between two days (inclusive)."""
+    """What changed in the accounts the user may see between two days (inclusive). The lists are
+    querysets, oldest first, for the page to show a page of each and the CSV to stream whole: after an
+    organisation's first sync they hold tens of thousands of rows."""
     accounts = visible_accounts(user)
-    window = {"created_at__date__gte": start, "created_at__date__lte": end}
+    # The days as a range of instants (midnight to midnight, local time): `created_at__date` would convert
+    # every row's time before comparing, and no index could serve it.
+    # Days outside any stored history are clamped (a date of year 9999 plus a day would not exist).
+    start, end = max(start, FIRST_DAY), min(end, LAST_DAY)
+    since = timezone.make_aware(datetime.combine(start, time.min))
+    until = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min))
+    window = {"created_at__gte": since, "created_at__lt": until}
     changes = (
         SnapshotChange.objects.filter(account__in=accounts, **window)
         .select_related("account")
         .order_by("created_at", "id")
     )
-    grouped: dict[str, list[SnapshotChange]] = defaultdict(list)
-    first_seen: list[SnapshotChange] = []
-    for c in changes:
-        if c.kind == SnapshotChange.Kind.PRINCIPAL_ADDED and c.detail.get("first_sync"):
-            first_seen.append(c)
-        else:
-            grouped[c.kind].append(c)
-    new: QuerySet[Finding] = Finding.objects.filter(
-        account__in=accounts, first_seen__date__gte=start, first_seen__date__lte=end
-    ).select_related("account", "principal")
+    added = changes.filter(kind=SnapshotChange.Kind.PRINCIPAL_ADDED)
+    first_sync = Q(detail__first_sync=True)
+    new: QuerySet[Finding] = (
+        Finding.objects.filter(account__in=accounts, first_seen__gte=since, first_seen__lt=until)
+        .select_related("account", "principal")
+        .order_by("first_seen", "id")
+    )
     baseline = _baseline(accounts)
     return {
         "start": start,
         "end": end,
-        "first_seen": first_seen,
-        "added": grouped.get(SnapshotChange.Kind.PRINCIPAL_ADDED, []),
-        "removed": grouped.get(SnapshotChange.Kind.PRINCIPAL_REMOVED, []),
-        "edited": grouped.get(SnapshotChange.Kind.POLICY_CHANGED, []),
-        "new_admins": list(new.filter(kind="admin").exclude(baseline)),
-        "new_escalations": list(new.filter(kind="privilege-escalation").exclude(baseline)),
+        "first_seen": added.filter(first_sync),
+        # Not `exclude(first_sync)`: a change without the key would compare NULL and be left out.
+        "added": added.filter(~Q(detail__has_key="first_sync") | Q(detail__first_sync=False)),
+        "removed": changes.filter(kind=SnapshotChange.Kind.PRINCIPAL_REMOVED),
+        "edited": changes.filter(kind=SnapshotChange.Kind.POLICY_CHANGED),
+        "new_admins": new.filter(kind="admin").exclude(baseline),
+        "new_escalations": new.filter(kind="privilege-escalation").exclude(baseline),
         "baseline_admins": new.filter(kind="admin").filter(baseline).count(),
         "applied_by_us": set(
             ChangeRequest.objects.filter(

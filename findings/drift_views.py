@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.roles import Role, role_required
+from core.paging import page_number, queryset_page
 from findings.drift import drift_report, with_policy_diffs
 from findings.views import _csv_response
 
@@ -37,10 +38,16 @@ def drift_context(request: HttpRequest) -> dict[str, Any]:
     return drift_report(user=request.user, start=start, end=end)
 
 
+# Each list of the page, shown a page at a time (`?added_page=2`); the CSV holds them whole.
+LISTS = ("new_admins", "new_escalations", "first_seen", "added", "removed", "edited")
+
+
 @role_required(Role.VIEWER)
 def drift(request: HttpRequest) -> HttpResponse:
     context = drift_context(request)
-    with_policy_diffs(context["edited"])
+    for name in LISTS:
+        context[name] = queryset_page(context[name], page_number(request.GET.get(f"{name}_page")))
+    with_policy_diffs(context["edited"].items)
     context["query"] = f"from={context['start']:%Y-%m-%d}&to={context['end']:%Y-%m-%d}"
     return render(request, "findings/drift.html", context)
 
@@ -53,7 +60,7 @@ def _rows(context: dict[str, Any]) -> Iterator[list[Any]]:
         ("edited", "policy edited"),
     )
     for key, label in labels:
-        for c in context[key]:
+        for c in context[key].iterator(chunk_size=2000):
             detail = ""
             if key == "edited":
                 outside = c.principal_arn not in context["applied_by_us"]
@@ -76,7 +83,7 @@ def _rows(context: dict[str, Any]) -> Iterator[list[Any]]:
                 detail,
             ]
     for key, label in (("new_admins", "new administrator"), ("new_escalations", "new escalation path")):
-        for f in context[key]:
+        for f in context[key].iterator(chunk_size=2000):
             yield [
                 f.first_seen.isoformat(),
                 f.account.account_id,

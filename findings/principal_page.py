@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from findings.facts import Layers, evidence_age, principal_layers, principal_usage
+from core.paging import page_of
+from findings.facts import Layers, PrincipalUsage, evidence_age, principal_layers, principal_usage
 from findings.identity_center import permission_set_context
-from findings.models import (
-    AccessKey,
-    ChangeRequest,
-    Finding,
-    FindingStatus,
-    Principal,
-    ScoreHistory,
-    Suggestion,
-)
+from findings.models import AccessKey, ChangeRequest, Principal, ScoreHistory, Suggestion
+from findings.principal_lists import findings_page, service_actions_page, services_page
 from findings.protection import protected_reason
 from findings.selectors import risk_band, with_list_item
 from policy.catalog import default_catalog
@@ -24,8 +17,8 @@ from policy.evaluate import PrincipalContext, PrincipalPermissions
 from policy.model import PolicyDocument, PolicyError, parse_policy
 from policy.rules import SEVERITY_OF_PATH_CATEGORY
 from policy.scp import ScpCap
-from policy.usage import ActionUse
 
+INLINE_JSON_SIZE = 3000
 RISKY_ACTION_WORDS = ("iam:", "sts:assumerole", "passrole", "kms:decrypt", "secretsmanager:getsecretvalue")
 
 
@@ -49,14 +42,14 @@ class PolicyView:
     document: Any
     aws_managed: bool = False
     error: str = ""
+    sha256: str = ""
+    size: int = 0  # characters without whitespace, as AWS counts them
 
-
-@dataclass
-class ServiceUse:
-    service: str
-    actions: list[tuple[str, datetime | None, str]]  # (action, last used, state)
-    last_used: datetime | None
-    state: str  # used | unused | not-tracked | too-young | no-data
+    @property
+    def json_inline(self) -> bool:
+        """Small documents are shown on the page; larger ones (ReadOnlyAccess pretty-printed is 120 KB)
+        load when opened."""
+        return self.size <= INLINE_JSON_SIZE
 
 
 def _statement_views(doc: PolicyDocument) -> list[StatementView]:
@@ -109,6 +102,8 @@ def _views(layers: Layers, source: str) -> list[PolicyView]:
                 _statement_views(doc) if doc else [],
                 inline.document.document,
                 error=error,
+                sha256=inline.document.sha256,
+                size=inline.document.size,
             )
         )
     for policy in layers.managed:
@@ -124,6 +119,8 @@ def _views(layers: Layers, source: str) -> list[PolicyView]:
                 policy.document.document,
                 aws_managed=policy.aws_managed,
                 error=error,
+                sha256=policy.document.sha256,
+                size=policy.document.size,
             )
         )
     return views
@@ -147,6 +144,8 @@ def policies_of(principal: Principal) -> list[PolicyView]:
                 boundary.document.document,
                 aws_managed=boundary.aws_managed,
                 error=error,
+                sha256=boundary.document.sha256,
+                size=boundary.document.size,
             )
         )
     return views
@@ -161,40 +160,7 @@ def permissions_of(principal: Principal, policies: list[PolicyView]) -> Principa
     return PrincipalPermissions.build(ctx, docs, default_catalog(), boundary=boundary)
 
 
-def service_usage(principal: Principal, perms: PrincipalPermissions) -> list[ServiceUse]:
-    """Every granted service with its last use, and each action's state as `findings.facts` reads usage:
-    "kept" marks what Access Advisor cannot see (data-plane actions of a used service): never unused."""
-    catalog = default_catalog()
-    usage = principal_usage(principal)
-    granted: dict[str, list[str]] = {}
-    for a in perms.allowed_actions():
-        granted.setdefault(a.split(":", 1)[0], []).append(a)
-    out = []
-    for service in sorted(granted):
-        if usage.status in ("too-young", "no-data"):
-            state = usage.status
-        elif not usage.service_tracked(service):
-            state = "not-tracked"
-        elif service in usage.usage.used_services:
-            state = "used"
-        else:
-            state = "unused"
-        action_rows = []
-        for a in sorted(granted[service]):
-            answer = usage.state(a)
-            if answer is ActionUse.USED:
-                a_state = "used"
-            elif answer is ActionUse.UNUSED:
-                a_state = "unused"
-            else:
-                a_state = state if state in ("too-young", "no-data", "not-tracked") else "service-used"
-            action_rows.append((catalog.name(a), usage.action_last_used(a), a_state))
-        out.append(ServiceUse(service, action_rows, usage.service_last_used(service), state))
-    order = {"unused": 0, "used": 1, "not-tracked": 2, "too-young": 3, "no-data": 4}
-    return sorted(out, key=lambda s: (order.get(s.state, 5), s.service))
-
-
-def no_suggestion_reason(principal: Principal) -> str:
+def no_suggestion_reason(principal: Principal, usage: PrincipalUsage | None = None) -> str:
     """Why the principal page offers no tightened policy, in words."""
     if principal.kind == "group":
         return "groups are not tightened directly: their members' use is what counts, so tighten each member."
@@ -208,7 +174,7 @@ def no_suggestion_reason(principal: Principal) -> str:
     )
     if open_change is not None:
         return f"change #{open_change.pk} for it is {open_change.get_status_display().lower()}."
-    usage = principal_usage(principal)
+    usage = usage or principal_usage(principal)
     if usage.status == "too-young":
         return "it is younger than the usage window: nothing it holds can be called unused yet."
     if usage.status in ("no-data", "stale"):
@@ -225,13 +191,18 @@ def no_suggestion_reason(principal: Principal) -> str:
     )
 
 
-def principal_page_context(principal: Principal) -> dict[str, Any]:
+def principal_page_context(principal: Principal, *, pages: dict[str, int] | None = None) -> dict[str, Any]:
     """What the principal page shows, read once: its policies and effective permissions, usage per service,
     score history, live findings, escalation chains, SCP caps, keys, members (a group), the suggestion
-    offered or why there is none, the age of its evidence, and the AccessDenied watch of its last change."""
+    offered or why there is none, the age of its evidence, and the AccessDenied watch of its last change.
+    Services, policies and findings are one page each (`pages`: list name -> page number, default 1)."""
+    pages = pages or {}
     policies = policies_of(principal)
     perms = permissions_of(principal, policies)
-    usage = service_usage(principal, perms) if principal.kind != "group" else []
+    usage = principal_usage(principal) if principal.kind != "group" else None
+    services, unused_services = (
+        services_page(perms, usage, pages.get("services", 1)) if usage is not None else (None, 0)
+    )
     history = list(
         ScoreHistory.objects.filter(principal=principal)
         .order_by("recorded_at")
@@ -241,15 +212,11 @@ def principal_page_context(principal: Principal) -> dict[str, Any]:
     return {
         "principal": principal,
         "band": risk_band(principal.risk_score),
-        "policies": policies,
-        "usage": usage,
-        "unused_services": sum(1 for s in usage if s.state == "unused"),
+        "policies": page_of(policies, pages.get("policies", 1)),
+        "services": services,
+        "unused_services": unused_services,
         "keys": AccessKey.objects.filter(principal=principal).order_by("created_at"),
-        "findings": list(
-            Finding.objects.filter(principal=principal)
-            .exclude(status=FindingStatus.RESOLVED)
-            .order_by("severity_rank", "kind", "subject")
-        ),
+        "findings": findings_page(principal, pages.get("findings", 1)),
         "escalations": [
             {
                 "path": p,
@@ -274,7 +241,7 @@ def principal_page_context(principal: Principal) -> dict[str, Any]:
         if principal.kind == "group"
         else [],
         "suggestions": suggested,
-        "no_suggestion_reason": "" if suggested else no_suggestion_reason(principal),
+        "no_suggestion_reason": "" if suggested else no_suggestion_reason(principal, usage),
         "evidence_age": evidence_age(principal) if principal.kind != "group" else None,
         # The latest applied change, whose AccessDenied watch (run by a worker) the page shows.
         "watch": ChangeRequest.objects.filter(principal=principal, status="applied")
@@ -282,3 +249,37 @@ def principal_page_context(principal: Principal) -> dict[str, Any]:
         .order_by("-applied_at")
         .first(),
     }
+
+
+def principal_list_context(principal: Principal, part: str, number: int) -> dict[str, Any]:
+    """One page of one of the principal page's long lists ("services", "policies", "findings"), for the
+    htmx request of its "show more" control: only what that list needs is read."""
+    context: dict[str, Any] = {"principal": principal}
+    if part == "findings":
+        context["findings"] = findings_page(principal, number)
+        return context
+    policies = policies_of(principal)
+    if part == "policies":
+        context["policies"] = page_of(policies, number)
+        return context
+    perms = permissions_of(principal, policies)
+    context["services"], context["unused_services"] = services_page(perms, principal_usage(principal), number)
+    return context
+
+
+def principal_actions_context(principal: Principal, service: str, number: int) -> dict[str, Any] | None:
+    """One page of the actions the principal is granted in one service; None when it is granted none."""
+    if principal.kind == "group":
+        return None
+    perms = permissions_of(principal, policies_of(principal))
+    actions = service_actions_page(perms, principal_usage(principal), service, number)
+    if actions is None:
+        return None
+    return {"principal": principal, "service": service, "actions": actions}
+
+
+def principal_document_context(principal: Principal, sha256: str) -> dict[str, Any] | None:
+    """One of the documents the principal's permissions depend on, by hash (for its "JSON" on demand);
+    None when it depends on no such document."""
+    policy = next((p for p in policies_of(principal) if p.sha256 == sha256), None)
+    return None if policy is None else {"principal": principal, "policy": policy}

@@ -12,6 +12,7 @@ from findings import (
     evidence,
     ingest,
     lifecycle,
+    retention,
     suggestions,
     watch,
 )
@@ -83,3 +84,9 @@ def evidence_tick() -> int:
 @shared_task(name="findings.tasks.evidence_job_run", acks_late=True)
 def evidence_job_run(job_id: int) -> str:
     return evidence.evidence_job_run(job_id=job_id).status
+
+
+@shared_task(name="findings.tasks.retention_prune")
+def retention_prune() -> dict[str, object]:
+    """Beat: prune and roll up history older than IAMREVIEW_RETENTION_DAYS (figures in the log and audit)."""
+    return retention.retention_prune()

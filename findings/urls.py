@@ -6,6 +6,7 @@ from findings import (
     drift_views,
     finding_views,
     org_views,
+    principal_views,
     review_views,
     trend_views,
     views,
@@ -15,8 +16,18 @@ from findings import (
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("principals/", views.principal_list, name="principal_list"),
-    path("principals/<int:pk>/", views.principal_detail, name="principal_detail"),
     path("principals/<int:pk>/window/", window_views.principal_window, name="principal_window"),
+    path("principals/<int:pk>/", principal_views.principal_detail, name="principal_detail"),
+    path(
+        "principals/<int:pk>/services/<str:service>/",
+        principal_views.principal_service_actions,
+        name="principal_service_actions",
+    ),
+    path(
+        "principals/<int:pk>/documents/<slug:sha256>/",
+        principal_views.principal_policy_document,
+        name="principal_policy_document",
+    ),
     path("principals/trusted-from-outside/", org_views.external_trust, name="external_trust"),
     path("findings/", views.finding_list, name="finding_list"),
     path("findings/bulk/", views.finding_bulk, name="finding_bulk"),

@@ -30,7 +30,6 @@ from findings.models import (
     Finding,
     FindingStatus,
 )
-from findings.principal_page import principal_page_context
 
 PAGE_SIZE = 50
 
@@ -109,12 +108,6 @@ def principal_list(request: HttpRequest) -> HttpResponse:
     return render_page_or_fragment(
         request, "findings/principal_list.html", "findings/htmx/principal_table.html", context
     )
-
-
-@role_required(Role.VIEWER)
-def principal_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    principal = reads.principal_for(user=request.user, pk=pk)
-    return render(request, "findings/principal_detail.html", principal_page_context(principal))
 
 
 # -- findings ------------------------------------------------------------------------------------------

@@ -43,6 +43,8 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=17),
     },
     "expire-suppressions": {"task": "findings.tasks.suppressions_expire", "schedule": crontab(minute=7)},
+    # Once a day, off the hour the digests go out: history beyond the retention period (findings.retention).
+    "prune-history": {"task": "findings.tasks.retention_prune", "schedule": crontab(hour=3, minute=23)},
     # notify: the minute's batch of new findings, and events or deliveries a lost task left behind
     "dispatch-notifications": {"task": "notify.tasks.notifications_dispatch_due", "schedule": 60.0},
 }

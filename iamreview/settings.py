@@ -290,6 +290,11 @@ IAMREVIEW_QUEUED_MAX_SECONDS = env_int("IAMREVIEW_QUEUED_MAX_SECONDS", 3 * 3600,
 # The AWS principal iamreview runs as (its instance/task role); member accounts' roles trust it.
 IAMREVIEW_AWS_PRINCIPAL = env_str("IAMREVIEW_AWS_PRINCIPAL", "arn:aws:iam::123456789012:role/iamreview")
 IAMREVIEW_UNUSED_DAYS = env_int("IAMREVIEW_UNUSED_DAYS", 90, minimum=1)
+# History older than this is pruned or rolled up daily (findings/retention.py). At least 400 days: Access
+# Advisor answers for up to 400 days and an account's unused window may reach that far back.
+IAMREVIEW_RETENTION_DAYS = env_int("IAMREVIEW_RETENTION_DAYS", 400, minimum=400)
+# Rows deleted per transaction by the prune: small enough that no table is locked for long.
+IAMREVIEW_RETENTION_BATCH = env_int("IAMREVIEW_RETENTION_BATCH", 2000, minimum=1)
 IAMREVIEW_KEY_MAX_AGE_DAYS = env_int("IAMREVIEW_KEY_MAX_AGE_DAYS", 90, minimum=1)
 IAMREVIEW_KEY_UNUSED_DAYS = env_int("IAMREVIEW_KEY_UNUSED_DAYS", 90, minimum=1)
 IAMREVIEW_ADVISOR_CONCURRENCY = env_int("IAMREVIEW_ADVISOR_CONCURRENCY", 4, minimum=1)

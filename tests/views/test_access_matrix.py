@@ -108,6 +108,10 @@ def url_for(name: str, pattern: URLPattern, world: dict[str, Any], user: str = "
         kwargs["pk"] = (obj.get(user) or obj["admin"]).pk if owner == "channels" else obj.pk
     if "fmt" in pattern.pattern.converters:
         kwargs["fmt"] = "json"
+    if "service" in pattern.pattern.converters:
+        kwargs["service"] = "iam"  # a service the principal is granted (iam:PassRole)
+    if "sha256" in pattern.pattern.converters:
+        kwargs["sha256"] = world["principal"].inline_policies.first().document.sha256
     return reverse(name, kwargs=kwargs)
 
 

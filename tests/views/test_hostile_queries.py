@@ -32,6 +32,7 @@ PARAMS = [
     *("q", "account", "type", "band", "finding", "admin", "unused", "escalation", "tag", "sort", "page"),
     *("status", "severity", "kind", "assignee", "since", "principal", "skip", "state", "action", "actor"),
     *("object", "days", "chart", "from", "to", "apply", "management", "next"),
+    *("services_page", "policies_page", "findings_page", "added_page", "edited_page", "first_seen_page"),
     *("o", "p", "e", "all", "_changelist_filters", "_to_field", "_popup", "id__in", "name__regex"),
 ]
 HOSTILE = [
