@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,11 +59,37 @@ def _add_cross_account_finding(report: PrincipalReport, paths: list[dict[str, An
     report.score_explanation = scored.score_explanation
 
 
+# The engine inputs of one account, read once while many predictions run over the same stored snapshot
+# (`engine_inputs_read_once`); empty outside of it.
+_READ_ONCE: ContextVar[dict[int, dict[str, Any]] | None] = ContextVar("engine_inputs_once", default=None)
+
+
+@contextmanager
+def engine_inputs_read_once() -> Iterator[None]:
+    """Within this block `engine_inputs` reads each account's facts once: building every suggestion of an
+    account predicts each one's score over the same stored snapshot, and reading its usage again for each
+    (every last-accessed row of the account) made the build quadratic in the account's size."""
+    token = _READ_ONCE.set({})
+    try:
+        yield
+    finally:
+        _READ_ONCE.reset(token)
+
+
 def engine_inputs(account: LinkedAccount) -> dict[str, Any]:
     """What the stored snapshot knows of users' credentials, as the engine takes it: access keys per user
     (CreateAccessKey fails at two) and the active ones, and who has a console password and MFA (from the
     credential report, when one was collected). The sync's analysis and the predicted score read it the
     same way."""
+    once = _READ_ONCE.get()
+    if once is not None:
+        if account.pk not in once:
+            once[account.pk] = _engine_inputs(account)
+        return once[account.pk]
+    return _engine_inputs(account)
+
+
+def _engine_inputs(account: LinkedAccount) -> dict[str, Any]:
     counts: dict[str, int] = {}
     active: dict[str, int] = {}
     keys = AccessKey.objects.filter(principal__account=account).values_list("principal__arn", "active")

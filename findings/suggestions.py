@@ -21,7 +21,7 @@ from accounts.aws import apply as aws
 from accounts.aws.client import AwsAccessError, AwsSession
 from accounts.models import LinkedAccount
 from accounts.services import aws_target
-from findings.analysis import engine_inputs
+from findings.analysis import engine_inputs, engine_inputs_read_once
 from findings.change_items import ItemKind, part_name
 from findings.facts import (
     PrincipalUsage,
@@ -470,7 +470,8 @@ def suggestions_build_for_account(*, account_id: int, session_factory: Any = Non
     built = 0
     # Groups carry no usage of their own (their members' is read): each is considered.
     candidates = Principal.objects.filter(account=account).filter(Q(unused_count__gt=0) | Q(kind="group"))
-    for principal in candidates.order_by("id"):
-        if suggestion_build(principal=principal, analyzer=analyzer) is not None:
-            built += 1
+    with engine_inputs_read_once():
+        for principal in candidates.order_by("id"):
+            if suggestion_build(principal=principal, analyzer=analyzer) is not None:
+                built += 1
     return built

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from findings.change_items import STEP_KINDS
+from findings.change_items import HANDLERS, STEP_KINDS
 from policy.analyze import analyze_account
 from policy.catalog import default_catalog
 from policy.gaad import load_gaad
@@ -36,7 +36,9 @@ FIXTURES = sorted((ROOT / "tests" / "fixtures" / "gaad").glob("*.json"))
 
 # Other things in the project are called "kind" too; a literal from these vocabularies is not a finding kind.
 PRINCIPAL_KINDS = {"user", "role", "group"}
-POLICY_ITEM_KINDS = {"inline", "managed", "replace", "detach"}  # change items and tighten_policy's `kind`
+# Change items (every kind a handler applies: roles', users', groups' and permission sets' policies) and
+# tighten_policy's `kind`.
+POLICY_ITEM_KINDS = {"inline", "managed", "replace", "detach"} | set(HANDLERS)
 OTHER_KINDS = PRINCIPAL_KINDS | POLICY_ITEM_KINDS | set(STEP_KINDS)  # and the writes a change records
 
 
