@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.aws import apply as aws
@@ -45,15 +46,16 @@ def _log(cr: ChangeRequest, step: str, progress: int, line: str) -> None:
 
 def _fail(cr: ChangeRequest, message: str, *, action: str = "change.apply_fail") -> ChangeRequest:
     status = ChangeStatus.ROLLBACK_FAILED if action == "change.rollback_fail" else ChangeStatus.FAILED
-    ChangeRequest.objects.filter(pk=cr.pk).update(status=status, error=message, step="Failed")
-    cr.refresh_from_db()
-    audit_record(
-        actor=cr.applied_by if action == "change.apply_fail" else None,
-        action=action,
-        obj=cr,
-        account_id=cr.account.account_id,
-        summary=f"Change #{cr.pk}: {message[:400]}",
-    )
+    with transaction.atomic():  # the status and its audit entry together, as for every end of a job
+        ChangeRequest.objects.filter(pk=cr.pk).update(status=status, error=message, step="Failed")
+        cr.refresh_from_db()
+        audit_record(
+            actor=cr.applied_by if action == "change.apply_fail" else None,
+            action=action,
+            obj=cr,
+            account_id=cr.account.account_id,
+            summary=f"Change #{cr.pk}: {message[:400]}",
+        )
     what = "rollback" if action == "change.rollback_fail" else "apply"
     emit(change_event, change=cr, event=FAILED, detail={"what": what, "error": message})
     return cr
@@ -192,21 +194,24 @@ def change_request_apply(*, change_id: int, session_factory: Any = None) -> Chan
         cr.steps = steps
         _fail(cr, f"AWS refused a write ({exc}); undoing the {len(steps)} write(s) already made.")
         return change_request_rollback(change_id=cr.pk, session_factory=session_factory, claim=False)
-    ChangeRequest.objects.filter(pk=cr.pk).update(
-        status=ChangeStatus.APPLIED, applied_at=timezone.now(), step="Applied", progress=100, steps=steps
-    )
-    # Applied: the suggestion is no longer offered (the next sync builds a new one if anything is left).
-    Suggestion.objects.filter(pk=cr.suggestion_id).update(stale=True)
-    cr.refresh_from_db()
-    audit_record(
-        actor=cr.applied_by,
-        action="change.apply",
-        obj=cr,
-        account_id=cr.account.account_id,
-        summary=f"Applied change #{cr.pk} (version {cr.version}) to {cr.principal_arn}",
-        before={"previous": live},
-        after={"digest": items_digest(cr.items), "steps": steps},
-    )
+    # Marked applied and audited together: a worker killed in between leaves neither (the reaper then
+    # rolls the recorded writes back), never an applied change without its audit entry.
+    with transaction.atomic():
+        ChangeRequest.objects.filter(pk=cr.pk).update(
+            status=ChangeStatus.APPLIED, applied_at=timezone.now(), step="Applied", progress=100, steps=steps
+        )
+        # Applied: the suggestion is no longer offered (the next sync builds a new one if anything is left).
+        Suggestion.objects.filter(pk=cr.suggestion_id).update(stale=True)
+        cr.refresh_from_db()
+        audit_record(
+            actor=cr.applied_by,
+            action="change.apply",
+            obj=cr,
+            account_id=cr.account.account_id,
+            summary=f"Applied change #{cr.pk} (version {cr.version}) to {cr.principal_arn}",
+            before={"previous": live},
+            after={"digest": items_digest(cr.items), "steps": steps},
+        )
     emit(change_event, change=cr, event=DONE, detail={"what": "apply"})
     return cr
 
@@ -233,41 +238,46 @@ def change_request_rollback(
         for done, n in enumerate(pending, start=1):
             line = undo_step(iam, target, steps[n])
             steps[n]["undone"] = timezone.now().isoformat()
-            ChangeRequest.objects.filter(pk=cr.pk).update(steps=steps)
+            with transaction.atomic():  # a step marked undone has its audit entry
+                ChangeRequest.objects.filter(pk=cr.pk).update(steps=steps)
+                audit_record(
+                    actor=None,
+                    action="change.rollback_step",
+                    obj=cr,
+                    account_id=cr.account.account_id,
+                    summary=f"Rollback of change #{cr.pk}: {line}",
+                    before={"step": {k: v for k, v in steps[n].items() if k != "undone"}},
+                )
             _log(cr, f"Rolling back: {line}", int(100 * done / max(len(pending), 1)), f"rollback: {line}")
-            audit_record(
-                actor=None,
-                action="change.rollback_step",
-                obj=cr,
-                account_id=cr.account.account_id,
-                summary=f"Rollback of change #{cr.pk}: {line}",
-                before={"step": {k: v for k, v in steps[n].items() if k != "undone"}},
-            )
     except AwsAccessError as exc:
         return _fail(
             cr,
             f"Rollback failed ({exc}). What was undone is recorded; roll back again to finish.",
             action="change.rollback_fail",
         )
-    if failed_apply:
-        # The apply failed and its writes are undone: the request stays failed, with the reason it failed.
-        ChangeRequest.objects.filter(pk=cr.pk).update(
-            status=ChangeStatus.FAILED, step="Failed; every write undone", rolled_back_at=timezone.now()
+    with transaction.atomic():  # the end state and its audit entry together
+        if failed_apply:
+            # The apply failed and its writes are undone: the request stays failed, with why it failed.
+            ChangeRequest.objects.filter(pk=cr.pk).update(
+                status=ChangeStatus.FAILED, step="Failed; every write undone", rolled_back_at=timezone.now()
+            )
+            summary = f"Undid the {len(pending)} write(s) of failed change #{cr.pk}"
+        else:
+            ChangeRequest.objects.filter(pk=cr.pk).update(
+                status=ChangeStatus.ROLLED_BACK,
+                rolled_back_at=timezone.now(),
+                step="Rolled back",
+                progress=100,
+            )
+            summary = f"Rolled back change #{cr.pk} on {cr.principal_arn}"
+        cr.refresh_from_db()
+        audit_record(
+            actor=None,
+            action="change.rollback",
+            obj=cr,
+            account_id=cr.account.account_id,
+            summary=summary,
+            after={"restored": cr.previous},
         )
-        summary = f"Undid the {len(pending)} write(s) of failed change #{cr.pk}"
-    else:
-        ChangeRequest.objects.filter(pk=cr.pk).update(
-            status=ChangeStatus.ROLLED_BACK, rolled_back_at=timezone.now(), step="Rolled back", progress=100
-        )
-        summary = f"Rolled back change #{cr.pk} on {cr.principal_arn}"
-    cr.refresh_from_db()
-    audit_record(
-        actor=None,
-        action="change.rollback",
-        obj=cr,
-        account_id=cr.account.account_id,
-        summary=summary,
-        after={"restored": cr.previous},
-    )
     emit(change_event, change=cr, event=DONE, detail={"what": "rollback", "after_failed_apply": failed_apply})
     return cr

@@ -156,11 +156,14 @@ def _outside_catalog(
         return any(covers(w, wanted) for w in written)
 
     # Actions the catalog does not know but the usage names (used, or reported at action level) or the
-    # policy writes out somewhere (`named`): kept by name when used or unknown.
+    # policy writes out somewhere (`named`): kept by name when used or unknown. A service the catalog does
+    # not know that the policy names with a wildcard (`named` holds it as `service:*`) is kept whole
+    # where this statement grants it whole (a NotAction statement, `*`), unless its service is unused.
     for action in sorted(named):
         if action in out.kept or action in out.removed:
             continue
-        state = usage.state(action)
+        service, _, name = action.partition(":")
+        state = usage.service_state(service) if name == "*" else usage.state(action)
         if state is not ActionUse.UNUSED and granted(action):
             out.kept.add(action)
             if state is ActionUse.UNKNOWN:
@@ -278,6 +281,16 @@ def tighten_policy(
         a for st in doc.statements for a in (*st.actions, *(st.not_actions or ())) if not is_wildcard(a)
     }
     named = frozenset(a for a in written | usage.used_actions | usage.tracked_actions if not catalog.bit(a))
+    # Services the catalog does not know, written with a wildcard (`zzz:*`, `zzz:Get*`): nameable whole.
+    named |= {
+        f"{service}:*"
+        for st in doc.statements
+        for a in (*st.actions, *(st.not_actions or ()))
+        if is_wildcard(a)
+        and ":" in a
+        and not is_wildcard(service := a.lower().split(":", 1)[0])
+        and not catalog.service_known(service)
+    }
     for st in doc.statements:
         if not st.is_allow:
             statements.append(st)
