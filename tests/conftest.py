@@ -95,3 +95,26 @@ def client_as(users: dict[str, object]):  # type: ignore[no-untyped-def]
         return client
 
     return _client
+
+
+# The longest tests (a minute or so each on 2 cores) start first: the workers then finish together
+# instead of one of them running a long test alone at the end. Order only; every test still runs.
+LONGEST_FIRST = (
+    "tests/independent/test_demo_tighten_z3.py",
+    "tests/sync/test_fault_campaign.py",
+    "tests/browser/test_layout.py",
+    "tests/browser/test_demo_tour.py",
+    "tests/views/test_hostile_queries.py",
+    "tests/organization/test_demo_organization.py",
+    "tests/changes/test_suggestions_keep_used_actions.py",
+    "tests/browser/test_evidence_to_add_back.py",
+    "tests/browser/test_change_flow.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their order
