@@ -13,6 +13,7 @@ from django.test import Client
 from hypothesis import settings as hypothesis_settings
 
 from accounts.roles import ROLE_GROUPS, Role
+from accounts.signals import grant_admin_group_all_permissions
 
 PASSWORD = "correct horse battery staple"
 
@@ -35,8 +36,12 @@ def _require_postgresql(django_db_setup: None, django_db_blocker: object) -> Non
 def make_user(username: str, role: Role | None) -> object:
     user = get_user_model().objects.create_user(username=username, password=PASSWORD)
     if role is not None:
-        # get_or_create: transactional tests flush the groups the data migration made.
-        user.groups.add(Group.objects.get_or_create(name=role.group_name)[0])
+        # get_or_create: a transactional test earlier on this worker flushed the groups the data migration
+        # made, and the admin group's permissions with them: give them back as post_migrate does.
+        group, created = Group.objects.get_or_create(name=role.group_name)
+        if created:
+            grant_admin_group_all_permissions()
+        user.groups.add(group)
     return user
 
 
