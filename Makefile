@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock 2>/dev/
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/iamreview
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 TEST_CACHE_URL ?= redis://127.0.0.1:6379/15
-PYTEST_WORKERS ?= 3
+PYTEST_WORKERS ?= 2
 
 .PHONY: install demo demo-sso test lint bench audit clean
 
