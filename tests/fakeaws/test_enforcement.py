@@ -8,7 +8,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 import fakeaws
 from accounts.product_roles import (
@@ -23,6 +22,7 @@ from accounts.product_roles import (
 from fakeaws.enforce import action_for
 from fakeaws.iamdb import iam_database
 from fakeaws.scenario import seed_account
+from tests.fakeaws.sessions import refused, role_session
 from tests.scenarios import ACCOUNT, small_company
 
 ADMIN = json.dumps(
@@ -38,22 +38,7 @@ def world() -> Iterator[dict[str, str]]:
 
 
 def as_role(name: str, account: str = ACCOUNT) -> boto3.Session:
-    creds = boto3.client("sts", region_name="us-east-1").assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/{name}", RoleSessionName="iamreview-test"
-    )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name="us-east-1",
-    )
-
-
-def refused(call: Any, **kwargs: Any) -> str:
-    with pytest.raises(ClientError) as error:
-        call(**kwargs)
-    assert error.value.response["Error"]["Code"] in ("AccessDenied", "AccessDeniedException")
-    return str(error.value.response["Error"]["Message"])
+    return role_session(account, name)
 
 
 @pytest.mark.parametrize("target", [APPLY_ROLE_NAME, READ_ROLE_NAME])

@@ -9,14 +9,13 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 import fakeaws
 from accounts.product_roles import APPLY_ROLE_NAME, READ_ROLE_NAME
 from fakeaws.organization import organizations_client, seed_organization
 from fakeaws.scenario import PRODUCT_ACCOUNT, account_clients, seed_account
+from tests.fakeaws.sessions import refused, role_session
 
 MGMT, MEMBER = "999999999999", "111111111111"
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -59,23 +58,7 @@ def org() -> Iterator[dict[str, str]]:
         )
 
 
-def session(account: str, role: str, **extra: Any) -> boto3.Session:
-    creds = boto3.client("sts", region_name="us-east-1").assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="iamreview-test", **extra
-    )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name="us-east-1",
-    )
-
-
-def refused(call: Any, **kwargs: Any) -> str:
-    with pytest.raises(ClientError) as error:
-        call(**kwargs)
-    assert error.value.response["Error"]["Code"] in ("AccessDenied", "AccessDeniedException")
-    return str(error.value.response["Error"]["Message"])
+session = role_session
 
 
 def test_an_scp_refuses_the_apply_role_in_a_member_account(org: dict[str, str]) -> None:
