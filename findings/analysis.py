@@ -15,18 +15,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import LinkedAccount
-from findings.bulk import rows_update
+from findings.bulk import objects_copy, rows_update
 from findings.cross_account import cross_account_paths
 from findings.facts import usage_from_rows
 from findings.models import (
     AccessKey,
     CatalogGap,
     CredentialReportRow,
-    LastAccessed,
     Principal,
     ScoreHistory,
 )
 from findings.organization import engine_levels, organization_id_of, own_account_ids, policy_levels
+from findings.usage_rows import account_usage_rows
 from policy.analyze import AccountAnalysis, AccountReport, PrincipalReport
 from policy.catalog import default_catalog
 from policy.cross_account_score import cross_account_admin_score
@@ -123,9 +123,7 @@ def account_usage(account: LinkedAccount, *, now: datetime | None = None) -> dic
     Principals without an analysable usage (too young, no data, stale) are left out: unknown."""
     now = now or timezone.now()
     last = account.sync_runs.filter(status="succeeded").order_by("-finished_at").first()
-    rows_by_principal: dict[int, list[LastAccessed]] = {}
-    for row in LastAccessed.objects.filter(principal__account=account):
-        rows_by_principal.setdefault(row.principal_id, []).append(row)
+    rows_by_principal = account_usage_rows(account.pk)
     found: dict[str, Usage] = {}
     for principal in Principal.objects.filter(account=account).exclude(kind="group"):
         read = usage_from_rows(
@@ -239,5 +237,5 @@ def account_analyze(
             "analyzed_at",
         ],
     )
-    ScoreHistory.objects.bulk_create(history, batch_size=1000)
+    objects_copy(history)
     return AnalysisOutcome(len(principals), len(updates), 0, report, analysis)

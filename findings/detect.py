@@ -17,7 +17,8 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import LinkedAccount
 from findings.facts import PrincipalUsage, usage_from_rows
-from findings.models import AccessKey, AnalyzerFinding, CredentialReportRow, LastAccessed, Principal
+from findings.models import AccessKey, AnalyzerFinding, CredentialReportRow, Principal
+from findings.usage_rows import account_usage_rows
 from policy.analyze import AccountAnalysis, PrincipalReport
 from policy.kinds import kind
 from policy.usage import ActionUse
@@ -129,9 +130,7 @@ def unused_specs(
     window = account.unused_days
     cutoff = now - timedelta(days=window)
     principals = {p.arn: p for p in Principal.objects.filter(account=account).exclude(kind="group")}
-    rows_by_principal: dict[int, list[LastAccessed]] = {}
-    for row in LastAccessed.objects.filter(principal__account=account):
-        rows_by_principal.setdefault(row.principal_id, []).append(row)
+    rows_by_principal = account_usage_rows(account.pk)
     specs: list[FindingSpec] = []
     states: dict[str, UnusedState] = {}
     for arn, principal in principals.items():
@@ -146,7 +145,11 @@ def unused_specs(
             last_collected=last_collected,
         )
         state = unused_for_principal(
-            allowed=perms.allowed_actions(), usage=usage, action_name=analysis.catalog.name
+            # What it holds matters only when its use can be read (a principal without Access Advisor
+            # data, or too young, has nothing unused).
+            allowed=perms.allowed_actions() if usage.status == "analyzed" else frozenset(),
+            usage=usage,
+            action_name=analysis.catalog.name,
         )
         states[arn] = state
         if len(state.unused_services) > MAX_SERVICE_FINDINGS:

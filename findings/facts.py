@@ -4,16 +4,19 @@ they cannot disagree about what is unused or what a principal holds."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import LinkedAccount
 from findings.evidence_models import EvidenceJobKind
 from findings.models import EvidenceJob, EvidenceRecord, InlinePolicy, LastAccessed, ManagedPolicy, Principal
 from findings.review_window import ReviewWindow, review_window
+from findings.usage_rows import UsageRow, principal_usage_rows
 from policy.catalog import default_catalog
 from policy.evidence import Evidence, EvidenceSource
 from policy.usage import ActionUse, Usage
@@ -34,8 +37,8 @@ class PrincipalUsage:
     usage: Usage
     window_days: int
     cutoff: datetime
-    services: dict[str, LastAccessed] = field(default_factory=dict)
-    actions: dict[tuple[str, str], LastAccessed] = field(default_factory=dict)
+    services: dict[str, UsageRow] = field(default_factory=dict)
+    actions: dict[tuple[str, str], UsageRow] = field(default_factory=dict)
 
     def state(self, action: str) -> ActionUse:
         return self.usage.state(action)
@@ -56,7 +59,7 @@ class PrincipalUsage:
 def usage_from_rows(
     *,
     principal: Principal,
-    rows: list[LastAccessed],
+    rows: Sequence[UsageRow | LastAccessed],
     window_days: int,
     now: datetime,
     last_collected: datetime | None = None,
@@ -69,14 +72,12 @@ def usage_from_rows(
         status = "too-young"
     elif not rows:
         status = "no-data"
-    elif last_collected is not None and max(r.collected_at for r in rows) < last_collected - timedelta(
-        minutes=1
-    ):
+    elif last_collected is not None and reported_at(principal, rows) < last_collected - timedelta(minutes=1):
         status = "stale"
     else:
         status = "analyzed"
 
-    def recent(row: LastAccessed) -> bool:
+    def recent(row: UsageRow | LastAccessed) -> bool:
         return row.last_accessed_at is not None and row.last_accessed_at >= cutoff
 
     usage = Usage.of(
@@ -89,11 +90,18 @@ def usage_from_rows(
     return PrincipalUsage(status, usage, window_days, cutoff, services, actions)
 
 
+def reported_at(principal: Principal, rows: Sequence[UsageRow | LastAccessed]) -> datetime:
+    """When Access Advisor last reported on the principal: its rows are kept while the report is the same
+    (`findings.usage_rows`), so this is the principal's own time, or its newest row's for rows stored before
+    the principal kept one."""
+    return principal.usage_collected_at or max(r.collected_at for r in rows)
+
+
 def principal_usage(principal: Principal, *, now: datetime | None = None) -> PrincipalUsage:
     last = principal.account.sync_runs.filter(status="succeeded").order_by("-finished_at").first()
     return usage_from_rows(
         principal=principal,
-        rows=list(LastAccessed.objects.filter(principal=principal)),
+        rows=principal_usage_rows(principal.pk),
         window_days=review_window(principal).unused_days,
         now=now or timezone.now(),
         last_collected=last.finished_at if last else None,
@@ -154,7 +162,9 @@ class EvidenceAge:
 
 
 def evidence_age(principal: Principal) -> EvidenceAge:
-    advisor = LastAccessed.objects.filter(principal=principal).order_by("-collected_at").first()
+    advisor = principal.usage_collected_at or LastAccessed.objects.filter(principal=principal).aggregate(
+        newest=Max("collected_at")
+    ).get("newest")
     done = EvidenceJob.objects.filter(status="succeeded").order_by("-finished_at")
     generation = done.filter(principal=principal, kind=EvidenceJobKind.GENERATION).first()
     lookup = (
@@ -170,7 +180,7 @@ def evidence_age(principal: Principal) -> EvidenceAge:
         else ""
     )  # type: ignore[operator]
     return EvidenceAge(
-        access_advisor=advisor.collected_at if advisor else None,
+        access_advisor=advisor,
         generation=generation.finished_at if generation else None,
         lookup=lookup.finished_at if lookup else None,
         error=error,
@@ -205,7 +215,7 @@ def usage_union(
         return PrincipalUsage("no-data", Usage(young=True), window_days, cutoff)
     worst = next((m.status for m in members if m.status != "analyzed"), "analyzed")
     usage = Usage.union([m.usage for m in members])
-    services: dict[str, LastAccessed] = {}
+    services: dict[str, UsageRow] = {}
     for m in members:  # the latest use of each service by any member
         for name, row in m.services.items():
             held = services.get(name)

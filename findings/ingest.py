@@ -27,6 +27,7 @@ from findings.models import AccessKey, CredentialReportRow, Principal
 from findings.organization import organization_store
 from findings.snapshot import snapshot_store
 from findings.snapshot_usage import as_datetime
+from findings.usage_rows import usage_rows_read_once
 from policy.gaad import GaadError
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,21 @@ def snapshot_ingest(
     if unchanged is not None:
         unchanged["last_used_moved"] = last_used_refresh(account=account, gaad=collected.gaad)
         return unchanged
+    with usage_rows_read_once():  # Access Advisor's rows: collected ones from memory, the rest read once
+        return _ingest_changed(
+            account=account, collected=collected, run=run, meter=meter, digest=digest, previous=previous
+        )
+
+
+def _ingest_changed(
+    *,
+    account: LinkedAccount,
+    collected: Collected,
+    run: SyncRun,
+    meter: SyncMeter,
+    digest: InputDigest,
+    previous: dict[str, Any],
+) -> dict[str, Any]:
     previous_outside = previous.get("outside_hash")
     with meter.timed("store"):
         stored = snapshot_store(account=account, collected=collected, run=run)

@@ -19,7 +19,7 @@ from accounts.models import LinkedAccount, SyncRun
 from core.audit import audit_record
 from core.models import assign_changed
 from findings.analysis import AnalysisOutcome
-from findings.bulk import rows_update
+from findings.bulk import objects_copy, rows_update
 from findings.detect import FindingSpec, credential_specs, engine_specs, merge_analyzer, unused_specs
 from findings.figures_cache import figures_changed_on_commit
 from findings.models import (
@@ -168,7 +168,12 @@ def findings_refresh(
                 summary=f"Reopened: {finding.title} on {finding.principal_arn} (seen again)",
             )
         (to_update if changed else still_seen).append(finding)
-    Finding.objects.bulk_create(to_create, batch_size=1000)
+    if objects_copy(to_create):
+        # COPY numbers no instance: the new findings' ids, for the signal's receivers.
+        ids = dict(Finding.objects.filter(account=account, first_seen=now).values_list("fingerprint", "id"))
+        for f in to_create:
+            f.pk = ids[f.fingerprint]
+            f._state.adding = False
     # Most findings of a re-sync are seen again unchanged: one UPDATE of last_seen per batch, and the
     # row-by-row update only for those whose content moved.
     for start in range(0, len(still_seen), 5000):

@@ -71,10 +71,14 @@ class Principal(models.Model):
     boundary_arn = models.CharField(max_length=2048, blank=True)
     groups = models.JSONField(default=list, blank=True)
     attached_policy_arns = models.JSONField(default=list, blank=True)
-    # Hash of every document this principal's permissions depend on, and of its usage data: analysis
-    # results are reused while both are unchanged.
+    # Hash of every document this principal's permissions depend on: analysis results are reused while it
+    # (and the account's other inputs, `findings.ingest_digest`) are unchanged.
     documents_hash = models.CharField(max_length=64, blank=True)
+    # Hash of its latest Access Advisor report (`findings.usage_rows.report_hash`).
     usage_hash = models.CharField(max_length=64, blank=True)
+    # When Access Advisor last reported on this principal (its rows are rewritten only when the report
+    # changed, so their own `collected_at` is when it last changed): `findings.usage_rows`.
+    usage_collected_at = models.DateTimeField(null=True, blank=True)
     errors = models.JSONField(default=list, blank=True)
     # Analysis results
     risk_score = models.PositiveSmallIntegerField(default=0)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.aws.collect import Collected
 from accounts.models import LinkedAccount, SyncRun
 from core.models import assign_changed
-from findings.bulk import rows_update
+from findings.bulk import objects_copy, rows_update
 from findings.models import (
     InlinePolicy,
     ManagedPolicy,
@@ -64,7 +64,7 @@ class _Documents:
             for h, d in self.pending.items()
             if h not in existing
         ]
-        PolicyDocument.objects.bulk_create(missing, ignore_conflicts=True)
+        objects_copy(missing, ignore_conflicts=True)  # another account's sync may store one first
         if missing:
             existing.update(
                 {d.sha256: d for d in PolicyDocument.objects.filter(sha256__in=[m.sha256 for m in missing])}
@@ -306,7 +306,7 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
         elif moved:  # an unchanged principal is not written again
             update_rows.append(principal)
         inline_by_arn[arn] = inline
-    Principal.objects.bulk_create(new_rows)
+    objects_copy(new_rows)  # their ids are read below, with every other principal's
     rows_update(
         update_rows,
         [
@@ -342,23 +342,23 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
     # Inline policies: rewritten for new and changed principals only.
     rewrite = [ids[a] for a in inline_by_arn if a in changed or a not in existing]
     InlinePolicy.objects.filter(principal_id__in=rewrite).delete()
-    InlinePolicy.objects.bulk_create(
+    rewritten = set(rewrite)
+    objects_copy(
         [
             InlinePolicy(principal_id=ids[arn], name=name, document=by_hash[digest])
             for arn, inline in inline_by_arn.items()
-            if ids[arn] in set(rewrite)
+            if ids[arn] in rewritten
             for name, digest in inline
             if digest
-        ],
-        batch_size=1000,
+        ]
     )
 
     user_ids = {p.name: ids[p.arn] for p in details.of_kind("user") if p.arn in ids}
-    key_count, last_accessed_rows = usage_store(
+    key_count, (last_accessed_rows, last_accessed_written) = usage_store(
         account=account, collected=collected, ids=ids, user_ids=user_ids
     )
 
-    SnapshotChange.objects.bulk_create(changes, batch_size=1000)
+    objects_copy(changes)
     # "Usage changed" decides whether the analysis and the usage findings run again when no document
     # changed. Their inputs: Access Advisor (None for an imported file: the stored rows stand), keys, the
     # credential report, Access Analyzer, and the day, because "unused for N days" moves with the calendar
@@ -383,6 +383,7 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
         "access_keys": key_count,
         "credential_rows": len(collected.credential_rows),
         "last_accessed_rows": last_accessed_rows,
+        "last_accessed_written": last_accessed_written,
         "analyzer_findings": len(collected.analyzer_findings or []),
         "added": 0 if first_sync else sum(c.kind == SnapshotChange.Kind.PRINCIPAL_ADDED for c in changes),
         "first_seen": len(seen) if first_sync else 0,

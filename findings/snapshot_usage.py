@@ -14,7 +14,9 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.aws.collect import Collected
 from accounts.models import LinkedAccount
-from findings.models import AccessKey, AnalyzerFinding, CredentialReportRow, LastAccessed
+from findings.bulk import rows_copy, rows_update
+from findings.models import AccessKey, AnalyzerFinding, CredentialReportRow, LastAccessed, Principal
+from findings.usage_rows import COLUMNS, UsageRow, report_hash, report_rows, usage_rows_remember
 
 
 def as_datetime(value: Any) -> datetime | None:
@@ -30,9 +32,9 @@ def as_datetime(value: Any) -> datetime | None:
 
 def usage_store(
     *, account: LinkedAccount, collected: Collected, ids: dict[str, int], user_ids: dict[str, int]
-) -> tuple[int, int]:
+) -> tuple[int, tuple[int, int]]:
     """Replace the account's keys, credential report, and (when read) last-accessed rows and Access
-    Analyzer findings; the number of keys and of last-accessed rows written. Principals whose Access
+    Analyzer findings; the number of keys, and of last-accessed rows reported and written. Principals whose Access
     Advisor job failed are not in `collected.last_accessed`, so their previous rows stay."""
     # Access keys (users), from ListAccessKeys plus the credential report's last-use columns.
     report_by_user = {r.get("user"): r for r in collected.credential_rows}
@@ -73,45 +75,9 @@ def usage_store(
         ]
     )
 
-    last_accessed_rows = 0
+    last_accessed = (0, 0)
     if collected.last_accessed is not None:
-        rows: list[LastAccessed] = []
-        for arn, services in collected.last_accessed.items():
-            pid = ids.get(arn)
-            if pid is None:
-                continue
-            for s in services:
-                namespace = s.get("ServiceNamespace", "")
-                rows.append(
-                    LastAccessed(
-                        principal_id=pid,
-                        service=namespace,
-                        service_name=s.get("ServiceName", ""),
-                        last_accessed_at=as_datetime(s.get("LastAuthenticated")),
-                        region=s.get("LastAuthenticatedRegion") or "",
-                        entity=s.get("LastAuthenticatedEntity") or "",
-                        tracked=True,
-                        collected_at=collected.collected_at,
-                    )
-                )
-                for a in s.get("TrackedActionsLastAccessed") or []:
-                    rows.append(
-                        LastAccessed(
-                            principal_id=pid,
-                            service=namespace,
-                            action=a.get("ActionName", ""),
-                            last_accessed_at=as_datetime(a.get("LastAccessedTime")),
-                            region=a.get("LastAccessedRegion") or "",
-                            entity=a.get("LastAccessedEntity") or "",
-                            tracked=True,
-                            collected_at=collected.collected_at,
-                        )
-                    )
-        LastAccessed.objects.filter(
-            principal__account=account, principal_id__in=[ids[a] for a in collected.last_accessed if a in ids]
-        ).delete()
-        LastAccessed.objects.bulk_create(rows, batch_size=2000)
-        last_accessed_rows = len(rows)
+        last_accessed = last_accessed_store(account=account, collected=collected, ids=ids)
 
     if collected.analyzer_findings is not None:
         AnalyzerFinding.objects.filter(account=account).delete()
@@ -131,4 +97,43 @@ def usage_store(
             ]
         )
 
-    return len(key_rows), last_accessed_rows
+    return len(key_rows), last_accessed
+
+
+def last_accessed_store(
+    *, account: LinkedAccount, collected: Collected, ids: dict[str, int]
+) -> tuple[int, int]:
+    """Access Advisor's reports, as rows (`findings.usage_rows`): a principal's rows are replaced only when
+        its report changed; each reported principal's `usage_collected_at` moves to this collection. Principals
+        whose job failed are not in `collected.last_accessed`, so their previous rows (and time) stay. Every
+        reported principal's rows are handed to the rest of the ingest from memory. How many rows were reported,
+    and how many of them written."""
+    if collected.last_accessed is None:  # not read (an imported file): the stored rows stand
+        return 0, 0
+    when = collected.collected_at
+    known = dict(
+        Principal.objects.filter(account=account)
+        .exclude(usage_collected_at=None)
+        .values_list("id", "usage_hash")
+    )
+    reported: dict[int, list[UsageRow]] = {}
+    rewrite: list[int] = []
+    hashes: list[Principal] = []
+    for arn, services in collected.last_accessed.items():
+        pid = ids.get(arn)
+        if pid is None:
+            continue
+        reported[pid] = report_rows(services, collected_at=when, when=as_datetime)
+        digest = report_hash(services)
+        if known.get(pid) != digest:
+            rewrite.append(pid)
+        hashes.append(Principal(pk=pid, usage_hash=digest, usage_collected_at=when))
+    LastAccessed.objects.filter(principal_id__in=rewrite).delete()
+    written = rows_copy(
+        LastAccessed,
+        ("principal_id", *COLUMNS),
+        ((pid, *row) for pid in rewrite for row in reported[pid]),
+    )
+    rows_update(hashes, ["usage_hash", "usage_collected_at"])
+    usage_rows_remember(account.pk, reported)
+    return sum(len(rows) for rows in reported.values()), written

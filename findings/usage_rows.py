@@ -1,0 +1,147 @@
+"""Access Advisor's rows, as the analysis reads them: read once per ingest, written only when they change.
+
+A large account holds hundreds of thousands of last-accessed rows (AWS reports every service a principal's
+policies grant, used or not: about 150 per principal). Building a Django instance for each, twice per sync
+(the engine's usage and the unused findings), cost more than the engine. Here:
+
+- a row is a `UsageRow` (a named tuple of the columns the analysis reads), read with one `values_list`;
+- within `usage_rows_read_once()` (an ingest), an account's rows are read at most once, and the rows the
+  sync has just collected are taken from memory (`usage_rows_remember`), not read back;
+- a principal's rows are rewritten only when its report changed (`report_hash`, kept on
+  `Principal.usage_hash`); when it did not, only `Principal.usage_collected_at` moves, which is when Access
+  Advisor last reported on it (the "stale" test of `findings.facts.usage_from_rows` reads it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from findings.models import LastAccessed
+
+COLUMNS = (
+    "service",
+    "service_name",
+    "action",
+    "last_accessed_at",
+    "region",
+    "entity",
+    "tracked",
+    "collected_at",
+)
+
+
+class UsageRow(NamedTuple):
+    """One last-accessed row: a service (`action` blank) or one of its tracked actions."""
+
+    service: str
+    service_name: str
+    action: str
+    last_accessed_at: datetime | None
+    region: str
+    entity: str
+    tracked: bool
+    collected_at: datetime
+
+
+RowsByPrincipal = dict[int, list[UsageRow]]
+
+# Account pk -> (rows by principal id, the principal ids whose rows are all there); only within
+# `usage_rows_read_once`.
+_ONCE: ContextVar[dict[int, tuple[RowsByPrincipal, set[int]]] | None] = ContextVar("usage_rows", default=None)
+
+
+@contextmanager
+def usage_rows_read_once() -> Iterator[None]:
+    """Within this block each account's last-accessed rows are read at most once (see the module)."""
+    token = _ONCE.set({})
+    try:
+        yield
+    finally:
+        _ONCE.reset(token)
+
+
+def usage_rows_remember(account_pk: int, rows: RowsByPrincipal) -> None:
+    """The rows a sync just collected for these principals (every one of theirs), to be read from memory."""
+    once = _ONCE.get()
+    if once is None:
+        return
+    held, complete = once.setdefault(account_pk, ({}, set()))
+    held.update(rows)
+    complete.update(rows)
+
+
+def usage_rows_forget(account_pk: int) -> None:
+    once = _ONCE.get()
+    if once is not None:
+        once.pop(account_pk, None)
+
+
+def account_usage_rows(account_pk: int) -> RowsByPrincipal:
+    """Every last-accessed row of the account's principals, by principal id."""
+    once = _ONCE.get()
+    if once is None:
+        return _read(LastAccessed.objects.filter(principal__account_id=account_pk))
+    held, complete = once.setdefault(account_pk, ({}, set()))
+    if complete != {-1}:
+        query = LastAccessed.objects.filter(principal__account_id=account_pk)
+        if complete:
+            query = query.exclude(principal_id__in=list(complete))
+        for pid, rows in _read(query).items():
+            held.setdefault(pid, []).extend(rows)
+        once[account_pk] = (held, {-1})  # every principal's rows are held now
+    return held
+
+
+def principal_usage_rows(principal_id: int) -> list[UsageRow]:
+    return _read(LastAccessed.objects.filter(principal_id=principal_id)).get(principal_id, [])
+
+
+def _read(query: Any) -> RowsByPrincipal:
+    found: RowsByPrincipal = {}
+    for pid, *values in query.values_list("principal_id", *COLUMNS).iterator(chunk_size=20000):
+        found.setdefault(pid, []).append(UsageRow(*values))
+    return found
+
+
+def report_hash(services: list[dict[str, Any]]) -> str:
+    """Of one principal's Access Advisor report, as AWS returned it (the collection time left out)."""
+    return hashlib.blake2b(repr(services).encode(), digest_size=20).hexdigest()
+
+
+def report_rows(services: Iterable[dict[str, Any]], *, collected_at: datetime, when: Any) -> list[UsageRow]:
+    """One principal's Access Advisor report (`ServicesLastAccessed`, with `TrackedActionsLastAccessed`) as
+    rows; `when` reads AWS's timestamps."""
+    rows: list[UsageRow] = []
+    for s in services:
+        namespace = s.get("ServiceNamespace", "")
+        rows.append(
+            UsageRow(
+                namespace,
+                s.get("ServiceName", ""),
+                "",
+                when(s.get("LastAuthenticated")),
+                s.get("LastAuthenticatedRegion") or "",
+                s.get("LastAuthenticatedEntity") or "",
+                True,
+                collected_at,
+            )
+        )
+        for a in s.get("TrackedActionsLastAccessed") or []:
+            rows.append(
+                UsageRow(
+                    namespace,
+                    "",
+                    a.get("ActionName", ""),
+                    when(a.get("LastAccessedTime")),
+                    a.get("LastAccessedRegion") or "",
+                    a.get("LastAccessedEntity") or "",
+                    True,
+                    collected_at,
+                )
+            )
+    return rows
