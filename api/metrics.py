@@ -161,9 +161,9 @@ def change_metrics() -> Iterator[Metric]:
 
 
 def queue_metrics() -> Iterator[Metric]:
-    """The length of the Celery queue in Redis; iamreview_celery_broker_up 0 when it cannot be read."""
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    up = GaugeMetricFamily("iamreview_celery_broker_up", "1 when the broker's queue length could be read")
+    """The length of each Celery queue in Redis; iamreview_celery_broker_up 0 when they cannot be read."""
+    queues = sorted({settings.CELERY_TASK_DEFAULT_QUEUE, *(q.name for q in settings.CELERY_TASK_QUEUES)})
+    up = GaugeMetricFamily("iamreview_celery_broker_up", "1 when the broker's queue lengths could be read")
     length = GaugeMetricFamily(
         "iamreview_celery_queue_length", "Tasks waiting in the queue", labels=["queue"]
     )
@@ -177,11 +177,15 @@ def queue_metrics() -> Iterator[Metric]:
     try:
         client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
         try:
-            length.add_metric([queue], client.llen(queue))
+            pipe = client.pipeline(transaction=False)
+            for queue in queues:
+                pipe.llen(queue)
+            for queue, waiting in zip(queues, pipe.execute(), strict=True):
+                length.add_metric([queue], waiting)
         finally:
             client.close()
     except redis.RedisError as exc:
-        logger.warning("metrics: the broker's queue length could not be read: %s", type(exc).__name__)
+        logger.warning("metrics: the broker's queue lengths could not be read: %s", type(exc).__name__)
         up.add_metric([], 0)
         yield up
         return

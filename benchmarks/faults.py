@@ -504,6 +504,7 @@ def main() -> None:
             "DJANGO_SETTINGS_MODULE": "iamreview.settings",
             "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{db_name}",
             "REDIS_URL": "redis://127.0.0.1:6379/13",
+            "CELERY_QUEUE": "faults",  # every task on the campaign worker's one queue
             **WORKER_ENV,
             "IAMREVIEW_STALE_SECONDS": "30",
             "IAMREVIEW_QUEUED_MAX_SECONDS": "30",
@@ -545,9 +546,6 @@ def main() -> None:
             workers.append(proc)
             return proc
 
-        from iamreview.celery import app
-
-        app.conf.task_default_queue = queue
         campaign = Campaign(
             account=account,
             users=users,

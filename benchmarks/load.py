@@ -55,6 +55,7 @@ def main() -> None:
         "IAMREVIEW_POLL_MS": "50",
         "LOG_LEVEL": "WARNING",
         "CELERY_WORKER_NICE": "10",
+        "CELERY_QUEUE": "celery",  # this process, gunicorn and the one worker: every task on one queue
     }
     os.environ.update(env)
     psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc"]
@@ -96,7 +97,7 @@ def main() -> None:
         account = LinkedAccount.objects.create(
             account_id=ACCOUNT, name="synced-during-load", role_arn=f"arn:aws:iam::{ACCOUNT}:role/{READ_ROLE}"
         )
-        worker_env = {"AWS_ENDPOINT_URL": server.endpoint, "CELERY_QUEUE": "celery"}
+        worker_env = {"AWS_ENDPOINT_URL": server.endpoint}
         worker_cm = celery_worker("celery", {**env, **worker_env}, tmp / "worker.log")
         worker_cm.__enter__()
         gunicorn = subprocess.Popen(

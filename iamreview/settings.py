@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kombu import Exchange, Queue
+
 from iamreview.env import (
     env_bool,
     env_choice,
@@ -18,6 +20,7 @@ from iamreview.env import (
     env_str,
 )
 from iamreview.logs import logging_config
+from iamreview.queues import DEFAULT_QUEUE, queue_names, task_routes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("IAMREVIEW_VAR_DIR", str(BASE_DIR / "var")))
@@ -255,10 +258,18 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_queue_dir / "processed"),
+        # the exchange-to-queue tables; kombu's default is ./control, in whatever directory a process started
+        "control_folder": str(_queue_dir / "control"),
     }
     if CELERY_RESULT_BACKEND.startswith("filesystem://"):
         CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'results'}"
-CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
+# Queues (iamreview/queues.py): every task is routed to `sync`, `analysis`, `apply` or `celery`, and a worker
+# started without -Q consumes all of CELERY_TASK_QUEUES. CELERY_QUEUE, when set, is the one queue of every task
+# (tests and benchmarks: each worker on a unique queue); set it alike for the web, the workers and beat.
+_single_queue = env_str("CELERY_QUEUE", "").strip()
+CELERY_TASK_DEFAULT_QUEUE = _single_queue or DEFAULT_QUEUE
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in queue_names(_single_queue)]
+CELERY_TASK_ROUTES = task_routes(_single_queue)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

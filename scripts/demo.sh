@@ -91,6 +91,7 @@ if [ "${IAMREVIEW_DEMO_SSO:-}" = "oidc" ]; then
   export IAMREVIEW_SSO_GROUP_MAP='{"security-reviewers": "reviewer", "iam-admins": "admin", "auditors": {"role": "viewer", "accounts": ["111111111111"]}}'
 fi
 
+# No -Q: one worker consumes every queue of CELERY_TASK_QUEUES (sync, analysis, apply, celery).
 .venv/bin/celery -A iamreview worker -l INFO -c 2 >var/log/worker.log 2>&1 & pids+=($!)
 .venv/bin/celery -A iamreview beat -l INFO -s var/celerybeat-schedule >var/log/beat.log 2>&1 & pids+=($!)
 .venv/bin/gunicorn iamreview.wsgi -b "127.0.0.1:$PORT" -w 2 --access-logfile var/log/access.log \

@@ -60,7 +60,30 @@ class FakeAwsServer:
 
 
 @contextmanager
+def tasks_sent_to(queue: str) -> Iterator[None]:
+    """This process sends every task to `queue`, as CELERY_QUEUE=queue makes a process do at start-up.
+
+    A worker of `celery_worker(queue, ...)` consumes only that queue; without this, a task queued here would
+    follow CELERY_TASK_ROUTES to a queue (sync, apply...) no test worker reads.
+    """
+    from celery.app.routes import Router, prepare
+
+    from iamreview.celery import app
+    from iamreview.queues import task_routes
+
+    previous_queue, previous_router = app.conf.task_default_queue, app.amqp.router
+    app.conf.task_default_queue = queue
+    app.amqp.router = Router(prepare(task_routes(queue)), app.amqp.queues, create_missing=True, app=app)
+    try:
+        yield
+    finally:
+        app.conf.task_default_queue = previous_queue
+        app.amqp.router = previous_router
+
+
+@contextmanager
 def celery_worker(queue: str, extra_env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker on the one queue `queue`: with CELERY_QUEUE=queue every task it sends goes there too."""
     env = {**os.environ, **extra_env, "CELERY_QUEUE": queue}
     nice = ["nice", "-n", env["CELERY_WORKER_NICE"]] if env.get("CELERY_WORKER_NICE") else []
     proc = subprocess.Popen(

@@ -18,8 +18,7 @@ import pytest
 from django.db import connection
 
 from benchmarks.faults import WORKER_ENV, Campaign, campaign_account, live_iam, role_client, suggestions_for
-from iamreview.celery import app
-from tests.processes import FakeAwsServer, celery_worker
+from tests.processes import FakeAwsServer, celery_worker, tasks_sent_to
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -54,9 +53,7 @@ def test_fault_campaign_leaves_nothing_half_done(
     queue = f"faults-{uuid.uuid4().hex[:8]}"
     account, iam = campaign_account(server.endpoint)
     with ExitStack() as stack:
-        previous_queue = app.conf.task_default_queue
-        app.conf.task_default_queue = queue
-        stack.callback(setattr, app.conf, "task_default_queue", previous_queue)
+        stack.enter_context(tasks_sent_to(queue))
         campaign = Campaign(
             account=account,
             users=users,

@@ -16,8 +16,7 @@ from accounts.models import LinkedAccount, SyncRun, SyncStatus
 from accounts.sync import sync_run_request, sync_runs_reap_stale
 from core.jobs import stale_after
 from findings.models import Principal
-from iamreview.celery import app
-from tests.processes import FakeAwsServer, celery_worker
+from tests.processes import FakeAwsServer, celery_worker, tasks_sent_to
 from tests.scenarios import ACCOUNT
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -33,10 +32,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeAwsServer]:
 @pytest.fixture
 def queue() -> Iterator[str]:
     name = f"sync-{uuid.uuid4().hex[:8]}"
-    previous = app.conf.task_default_queue
-    app.conf.task_default_queue = name
-    yield name
-    app.conf.task_default_queue = previous
+    with tasks_sent_to(name):
+        yield name
 
 
 def worker_env(server: FakeAwsServer) -> dict[str, str]:
