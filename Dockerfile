@@ -14,7 +14,6 @@ COPY iamreview ./iamreview
 COPY api ./api
 COPY core ./core
 COPY accounts ./accounts
-COPY core ./core
 COPY findings ./findings
 COPY notify ./notify
 COPY policy ./policy
