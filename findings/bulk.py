@@ -69,7 +69,8 @@ def rows_copy(
 ) -> int:
     """Insert `rows` into `model`'s table with one `COPY … FROM STDIN`; how many were sent. Each row holds,
     in the order of `columns` (attribute names, such as `principal_id`), values as the database takes them:
-    str, int, bool, aware datetime, None, or psycopg's `Jsonb` for a JSON column. No model instance is built
+    str, int, bool, aware datetime, None, or psycopg's `Jsonb` for a JSON column; a column not named gets the
+    database's default (NULL), not the model field's: name them all. No model instance is built
     and no value passes through Django's field preparation: for the hundreds of thousands of last-accessed
     rows of a large account, those cost more than PostgreSQL's own work. With `ignore_conflicts`, rows that
     would break a unique constraint are skipped (`ON CONFLICT DO NOTHING`, through a temporary table), as
@@ -87,7 +88,8 @@ def rows_copy(
     table = qn(meta.db_table)
     names = ", ".join(qn(str(f.column)) for f in fields)  # type: ignore[union-attr]
     written = 0
-    with connection.cursor() as cursor:
+    # Errors from COPY become Django's (IntegrityError, …), as they would from `bulk_create`.
+    with connection.wrap_database_errors, connection.cursor() as cursor:
         target = table
         if ignore_conflicts:
             target = qn(f"copy_{meta.db_table}")

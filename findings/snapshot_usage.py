@@ -135,5 +135,5 @@ def last_accessed_store(
         ((pid, *row) for pid in rewrite for row in reported[pid]),
     )
     rows_update(hashes, ["usage_hash", "usage_collected_at"])
-    usage_rows_remember(account.pk, reported)
+    usage_rows_remember(account.pk, reported, principals=set(ids.values()))
     return sum(len(rows) for rows in reported.values()), written

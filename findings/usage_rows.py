@@ -53,26 +53,31 @@ RowsByPrincipal = dict[int, list[UsageRow]]
 # Account pk -> (rows by principal id, the principal ids whose rows are all there); only within
 # `usage_rows_read_once`.
 _ONCE: ContextVar[dict[int, tuple[RowsByPrincipal, set[int]]] | None] = ContextVar("usage_rows", default=None)
+# Account pk -> the ids of all its principals, when the sync storing it said.
+_PRINCIPALS: ContextVar[dict[int, set[int]] | None] = ContextVar("usage_principals", default=None)
 
 
 @contextmanager
 def usage_rows_read_once() -> Iterator[None]:
     """Within this block each account's last-accessed rows are read at most once (see the module)."""
-    token = _ONCE.set({})
+    token, principals = _ONCE.set({}), _PRINCIPALS.set({})
     try:
         yield
     finally:
         _ONCE.reset(token)
+        _PRINCIPALS.reset(principals)
 
 
-def usage_rows_remember(account_pk: int, rows: RowsByPrincipal) -> None:
-    """The rows a sync just collected for these principals (every one of theirs), to be read from memory."""
+def usage_rows_remember(account_pk: int, rows: RowsByPrincipal, *, principals: set[int]) -> None:
+    """The rows a sync just collected for these principals (every one of theirs), to be read from memory;
+    `principals`: every principal of the account, so that only the rows of the others are read."""
     once = _ONCE.get()
     if once is None:
         return
     held, complete = once.setdefault(account_pk, ({}, set()))
     held.update(rows)
     complete.update(rows)
+    _PRINCIPALS.set({**(_PRINCIPALS.get() or {}), account_pk: principals})
 
 
 def usage_rows_forget(account_pk: int) -> None:
@@ -88,11 +93,15 @@ def account_usage_rows(account_pk: int) -> RowsByPrincipal:
         return _read(LastAccessed.objects.filter(principal__account_id=account_pk))
     held, complete = once.setdefault(account_pk, ({}, set()))
     if complete != {-1}:
-        query = LastAccessed.objects.filter(principal__account_id=account_pk)
-        if complete:
-            query = query.exclude(principal_id__in=list(complete))
-        for pid, rows in _read(query).items():
-            held.setdefault(pid, []).extend(rows)
+        everyone = (_PRINCIPALS.get() or {}).get(account_pk)
+        if everyone is not None:  # read only the principals the sync did not report on
+            rest = everyone - complete
+            query = LastAccessed.objects.filter(principal_id__in=sorted(rest)) if rest else None
+        else:
+            query = LastAccessed.objects.filter(principal__account_id=account_pk)
+        if query is not None:
+            for pid, rows in _read(query).items():
+                held.setdefault(pid, []).extend(rows)
         once[account_pk] = (held, {-1})  # every principal's rows are held now
     return held
 

@@ -1,0 +1,146 @@
+"""Access Advisor's rows through the ingest (findings/usage_rows.py, findings/bulk.py): a principal's rows are
+rewritten only when its report changed, the time it was last reported moves either way, a principal left
+out of a sync's report goes stale, and the analysis reads what the sync collected without reading it back."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.aws.collect import Collected
+from accounts.models import LinkedAccount, SyncRun
+from accounts.sync import SyncMeter, sync_run_succeed
+from findings.facts import principal_usage
+from findings.ingest import snapshot_ingest
+from findings.models import Finding, LastAccessed, Principal
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "gaad" / "small-account.json"
+ACCOUNT = "111122223333"
+CI = f"arn:aws:iam::{ACCOUNT}:role/ci"
+ADMIN = f"arn:aws:iam::{ACCOUNT}:role/admin"
+pytestmark = pytest.mark.django_db
+READ = re.compile(r'SELECT [^;]*FROM "findings_lastaccessed"')  # a plain query or a server-side cursor's
+
+
+def _gaad(action: str = "s3:GetObject") -> dict[str, Any]:
+    data = json.loads(FIXTURE.read_text())
+    for role in data["RoleDetailList"]:
+        role["CreateDate"] = "2024-01-01T00:00:00Z"
+    data["UserDetailList"][1]["UserPolicyList"][0]["PolicyDocument"]["Statement"][0]["Action"] = action
+    return data
+
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def _report(days_ago: int) -> list[dict[str, Any]]:
+    used = (NOW - timedelta(days=days_ago)).isoformat()
+    return [
+        {"ServiceNamespace": "s3", "ServiceName": "Amazon S3", "LastAuthenticated": used,
+         "LastAuthenticatedRegion": "us-east-1", "LastAuthenticatedEntity": CI,
+         "TrackedActionsLastAccessed": [{"ActionName": "GetObject", "LastAccessedTime": used}]},
+        {"ServiceNamespace": "ec2", "ServiceName": "Amazon EC2"},
+        {"ServiceNamespace": "iam", "ServiceName": "AWS Identity and Access Management"},
+    ]  # fmt: skip
+
+
+def _sync(account: LinkedAccount, collected: Collected) -> dict[str, Any]:
+    run = SyncRun.objects.create(account=account, status="running", started_at=timezone.now())
+    meter = SyncMeter()
+    with transaction.atomic():
+        counts = snapshot_ingest(account=account, collected=collected, run=run, meter=meter)
+        assert sync_run_succeed(run=run, counts=counts, meter=meter)
+    return counts
+
+
+def _versions(arn: str) -> dict[int, str]:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT la.id, la.xmin::text FROM findings_lastaccessed la "
+            "JOIN findings_principal p ON p.id = la.principal_id WHERE p.arn = %s",
+            [arn],
+        )
+        return dict(cur.fetchall())
+
+
+@pytest.fixture
+def account() -> LinkedAccount:
+    return LinkedAccount.objects.create(account_id=ACCOUNT, name="prod")
+
+
+def test_an_unchanged_report_keeps_its_rows_and_a_changed_one_is_rewritten(account: LinkedAccount) -> None:
+    first = datetime.now(UTC) - timedelta(hours=2)
+    counts = _sync(
+        account,
+        Collected(gaad=_gaad(), last_accessed={CI: _report(3), ADMIN: _report(5)}, collected_at=first),
+    )
+    assert counts["last_accessed_rows"] == counts["last_accessed_written"] == 8
+    ci_rows, admin_rows = _versions(CI), _versions(ADMIN)
+    assert len(ci_rows) == len(admin_rows) == 4
+
+    # The next sync: a document moved (so the snapshot is stored again), ci reports the same, admin used
+    # S3 again since.
+    second = datetime.now(UTC)
+    counts = _sync(
+        account,
+        Collected(gaad=_gaad("s3:*"), last_accessed={CI: _report(3), ADMIN: _report(1)}, collected_at=second),
+    )
+    assert counts["last_accessed_rows"] == 8 and counts["last_accessed_written"] == 4
+    assert _versions(CI) == ci_rows  # not one of ci's rows was written again
+    assert not set(_versions(ADMIN)) & set(admin_rows)  # admin's were replaced
+    ci, admin = Principal.objects.get(arn=CI), Principal.objects.get(arn=ADMIN)
+    assert ci.usage_collected_at == admin.usage_collected_at == second
+    assert set(LastAccessed.objects.filter(principal=ci).values_list("collected_at", flat=True)) == {first}
+    # Kept rows are not stale: the principal was reported by the latest sync.
+    assert principal_usage(ci).status == "analyzed"
+    assert principal_usage(ci).service_last_used("s3") is not None
+    admin_s3 = principal_usage(admin).service_last_used("s3")
+    assert admin_s3 is not None and admin_s3 > timezone.now() - timedelta(days=2)
+
+
+def test_a_principal_left_out_of_the_report_keeps_its_rows_and_goes_stale(account: LinkedAccount) -> None:
+    _sync(
+        account,
+        Collected(
+            gaad=_gaad(),
+            last_accessed={CI: _report(3), ADMIN: _report(5)},
+            collected_at=datetime.now(UTC) - timedelta(hours=2),
+        ),
+    )
+    kept = _versions(ADMIN)
+    # Admin's Access Advisor job failed this time: it is not in the report.
+    _sync(account, Collected(gaad=_gaad("s3:*"), last_accessed={CI: _report(3)}))
+    assert _versions(ADMIN) == kept
+    assert principal_usage(Principal.objects.get(arn=ADMIN)).status == "stale"
+    assert principal_usage(Principal.objects.get(arn=CI)).status == "analyzed"
+
+
+def test_the_analysis_reads_the_collected_rows_from_memory_not_back_from_the_database(
+    account: LinkedAccount,
+) -> None:
+    data = _gaad()
+    everyone = {
+        p["Arn"]: _report(3)
+        for p in data["RoleDetailList"] + data["UserDetailList"] + data["GroupDetailList"]
+    }
+    with CaptureQueriesContext(connection) as queries:
+        _sync(account, Collected(gaad=_gaad(), last_accessed=everyone))
+    reads = [q["sql"] for q in queries if READ.search(q["sql"])]
+    assert reads == [], reads
+    # ... and the analysis did read them: ec2 and iam, granted to the admin role and never used, are
+    # unused findings.
+    unused = Finding.objects.filter(principal_arn=ADMIN, kind="unused-service")
+    assert {f.subject for f in unused} >= {"ec2", "iam"} or unused.filter(subject="*").exists()
+    # An import (no Access Advisor read) reads the stored rows, once.
+    with CaptureQueriesContext(connection) as queries:
+        _sync(account, Collected(gaad=_gaad("s3:*")))
+    reads = [q["sql"] for q in queries if READ.search(q["sql"])]
+    assert len(reads) == 1, reads
