@@ -464,4 +464,5 @@ from findings.gap_models import CatalogGap as CatalogGap  # noqa: E402
 from findings.history_models import DailyMetric as DailyMetric  # noqa: E402
 from findings.history_models import ScoreHistory as ScoreHistory  # noqa: E402
 from findings.identity_center_models import PermissionSet as PermissionSet  # noqa: E402
+from findings.usage_models import NeverUsed as NeverUsed  # noqa: E402
 from findings.window_models import PrincipalWindow as PrincipalWindow  # noqa: E402

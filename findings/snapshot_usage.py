@@ -14,9 +14,16 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.aws.collect import Collected
 from accounts.models import LinkedAccount
-from findings.bulk import rows_copy, rows_update
-from findings.models import AccessKey, AnalyzerFinding, CredentialReportRow, LastAccessed, Principal
-from findings.usage_rows import COLUMNS, UsageRow, report_hash, report_rows, usage_rows_remember
+from findings.bulk import objects_copy, rows_copy, rows_update
+from findings.models import (
+    AccessKey,
+    AnalyzerFinding,
+    CredentialReportRow,
+    LastAccessed,
+    NeverUsed,
+    Principal,
+)
+from findings.usage_rows import COLUMNS, UsageRow, never_used, report_hash, report_rows, usage_rows_remember
 
 
 def as_datetime(value: Any) -> datetime | None:
@@ -104,10 +111,11 @@ def last_accessed_store(
     *, account: LinkedAccount, collected: Collected, ids: dict[str, int]
 ) -> tuple[int, int]:
     """Access Advisor's reports, as rows (`findings.usage_rows`): a principal's rows are replaced only when
-        its report changed; each reported principal's `usage_collected_at` moves to this collection. Principals
-        whose job failed are not in `collected.last_accessed`, so their previous rows (and time) stay. Every
-        reported principal's rows are handed to the rest of the ingest from memory. How many rows were reported,
-    and how many of them written."""
+    its report changed, its never-used services and actions as one `NeverUsed` row; each reported principal's
+    `usage_collected_at` moves to this collection. Principals whose job failed are not in
+    `collected.last_accessed`, so their previous rows (and time) stay. Every reported principal's rows are
+    handed to the rest of the ingest from memory. How many rows were reported, and how many database rows
+    written."""
     if collected.last_accessed is None:  # not read (an imported file): the stored rows stand
         return 0, 0
     when = collected.collected_at
@@ -129,10 +137,22 @@ def last_accessed_store(
             rewrite.append(pid)
         hashes.append(Principal(pk=pid, usage_hash=digest, usage_collected_at=when))
     LastAccessed.objects.filter(principal_id__in=rewrite).delete()
+    NeverUsed.objects.filter(principal_id__in=rewrite).delete()
     written = rows_copy(
         LastAccessed,
         ("principal_id", *COLUMNS),
-        ((pid, *row) for pid in rewrite for row in reported[pid]),
+        ((pid, *row) for pid in rewrite for row in reported[pid] if not never_used(row)),
+    )
+    lists = {
+        pid: [[r.service, r.service_name, r.action] for r in reported[pid] if never_used(r)]
+        for pid in rewrite
+    }
+    written += objects_copy(
+        [
+            NeverUsed(principal_id=pid, entries=entries, collected_at=when)
+            for pid, entries in lists.items()
+            if entries
+        ]
     )
     rows_update(hashes, ["usage_hash", "usage_collected_at"])
     usage_rows_remember(account.pk, reported, principals=set(ids.values()))

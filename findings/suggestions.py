@@ -33,12 +33,13 @@ from findings.facts import (
     principal_usage,
 )
 from findings.identity_center import permission_set_for, set_managed_policies, set_roles, set_usage
-from findings.models import LastAccessed, ManagedPolicy, PermissionSet, Principal, Suggestion
+from findings.models import ManagedPolicy, PermissionSet, Principal, Suggestion
 from findings.organization import engine_levels, policy_levels
 from findings.protection import protected_reason as protected_reason
 from findings.review_window import review_window
 from findings.scoping import scoping_evidence
 from findings.selectors import with_list_item
+from findings.usage_rows import principal_usage_rows
 from policy.analyze import AccountAnalysis
 from policy.catalog import default_catalog
 from policy.evidence import Evidence
@@ -59,10 +60,13 @@ def _basis(principal: Principal, evidence: Sequence[Evidence], permission_set: P
     whose = group_members(principal) if principal.kind == "group" else [principal]
     if permission_set is not None:
         whose = set_roles(permission_set) or [principal]
-    rows = (
-        LastAccessed.objects.filter(principal__in=whose)
-        .order_by("principal_id", "service", "action")
-        .values_list("principal_id", "service", "action", "last_accessed_at", "tracked")
+    rows = sorted(
+        (
+            (p.pk, r.service, r.action, r.last_accessed_at, r.tracked)
+            for p in whose
+            for r in principal_usage_rows(p.pk)
+        ),
+        key=lambda row: row[:3],
     )
     seen = sorted(map(repr, evidence))
     window = review_window(principal)

@@ -7,6 +7,8 @@ policies grant, used or not: about 150 per principal). Building a Django instanc
 - a row is a `UsageRow` (a named tuple of the columns the analysis reads), read with one `values_list`;
 - within `usage_rows_read_once()` (an ingest), an account's rows are read at most once, and the rows the
   sync has just collected are taken from memory (`usage_rows_remember`), not read back;
+- the services and actions a report says were never used (most of it) are one `NeverUsed` row per
+  principal, given back as rows by the readers here;
 - a principal's rows are rewritten only when its report changed (`report_hash`, kept on
   `Principal.usage_hash`); when it did not, only `Principal.usage_collected_at` moves, which is when Access
   Advisor last reported on it (the "stale" test of `findings.facts.usage_from_rows` reads it).
@@ -21,7 +23,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from findings.models import LastAccessed
+from findings.models import LastAccessed, NeverUsed
 
 COLUMNS = (
     "service",
@@ -90,31 +92,45 @@ def account_usage_rows(account_pk: int) -> RowsByPrincipal:
     """Every last-accessed row of the account's principals, by principal id."""
     once = _ONCE.get()
     if once is None:
-        return _read(LastAccessed.objects.filter(principal__account_id=account_pk))
+        return _read({"principal__account_id": account_pk})
     held, complete = once.setdefault(account_pk, ({}, set()))
     if complete != {-1}:
         everyone = (_PRINCIPALS.get() or {}).get(account_pk)
         if everyone is not None:  # read only the principals the sync did not report on
             rest = everyone - complete
-            query = LastAccessed.objects.filter(principal_id__in=sorted(rest)) if rest else None
+            where = {"principal_id__in": sorted(rest)} if rest else None
         else:
-            query = LastAccessed.objects.filter(principal__account_id=account_pk)
-        if query is not None:
-            for pid, rows in _read(query).items():
+            where = {"principal__account_id": account_pk}
+        if where is not None:
+            for pid, rows in _read(where).items():
                 held.setdefault(pid, []).extend(rows)
         once[account_pk] = (held, {-1})  # every principal's rows are held now
     return held
 
 
 def principal_usage_rows(principal_id: int) -> list[UsageRow]:
-    return _read(LastAccessed.objects.filter(principal_id=principal_id)).get(principal_id, [])
+    return _read({"principal_id": principal_id}).get(principal_id, [])
 
 
-def _read(query: Any) -> RowsByPrincipal:
+def _read(where: dict[str, Any]) -> RowsByPrincipal:
+    """The rows of the principals `where` selects: `LastAccessed`, and one per never-used service."""
     found: RowsByPrincipal = {}
-    for pid, *values in query.values_list("principal_id", *COLUMNS).iterator(chunk_size=20000):
+    for pid, *values in (
+        LastAccessed.objects.filter(**where).values_list("principal_id", *COLUMNS).iterator(chunk_size=20000)
+    ):
         found.setdefault(pid, []).append(UsageRow(*values))
+    for pid, entries, when in NeverUsed.objects.filter(**where).values_list(
+        "principal_id", "entries", "collected_at"
+    ):
+        found.setdefault(pid, []).extend(
+            UsageRow(service, name, action, None, "", "", True, when) for service, name, action in entries
+        )
     return found
+
+
+def never_used(row: UsageRow) -> bool:
+    """A row that says only that its service or action was never used (`NeverUsed` keeps those)."""
+    return row.last_accessed_at is None and row.tracked and not row.region and not row.entity
 
 
 def report_hash(services: list[dict[str, Any]]) -> str:
@@ -124,33 +140,40 @@ def report_hash(services: list[dict[str, Any]]) -> str:
 
 def report_rows(services: Iterable[dict[str, Any]], *, collected_at: datetime, when: Any) -> list[UsageRow]:
     """One principal's Access Advisor report (`ServicesLastAccessed`, with `TrackedActionsLastAccessed`) as
-    rows; `when` reads AWS's timestamps."""
+    rows; `when` reads AWS's timestamps (None stays None)."""
+    make = UsageRow._make  # a tuple's own constructor: a report of a broad role has thousands of rows
     rows: list[UsageRow] = []
     for s in services:
         namespace = s.get("ServiceNamespace", "")
+        used = s.get("LastAuthenticated")
         rows.append(
-            UsageRow(
-                namespace,
-                s.get("ServiceName", ""),
-                "",
-                when(s.get("LastAuthenticated")),
-                s.get("LastAuthenticatedRegion") or "",
-                s.get("LastAuthenticatedEntity") or "",
-                True,
-                collected_at,
-            )
-        )
-        for a in s.get("TrackedActionsLastAccessed") or []:
-            rows.append(
-                UsageRow(
+            make(
+                (
                     namespace,
+                    s.get("ServiceName", ""),
                     "",
-                    a.get("ActionName", ""),
-                    when(a.get("LastAccessedTime")),
-                    a.get("LastAccessedRegion") or "",
-                    a.get("LastAccessedEntity") or "",
+                    when(used) if used else None,
+                    s.get("LastAuthenticatedRegion") or "",
+                    s.get("LastAuthenticatedEntity") or "",
                     True,
                     collected_at,
+                )
+            )
+        )
+        for a in s.get("TrackedActionsLastAccessed") or ():
+            used = a.get("LastAccessedTime")
+            rows.append(
+                make(
+                    (
+                        namespace,
+                        "",
+                        a.get("ActionName", ""),
+                        when(used) if used else None,
+                        a.get("LastAccessedRegion") or "",
+                        a.get("LastAccessedEntity") or "",
+                        True,
+                        collected_at,
+                    )
                 )
             )
     return rows

@@ -61,11 +61,11 @@ def _sync(account: LinkedAccount, collected: Collected) -> dict[str, Any]:
     return counts
 
 
-def _versions(arn: str) -> dict[int, str]:
+def _versions(arn: str, table: str = "findings_lastaccessed") -> dict[int, str]:
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT la.id, la.xmin::text FROM findings_lastaccessed la "
-            "JOIN findings_principal p ON p.id = la.principal_id WHERE p.arn = %s",
+            f"SELECT t.id, t.xmin::text FROM {table} t "  # noqa: S608 - our own table names
+            "JOIN findings_principal p ON p.id = t.principal_id WHERE p.arn = %s",
             [arn],
         )
         return dict(cur.fetchall())
@@ -82,9 +82,11 @@ def test_an_unchanged_report_keeps_its_rows_and_a_changed_one_is_rewritten(accou
         account,
         Collected(gaad=_gaad(), last_accessed={CI: _report(3), ADMIN: _report(5)}, collected_at=first),
     )
-    assert counts["last_accessed_rows"] == counts["last_accessed_written"] == 8
+    # Each: s3 and s3:GetObject used (two rows), ec2 and iam never used (one list).
+    assert counts["last_accessed_rows"] == 8 and counts["last_accessed_written"] == 6
     ci_rows, admin_rows = _versions(CI), _versions(ADMIN)
-    assert len(ci_rows) == len(admin_rows) == 4
+    assert len(ci_rows) == len(admin_rows) == 2
+    ci_never = _versions(CI, "findings_neverused")
 
     # The next sync: a document moved (so the snapshot is stored again), ci reports the same, admin used
     # S3 again since.
@@ -93,15 +95,20 @@ def test_an_unchanged_report_keeps_its_rows_and_a_changed_one_is_rewritten(accou
         account,
         Collected(gaad=_gaad("s3:*"), last_accessed={CI: _report(3), ADMIN: _report(1)}, collected_at=second),
     )
-    assert counts["last_accessed_rows"] == 8 and counts["last_accessed_written"] == 4
+    assert counts["last_accessed_rows"] == 8 and counts["last_accessed_written"] == 3
     assert _versions(CI) == ci_rows  # not one of ci's rows was written again
+    assert _versions(CI, "findings_neverused") == ci_never
     assert not set(_versions(ADMIN)) & set(admin_rows)  # admin's were replaced
     ci, admin = Principal.objects.get(arn=CI), Principal.objects.get(arn=ADMIN)
     assert ci.usage_collected_at == admin.usage_collected_at == second
     assert set(LastAccessed.objects.filter(principal=ci).values_list("collected_at", flat=True)) == {first}
     # Kept rows are not stale: the principal was reported by the latest sync.
     assert principal_usage(ci).status == "analyzed"
-    assert principal_usage(ci).service_last_used("s3") is not None
+    ci_usage = principal_usage(ci)
+    assert ci_usage.service_last_used("s3") is not None
+    # The never-used services come back as rows from their list: tracked, never used.
+    assert ci_usage.service_tracked("ec2") and ci_usage.service_last_used("ec2") is None
+    assert "ec2" in ci_usage.services and "ec2" not in ci_usage.usage.used_services
     admin_s3 = principal_usage(admin).service_last_used("s3")
     assert admin_s3 is not None and admin_s3 > timezone.now() - timedelta(days=2)
 

@@ -12,6 +12,7 @@ from accounts.models import LinkedAccount, SyncRun, SyncStatus
 from fakeaws.scenario import READ_ROLE, seed_account
 from findings.ingest import sync_run_execute
 from findings.models import AccessKey, AnalyzerFinding, CredentialReportRow, Finding, LastAccessed, Principal
+from findings.usage_rows import principal_usage_rows
 from tests.scenarios import ACCOUNT, small_company
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,16 +57,22 @@ def test_sync_stores_the_whole_snapshot(account: LinkedAccount) -> None:
     assert AccessKey.objects.filter(principal=old_admin).count() == 2
     assert CredentialReportRow.objects.filter(account=account, user="alice").exists()
     app = Principal.objects.get(account=account, name="app")
-    services = set(LastAccessed.objects.filter(principal=app, action="").values_list("service", flat=True))
-    assert {"lambda", "sqs"} <= services
-    get_function = LastAccessed.objects.get(principal=app, service="lambda", action="GetFunction")
+    # Access Advisor's rows, as every reader gets them (used ones are `LastAccessed` rows, never-used ones
+    # one `NeverUsed` list per principal).
+    app_rows = principal_usage_rows(app.pk)
+    assert {"lambda", "sqs"} <= {r.service for r in app_rows if not r.action}
+    (get_function,) = [r for r in app_rows if (r.service, r.action) == ("lambda", "GetFunction")]
     assert get_function.last_accessed_at is not None
     # As in AWS, data events never appear at action level, though alice used s3:GetObject yesterday:
     # only the service's own row shows that s3 was used.
     alice = Principal.objects.get(account=account, name="alice")
-    assert LastAccessed.objects.get(principal=alice, service="s3", action="").last_accessed_at is not None
-    assert LastAccessed.objects.filter(principal=alice, service="s3").exclude(action="").exists()
-    assert not LastAccessed.objects.filter(principal__account=account, action="GetObject").exists()
+    alice_rows = principal_usage_rows(alice.pk)
+    (s3,) = [r for r in alice_rows if (r.service, r.action) == ("s3", "")]
+    assert s3.last_accessed_at is not None
+    assert any(r.service == "s3" and r.action for r in alice_rows)
+    everyone = [r for p in Principal.objects.filter(account=account) for r in principal_usage_rows(p.pk)]
+    assert not [r for r in everyone if r.action == "GetObject"]
+    assert LastAccessed.objects.filter(principal=alice, service="s3", action="").exists()  # used: a row
     assert AnalyzerFinding.objects.filter(account=account, finding_type="UnusedIAMRole").count() == 1
     assert Finding.objects.filter(account=account, kind="admin").exists()
 
