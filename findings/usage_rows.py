@@ -17,13 +17,16 @@ policies grant, used or not: about 150 per principal). Building a Django instanc
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from findings.models import LastAccessed, NeverUsed
+from django.db import connection
+
+from findings.models import LastAccessed, NeverUsed, Principal
 
 COLUMNS = (
     "service",
@@ -113,18 +116,40 @@ def principal_usage_rows(principal_id: int) -> list[UsageRow]:
 
 
 def _read(where: dict[str, Any]) -> RowsByPrincipal:
-    """The rows of the principals `where` selects: `LastAccessed`, and one per never-used service."""
+    """The rows of the principals `where` selects (`principal__account_id`, `principal_id__in` or
+    `principal_id`): `LastAccessed`'s, and one per entry of their `NeverUsed` lists, in one query."""
+    ((key, value),) = where.items()
+    if key == "principal__account_id":
+        condition, param = "p.account_id = %s", value
+    else:  # principal_id__in, principal_id
+        condition, param = "p.id = ANY(%s)", list(value) if key == "principal_id__in" else [value]
+    rows, lists, principals = (
+        connection.ops.quote_name(m._meta.db_table) for m in (LastAccessed, NeverUsed, Principal)
+    )
+    columns = ", ".join(f"r.{connection.ops.quote_name(c)}" for c in COLUMNS)
+    # Table and column names are the models' own, quoted; the one value is bound.
+    sql = (
+        f"SELECT r.principal_id, {columns}, NULL FROM {rows} r JOIN {principals} p ON p.id = r.principal_id "  # noqa: S608  # nosec B608
+        f"WHERE {condition} UNION ALL "
+        f"SELECT r.principal_id, '', '', '', NULL, '', '', TRUE, r.collected_at, r.entries FROM {lists} r "
+        f"JOIN {principals} p ON p.id = r.principal_id WHERE {condition}"
+    )
     found: RowsByPrincipal = {}
-    for pid, *values in (
-        LastAccessed.objects.filter(**where).values_list("principal_id", *COLUMNS).iterator(chunk_size=20000)
-    ):
-        found.setdefault(pid, []).append(UsageRow(*values))
-    for pid, entries, when in NeverUsed.objects.filter(**where).values_list(
-        "principal_id", "entries", "collected_at"
-    ):
-        found.setdefault(pid, []).extend(
-            UsageRow(service, name, action, None, "", "", True, when) for service, name, action in entries
-        )
+    make = UsageRow._make
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [param, param])
+        while batch := cursor.fetchmany(5000):
+            for pid, *values, entries in batch:
+                if entries is None:
+                    found.setdefault(pid, []).append(make(values))
+                    continue
+                when = values[-1]
+                found.setdefault(pid, []).extend(
+                    make((service, name, action, None, "", "", True, when))
+                    for service, name, action in (
+                        json.loads(entries) if isinstance(entries, str) else entries
+                    )
+                )
     return found
 
 

@@ -163,7 +163,9 @@ def test_change_request_from_suggestion_to_apply_with_the_pages_rules(
     assert len(queued) == 1, "the apply is queued for a worker"
     assert post(other, f"/api/v1/changes/{cr['id']}/apply/").status_code == 409, "applied once only"
     actions = list(
-        AuditEvent.objects.filter(object_id=str(cr["id"])).order_by("id").values_list("action", flat=True)
+        AuditEvent.objects.filter(object_type="ChangeRequest", object_id=str(cr["id"]))
+        .order_by("id")
+        .values_list("action", flat=True)
     )
     assert actions == [
         "change.request",

@@ -146,7 +146,9 @@ def test_triage_is_audited(account: LinkedAccount, users: dict[str, Any]) -> Non
         == 1
     )
     actions = list(
-        AuditEvent.objects.filter(object_id=str(target.pk)).order_by("id").values_list("action", "actor_name")
+        AuditEvent.objects.filter(object_type="Finding", object_id=str(target.pk))
+        .order_by("id")
+        .values_list("action", "actor_name")
     )
     assert actions == [
         ("finding.acknowledge", "reviewer"),
