@@ -85,12 +85,6 @@ def usage_rows_remember(account_pk: int, rows: RowsByPrincipal, *, principals: s
     _PRINCIPALS.set({**(_PRINCIPALS.get() or {}), account_pk: principals})
 
 
-def usage_rows_forget(account_pk: int) -> None:
-    once = _ONCE.get()
-    if once is not None:
-        once.pop(account_pk, None)
-
-
 def account_usage_rows(account_pk: int) -> RowsByPrincipal:
     """Every last-accessed row of the account's principals, by principal id."""
     once = _ONCE.get()

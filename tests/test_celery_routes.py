@@ -193,6 +193,9 @@ def test_a_worker_started_as_the_demo_starts_it_runs_a_task_from_each_queue(tmp_
         env.pop(name, None)
     sender = Celery(
         "routes-test",
+        # Not the current app: the project's shared tasks (health_ping, …) must keep sending through the
+        # project's broker in the tests that run after this one in the same process.
+        set_as_current=False,
         broker="filesystem://",
         backend=f"file://{tmp_path / 'results'}",
         broker_transport_options={
