@@ -60,7 +60,7 @@ _loader: list[Any] = []  # botocore's data loader, shared by every session this 
 _loader_lock = threading.Lock()
 
 
-def _session(**kwargs: Any) -> boto3.session.Session:
+def boto3_session(**kwargs: Any) -> boto3.session.Session:
     """A new boto3 session whose botocore data loader is shared with the process's other sessions.
 
     A loader reads and parses botocore's service models and endpoint data once and keeps them; a session
@@ -115,7 +115,7 @@ class AwsSession:
     def __init__(self, target: AwsTarget, counter: CallCounter | None = None) -> None:
         self.target = target
         self.counter = counter or CallCounter()
-        base = _session(region_name=target.region)
+        base = boto3_session(region_name=target.region)
         base.events.register("before-call.*.*", self.counter)
         if target.role_arn:
             sts = base.client("sts", config=_config(target), endpoint_url=target.endpoint_url or None)
@@ -132,7 +132,7 @@ class AwsSession:
                     + " Check that the role exists, that its trust policy names our principal and requires "
                     "exactly this ExternalId, and that our principal may call sts:AssumeRole on it."
                 ) from exc
-            self.session = _session(
+            self.session = boto3_session(
                 aws_access_key_id=creds["AccessKeyId"],
                 aws_secret_access_key=creds["SecretAccessKey"],
                 aws_session_token=creds["SessionToken"],
