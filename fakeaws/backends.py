@@ -26,7 +26,8 @@ def _managed_policies() -> list[tuple[str, str | None, str | None, str, datetime
     if not _MANAGED:
         from moto.iam.aws_managed_policies import aws_managed_policies_data
 
-        _MANAGED.extend(
+        # Built aside and put in place whole: two threads making backends at once never double it.
+        _MANAGED[:] = [
             (
                 name,
                 data.get("DefaultVersionId"),
@@ -36,7 +37,7 @@ def _managed_policies() -> list[tuple[str, str | None, str | None, str, datetime
                 datetime.fromisoformat(data["UpdateDate"]),
             )
             for name, data in json.loads(aws_managed_policies_data).items()
-        )
+        ]
     return _MANAGED
 
 
