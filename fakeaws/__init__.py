@@ -55,6 +55,7 @@ def install() -> None:
     from fakeaws import (
         accessanalyzer,
         advisor,
+        backends,
         cloudtrail,
         enforce,
         gaad,
@@ -69,6 +70,7 @@ def install() -> None:
     # moto warns when an error code is not in the service model (AccessDenied on STS is real AWS
     # behaviour all the same).
     warnings.filterwarnings("ignore", message=r"Exception\(FakeAwsError\)")
+    backends.install()
     advisor.install()
     gaad.install()
     accessanalyzer.install()

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from fakeaws.iamdb import glob_regex
@@ -171,6 +172,8 @@ def parse(document: Any, *, identity: bool = True) -> Policy:
 Tokens = tuple[str, ...]
 
 
+# Memoised: Access Analyzer's checks compare the same few hundred patterns hundreds of thousands of times.
+@lru_cache(maxsize=65536)
 def tokens(pattern: str, variables: bool) -> Tokens:
     out: list[str] = []
     i = 0

@@ -31,8 +31,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
-
 from fakeaws.state import record_event, record_usage
 
 READ_ROLE = "iamreview-read"
@@ -66,9 +64,14 @@ def account_clients(account_id: str, endpoint_url: str | None = None) -> dict[st
     def name_account(request: Any, **_: Any) -> None:
         request.headers["x-moto-account-id"] = account_id
 
+    from accounts.aws.client import boto3_session
+
+    # A session sharing the product's botocore data loader: moto clears boto3's default session whenever a
+    # mock starts, and a new one would read and parse the service models again.
+    session = boto3_session(region_name="us-east-1")
     clients = {}
     for service in ("iam", "accessanalyzer", "s3", "cloudtrail"):
-        client = boto3.client(service, region_name="us-east-1", endpoint_url=endpoint_url)
+        client = session.client(service, region_name="us-east-1", endpoint_url=endpoint_url)
         client.meta.events.register("before-sign.*.*", name_account)
         clients[service] = client
     return clients

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
@@ -55,6 +56,30 @@ class AwsTarget:
     read_timeout: int = 60
 
 
+_loader: list[Any] = []  # botocore's data loader, shared by every session this process makes
+_loader_lock = threading.Lock()
+
+
+def boto3_session(**kwargs: Any) -> boto3.session.Session:
+    """A new boto3 session whose botocore data loader is shared with the process's other sessions.
+
+    A loader reads and parses botocore's service models and endpoint data once and keeps them; a session
+    of its own would do it again for every sync and every assumed role. What is shared is read-only data:
+    credentials, events and clients stay per session.
+    """
+    core = botocore.session.get_session()
+    with _loader_lock:
+        if _loader:
+            core.register_component("data_loader", _loader[0])
+        else:
+            _loader.append(core.get_component("data_loader"))
+        session = boto3.session.Session(botocore_session=core, **kwargs)
+        # Each boto3 session adds boto3's own data folder to the loader's search path: once is enough.
+        paths = _loader[0].search_paths
+        paths[:] = list(dict.fromkeys(paths))
+    return session
+
+
 def _config(target: AwsTarget, pool: int = 10) -> Config:
     return Config(
         region_name=target.region,
@@ -90,7 +115,7 @@ class AwsSession:
     def __init__(self, target: AwsTarget, counter: CallCounter | None = None) -> None:
         self.target = target
         self.counter = counter or CallCounter()
-        base = boto3.session.Session(region_name=target.region)
+        base = boto3_session(region_name=target.region)
         base.events.register("before-call.*.*", self.counter)
         if target.role_arn:
             sts = base.client("sts", config=_config(target), endpoint_url=target.endpoint_url or None)
@@ -107,7 +132,7 @@ class AwsSession:
                     + " Check that the role exists, that its trust policy names our principal and requires "
                     "exactly this ExternalId, and that our principal may call sts:AssumeRole on it."
                 ) from exc
-            self.session = boto3.session.Session(
+            self.session = boto3_session(
                 aws_access_key_id=creds["AccessKeyId"],
                 aws_secret_access_key=creds["SecretAccessKey"],
                 aws_session_token=creds["SessionToken"],
