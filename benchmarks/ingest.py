@@ -92,7 +92,10 @@ def main() -> None:
     finally:
         server.stop()
     catalog = default_catalog()
-    rows = sum(len(v) for v in (collected.last_accessed or {}).values())
+    rows = sum(  # services and their tracked actions, as AWS reports them
+        len(services) + sum(len(s.get("TrackedActionsLastAccessed") or ()) for s in services)
+        for services in (collected.last_accessed or {}).values()
+    )
 
     def ingest(account: LinkedAccount, data: Any) -> tuple[float, dict[str, Any]]:
         run = SyncRun.objects.create(account=account, status="running")
@@ -135,7 +138,7 @@ def main() -> None:
             f"{platform.python_version()}, PostgreSQL 15 on localhost; command: "
             f"`.venv/bin/python benchmarks/ingest.py --principals {args.principals} --repeat {args.repeat}`. "
             f"One fakeaws account: {counts.get('principals', 0):,} principals, {rows:,} Access Advisor "
-            f"rows reported, {counts.get('findings_created', 0):,} findings; best of {args.repeat}.",
+            f"entries reported (services and tracked actions), {counts.get('findings_created', 0):,} findings; best of {args.repeat}.",
             "",
             "| step | seconds | per principal | x engine |",
             "|---|---|---|---|",

@@ -99,7 +99,9 @@ def _ingest_changed(
             # no document of its own did, but its results may have.
             usage_changed=stored.usage_changed or previous_outside != digest.outside,
         )
-        lifecycle = findings_refresh(account=account, outcome=outcome, run=run)
+        lifecycle = findings_refresh(
+            account=account, outcome=outcome, run=run, collected_at=collected.collected_at
+        )
     gaps = outcome.report.catalog_gaps if outcome.report is not None else {}
     if gaps:
         # Once per sync, not a finding per principal: AWS is newer than the action catalog.

@@ -60,11 +60,17 @@ def _active_rules(now: datetime) -> list[SuppressionRule]:
 
 @transaction.atomic
 def findings_refresh(
-    *, account: LinkedAccount, outcome: AnalysisOutcome, run: SyncRun | None
+    *,
+    account: LinkedAccount,
+    outcome: AnalysisOutcome,
+    run: SyncRun | None,
+    collected_at: datetime | None = None,
 ) -> dict[str, int]:
-    """Bring the account's findings in line with its new snapshot. Returns counts of what changed."""
+    """Bring the account's findings in line with its new snapshot. Returns counts of what changed.
+    `collected_at`: when the sync collected what it stores; a principal whose usage is older than that was
+    left out of this sync's Access Advisor reads ("stale"), however long storing the account took."""
     now = timezone.now()
-    last_collected = now
+    last_collected = collected_at or now
     specs: list[FindingSpec] = credential_specs(account=account, now=now)
     carry_kinds: set[str] = set()
     unused_total = 0

@@ -151,3 +151,18 @@ def test_the_analysis_reads_the_collected_rows_from_memory_not_back_from_the_dat
         _sync(account, Collected(gaad=_gaad("s3:*")))
     reads = [q["sql"] for q in queries if READ.search(q["sql"])]
     assert len(reads) == 1, reads
+
+
+def test_a_long_store_does_not_make_the_usage_it_just_collected_stale(account: LinkedAccount) -> None:
+    """The unused findings compare a principal's usage with the collection that brought it, not with the
+    clock at the end of the ingest: a large account may take minutes to store."""
+    collected = Collected(
+        gaad=_gaad(),
+        last_accessed={CI: _report(3), ADMIN: _report(5)},
+        collected_at=datetime.now(UTC) - timedelta(minutes=20),
+    )
+    _sync(account, collected)
+    unused = set(
+        Finding.objects.filter(principal_arn=ADMIN, kind="unused-service").values_list("subject", flat=True)
+    )
+    assert unused & {"ec2", "iam", "*"}, unused
