@@ -131,7 +131,8 @@ def account_usage(account: LinkedAccount, *, now: datetime | None = None) -> dic
             rows=rows_by_principal.get(principal.pk, []),
             window_days=account.unused_days,
             now=now,
-            last_collected=last.finished_at if last else None,
+            # The latest sync started before it read any principal's usage; it may have finished long after.
+            last_collected=(last.started_at or last.finished_at) if last else None,
         )
         if read.status == "analyzed":
             found[principal.arn] = read.usage

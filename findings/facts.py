@@ -104,7 +104,8 @@ def principal_usage(principal: Principal, *, now: datetime | None = None) -> Pri
         rows=principal_usage_rows(principal.pk),
         window_days=review_window(principal).unused_days,
         now=now or timezone.now(),
-        last_collected=last.finished_at if last else None,
+        # The latest sync started before it read any principal's usage; it may have finished long after.
+        last_collected=(last.started_at or last.finished_at) if last else None,
     )
 
 

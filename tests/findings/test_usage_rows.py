@@ -53,7 +53,10 @@ def _report(days_ago: int) -> list[dict[str, Any]]:
 
 
 def _sync(account: LinkedAccount, collected: Collected) -> dict[str, Any]:
-    run = SyncRun.objects.create(account=account, status="running", started_at=timezone.now())
+    # As a sync: started, then read each principal's usage (`collected_at`), then stored it all.
+    run = SyncRun.objects.create(
+        account=account, status="running", started_at=collected.collected_at - timedelta(minutes=2)
+    )
     meter = SyncMeter()
     with transaction.atomic():
         counts = snapshot_ingest(account=account, collected=collected, run=run, meter=meter)
@@ -166,3 +169,5 @@ def test_a_long_store_does_not_make_the_usage_it_just_collected_stale(account: L
         Finding.objects.filter(principal_arn=ADMIN, kind="unused-service").values_list("subject", flat=True)
     )
     assert unused & {"ec2", "iam", "*"}, unused
+    # ... and neither do the principal page and the suggestions, after the run finished 20 minutes later.
+    assert principal_usage(Principal.objects.get(arn=ADMIN)).status == "analyzed"
