@@ -48,6 +48,7 @@ def snapshot_fingerprint(account: Any) -> str:
         CredentialReportRow,
         InlinePolicy,
         LastAccessed,
+        NeverUsed,
         Principal,
     )
 
@@ -56,6 +57,7 @@ def snapshot_fingerprint(account: Any) -> str:
             list(Principal.objects.filter(account=account).order_by("arn").values()),
             list(InlinePolicy.objects.filter(principal__account=account).order_by("pk").values()),
             list(LastAccessed.objects.filter(principal__account=account).order_by("pk").values()),
+            list(NeverUsed.objects.filter(principal__account=account).order_by("pk").values()),
             list(AccessKey.objects.filter(principal__account=account).order_by("pk").values()),
             list(CredentialReportRow.objects.filter(account=account).order_by("pk").values()),
             list(AnalyzerFinding.objects.filter(account=account).order_by("pk").values()),
@@ -65,7 +67,8 @@ def snapshot_fingerprint(account: Any) -> str:
 
 def snapshot_content(account: Any) -> str:
     """What AWS holds, as stored: principals, their documents, attachments, keys and usage (no sync times)."""
-    from findings.models import AccessKey, CredentialReportRow, InlinePolicy, LastAccessed, Principal
+    from findings.models import AccessKey, CredentialReportRow, InlinePolicy, Principal
+    from findings.usage_rows import account_usage_rows
 
     return _digest(
         [
@@ -75,10 +78,10 @@ def snapshot_content(account: Any) -> str:
                     "principal__arn", "name", "document__sha256"
                 )
             ),
-            sorted(
-                LastAccessed.objects.filter(principal__account=account).values_list(
-                    "principal__arn", "service", "action"
-                )
+            sorted(  # used rows and never-used lists alike, as every reader sees them
+                (pid, r.service, r.action)
+                for pid, rows in account_usage_rows(account.pk).items()
+                for r in rows
             ),
             sorted(AccessKey.objects.filter(principal__account=account).values_list("key_id", "active")),
             CredentialReportRow.objects.filter(account=account).count(),

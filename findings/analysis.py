@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import LinkedAccount
 from findings.bulk import objects_copy, rows_update
 from findings.cross_account import cross_account_paths
-from findings.facts import usage_from_rows
+from findings.facts import latest_collection, usage_from_rows
 from findings.models import (
     AccessKey,
     CatalogGap,
@@ -122,7 +122,7 @@ def account_usage(account: LinkedAccount, *, now: datetime | None = None) -> dic
     (`findings.facts.usage_from_rows`); the engine counts from it the dangerous permissions left unused.
     Principals without an analysable usage (too young, no data, stale) are left out: unknown."""
     now = now or timezone.now()
-    last = account.sync_runs.filter(status="succeeded").order_by("-finished_at").first()
+    last_collected = latest_collection(account)
     rows_by_principal = account_usage_rows(account.pk)
     found: dict[str, Usage] = {}
     for principal in Principal.objects.filter(account=account).exclude(kind="group"):
@@ -131,8 +131,7 @@ def account_usage(account: LinkedAccount, *, now: datetime | None = None) -> dic
             rows=rows_by_principal.get(principal.pk, []),
             window_days=account.unused_days,
             now=now,
-            # The latest sync started before it read any principal's usage; it may have finished long after.
-            last_collected=(last.started_at or last.finished_at) if last else None,
+            last_collected=last_collected,
         )
         if read.status == "analyzed":
             found[principal.arn] = read.usage

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Field, Model
+from django.db.models import NOT_PROVIDED, Field, Model
 
 
 def rows_update(objs: Sequence[Model], fields: Sequence[str], *, batch_size: int = 1000) -> int:
@@ -92,7 +92,7 @@ def rows_copy(
     with connection.wrap_database_errors, connection.cursor() as cursor:
         target = table
         if ignore_conflicts:
-            target = qn(f"copy_{meta.db_table}")
+            target = "pg_temp." + qn(f"copy_{meta.db_table}")  # never a permanent table of that name
             # Names quoted by the backend, never from input (here and below).
             cursor.execute(f"DROP TABLE IF EXISTS {target}")  # nosec B608
             cursor.execute(
@@ -147,6 +147,10 @@ def objects_copy(objs: Sequence[Model], *, ignore_conflicts: bool = False) -> in
         return len(objs)
     # An automatic primary key (its `db_returning`) is the database's to number.
     fields = [f for f in model._meta.concrete_fields if not (f.primary_key and f.db_returning)]
+    if any(f.generated or f.db_default is not NOT_PROVIDED for f in fields):
+        # The database computes these: Django's own insert knows how to leave them out.
+        model._default_manager.bulk_create(objs, batch_size=1000, ignore_conflicts=ignore_conflicts)
+        return len(objs)
     as_is = [
         f.get_internal_type() in _AS_IS and type(f).pre_save is Field.pre_save  # type: ignore[attr-defined]
         for f in fields

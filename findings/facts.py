@@ -97,15 +97,29 @@ def reported_at(principal: Principal, rows: Sequence[UsageRow | LastAccessed]) -
     return principal.usage_collected_at or max(r.collected_at for r in rows)
 
 
+def latest_collection(account: LinkedAccount) -> datetime | None:
+    """When the account's usage was last collected, for the "stale" test of `usage_from_rows`: the start of
+    its latest successful sync that stored anything (it started before it read any principal's usage, and
+    may have finished long after). A sync whose inputs were all unchanged (`findings.ingest_digest`)
+    stores nothing, not even the time each principal was reported; its reports were those of the sync
+    before it, so that one is the collection that counts."""
+    last = (
+        account.sync_runs.filter(status="succeeded")
+        .exclude(counts__unchanged=True)
+        .order_by("-finished_at")
+        .values_list("started_at", "finished_at")
+        .first()
+    )
+    return (last[0] or last[1]) if last else None
+
+
 def principal_usage(principal: Principal, *, now: datetime | None = None) -> PrincipalUsage:
-    last = principal.account.sync_runs.filter(status="succeeded").order_by("-finished_at").first()
     return usage_from_rows(
         principal=principal,
         rows=principal_usage_rows(principal.pk),
         window_days=review_window(principal).unused_days,
         now=now or timezone.now(),
-        # The latest sync started before it read any principal's usage; it may have finished long after.
-        last_collected=(last.started_at or last.finished_at) if last else None,
+        last_collected=latest_collection(principal.account),
     )
 
 

@@ -176,7 +176,11 @@ def findings_refresh(
         (to_update if changed else still_seen).append(finding)
     if objects_copy(to_create):
         # COPY numbers no instance: the new findings' ids, for the signal's receivers.
-        ids = dict(Finding.objects.filter(account=account, first_seen=now).values_list("fingerprint", "id"))
+        ids = dict(
+            Finding.objects.filter(fingerprint__in=[f.fingerprint for f in to_create]).values_list(
+                "fingerprint", "id"
+            )
+        )
         for f in to_create:
             f.pk = ids[f.fingerprint]
             f._state.adding = False

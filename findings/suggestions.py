@@ -39,7 +39,7 @@ from findings.protection import protected_reason as protected_reason
 from findings.review_window import review_window
 from findings.scoping import scoping_evidence
 from findings.selectors import with_list_item
-from findings.usage_rows import principal_usage_rows
+from findings.usage_rows import principals_usage_rows
 from policy.analyze import AccountAnalysis
 from policy.catalog import default_catalog
 from policy.evidence import Evidence
@@ -60,11 +60,12 @@ def _basis(principal: Principal, evidence: Sequence[Evidence], permission_set: P
     whose = group_members(principal) if principal.kind == "group" else [principal]
     if permission_set is not None:
         whose = set_roles(permission_set) or [principal]
+    held = principals_usage_rows([p.pk for p in whose])
     rows = sorted(
         (
             (p.pk, r.service, r.action, r.last_accessed_at, r.tracked)
             for p in whose
-            for r in principal_usage_rows(p.pk)
+            for r in held.get(p.pk, [])
         ),
         key=lambda row: row[:3],
     )

@@ -80,8 +80,9 @@ def usage_rows_remember(account_pk: int, rows: RowsByPrincipal, *, principals: s
     if once is None:
         return
     held, complete = once.setdefault(account_pk, ({}, set()))
-    held.update(rows)
-    complete.update(rows)
+    held.update(rows)  # replaces what was held for these principals, if anything was
+    if complete != {-1}:  # else every principal's rows are held already
+        complete.update(rows)
     _PRINCIPALS.set({**(_PRINCIPALS.get() or {}), account_pk: principals})
 
 
@@ -109,9 +110,16 @@ def principal_usage_rows(principal_id: int) -> list[UsageRow]:
     return _read({"principal_id": principal_id}).get(principal_id, [])
 
 
+def principals_usage_rows(principal_ids: list[int]) -> RowsByPrincipal:
+    """The rows of several principals (a group's members, a permission set's roles), in one read."""
+    return _read({"principal_id__in": principal_ids}) if principal_ids else {}
+
+
 def _read(where: dict[str, Any]) -> RowsByPrincipal:
     """The rows of the principals `where` selects (`principal__account_id`, `principal_id__in` or
     `principal_id`): `LastAccessed`'s, and one per entry of their `NeverUsed` lists, in one query."""
+    if connection.vendor != "postgresql":  # the demo's SQLite: the same rows, in two queries
+        return _read_orm(where)
     ((key, value),) = where.items()
     if key == "principal__account_id":
         condition, param = "p.account_id = %s", value
@@ -144,6 +152,19 @@ def _read(where: dict[str, Any]) -> RowsByPrincipal:
                         json.loads(entries) if isinstance(entries, str) else entries
                     )
                 )
+    return found
+
+
+def _read_orm(where: dict[str, Any]) -> RowsByPrincipal:
+    found: RowsByPrincipal = {}
+    for pid, *values in LastAccessed.objects.filter(**where).values_list("principal_id", *COLUMNS):
+        found.setdefault(pid, []).append(UsageRow._make(values))
+    for pid, entries, when in NeverUsed.objects.filter(**where).values_list(
+        "principal_id", "entries", "collected_at"
+    ):
+        found.setdefault(pid, []).extend(
+            UsageRow(service, name, action, None, "", "", True, when) for service, name, action in entries
+        )
     return found
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -21,6 +21,13 @@ from accounts.sync import SyncMeter, sync_run_succeed
 from findings.facts import principal_usage
 from findings.ingest import snapshot_ingest
 from findings.models import Finding, LastAccessed, Principal
+from findings.usage_rows import (
+    account_usage_rows,
+    principal_usage_rows,
+    principals_usage_rows,
+    usage_rows_read_once,
+    usage_rows_remember,
+)
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "gaad" / "small-account.json"
 ACCOUNT = "111122223333"
@@ -171,3 +178,43 @@ def test_a_long_store_does_not_make_the_usage_it_just_collected_stale(account: L
     assert unused & {"ec2", "iam", "*"}, unused
     # ... and neither do the principal page and the suggestions, after the run finished 20 minutes later.
     assert principal_usage(Principal.objects.get(arn=ADMIN)).status == "analyzed"
+
+
+def test_an_unchanged_resync_leaves_the_usage_analysed(account: LinkedAccount) -> None:
+    """An unchanged re-sync stores nothing, not even when each principal was reported; its reports were the
+    previous sync's, so its own later start must not make them stale."""
+    first = datetime.now(UTC) - timedelta(hours=3)
+    report = {CI: _report(3), ADMIN: _report(5)}
+    _sync(account, Collected(gaad=_gaad(), last_accessed=report, collected_at=first))
+    again = _sync(account, Collected(gaad=_gaad(), last_accessed=report, collected_at=datetime.now(UTC)))
+    assert again["unchanged"] is True
+    assert principal_usage(Principal.objects.get(arn=CI)).status == "analyzed"
+    # A changed sync that leaves admin out (its Access Advisor job failed) still makes admin stale.
+    _sync(account, Collected(gaad=_gaad("s3:*"), last_accessed={CI: _report(3)}))
+    assert principal_usage(Principal.objects.get(arn=ADMIN)).status == "stale"
+
+
+def test_the_readers_give_the_same_rows_on_every_database(
+    account: LinkedAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One query on PostgreSQL; the demo's SQLite reads the same rows through the ORM."""
+    _sync(account, Collected(gaad=_gaad(), last_accessed={CI: _report(3), ADMIN: _report(5)}))
+    ci = Principal.objects.get(arn=CI).pk
+    one_query = (account_usage_rows(account.pk), principal_usage_rows(ci), principals_usage_rows([ci]))
+    monkeypatch.setattr(type(connections["default"]), "vendor", "sqlite")
+    assert (
+        account_usage_rows(account.pk),
+        principal_usage_rows(ci),
+        principals_usage_rows([ci]),
+    ) == one_query
+    assert len(one_query[1]) == 4 and {r.service for r in one_query[1]} == {"s3", "ec2", "iam"}
+
+
+def test_rows_remembered_after_the_whole_account_was_read_are_not_doubled(account: LinkedAccount) -> None:
+    _sync(account, Collected(gaad=_gaad(), last_accessed={CI: _report(3), ADMIN: _report(5)}))
+    ci = Principal.objects.get(arn=CI).pk
+    everyone = set(Principal.objects.filter(account=account).values_list("pk", flat=True))
+    with usage_rows_read_once():
+        before = {pid: list(rows) for pid, rows in account_usage_rows(account.pk).items()}
+        usage_rows_remember(account.pk, {ci: before[ci]}, principals=everyone)
+        assert account_usage_rows(account.pk) == before
