@@ -460,8 +460,12 @@ def predicted_score(principal: Principal, items: list[dict[str, Any]]) -> int:
 
 
 def suggestions_build_for_account(*, account_id: int, session_factory: Any = None) -> int:
-    """A suggestion for every principal with unused permissions; Access Analyzer checks where available."""
-    account = LinkedAccount.objects.get(pk=account_id)
+    """A suggestion for every principal with unused permissions; Access Analyzer checks where available.
+    An account removed after its build was queued has nothing to build: 0."""
+    account = LinkedAccount.objects.filter(pk=account_id).first()
+    if account is None:
+        logger.info("suggestions not built: account %s was removed after the build was queued", account_id)
+        return 0
     analyzer = None
     try:
         session = (session_factory or AwsSession)(aws_target(account))

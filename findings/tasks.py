@@ -16,6 +16,10 @@ from findings import (
     suggestions,
     watch,
 )
+from findings.models import ChangeRequest, EvidenceJob
+
+# What a task returns when its row is gone (its account was removed after it was queued): nothing to do.
+GONE = "gone"
 
 
 @shared_task(name="findings.tasks.sync_run_execute", acks_late=True)
@@ -32,11 +36,15 @@ def suggestions_build_for_account(account_id: int) -> int:
 
 @shared_task(name="findings.tasks.change_request_apply", acks_late=True)
 def change_request_apply(change_id: int) -> str:
+    if not ChangeRequest.objects.filter(pk=change_id).exists():
+        return GONE
     return change_apply.change_request_apply(change_id=change_id).status
 
 
 @shared_task(name="findings.tasks.change_request_rollback", acks_late=True)
 def change_request_rollback(change_id: int) -> str:
+    if not ChangeRequest.objects.filter(pk=change_id).exists():
+        return GONE
     return change_apply.change_request_rollback(change_id=change_id).status
 
 
@@ -83,6 +91,8 @@ def evidence_tick() -> int:
 
 @shared_task(name="findings.tasks.evidence_job_run", acks_late=True)
 def evidence_job_run(job_id: int) -> str:
+    if not EvidenceJob.objects.filter(pk=job_id).exists():
+        return GONE
     return evidence.evidence_job_run(job_id=job_id).status
 
 
