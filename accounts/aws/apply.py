@@ -179,14 +179,22 @@ def attached(iam: Any, kind: str, name: str) -> list[str]:
     ]
 
 
+INCOMPLETE = (
+    "IAM Access Analyzer's {call} answered without a result (the response was incomplete); the check was "
+    "not made: try again."
+)
+
+
 def validate(analyzer: Any, document: Any) -> dict[str, Any]:
     """Access Analyzer's ValidatePolicy; {"available": False} where the account does not have it."""
     try:
         findings = analyzer.validate_policy(
             policyDocument=json.dumps(document), policyType="IDENTITY_POLICY"
-        )["findings"]
+        ).get("findings")
     except (ClientError, BotoCoreError) as exc:
         return {"available": False, "reason": explain(exc, "ValidatePolicy")}
+    if not isinstance(findings, list):  # an answer cut short is no answer: never "no findings"
+        return {"available": False, "reason": INCOMPLETE.format(call="ValidatePolicy")}
     return {
         "available": True,
         "findings": [
@@ -205,6 +213,12 @@ def check_no_new_access(analyzer: Any, new: Any, existing: Any) -> dict[str, Any
         )
     except (ClientError, BotoCoreError) as exc:
         return {"available": False, "reason": explain(exc, "CheckNoNewAccess")}
+    if result.get("result") not in ("PASS", "FAIL"):  # an answer cut short is never a pass: a refusal
+        return {
+            "available": True,
+            "result": "INCOMPLETE",
+            "message": INCOMPLETE.format(call="CheckNoNewAccess"),
+        }
     return {
         "available": True,
         "result": result.get("result"),
