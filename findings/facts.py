@@ -16,7 +16,7 @@ from accounts.models import LinkedAccount
 from findings.evidence_models import EvidenceJobKind
 from findings.models import EvidenceJob, EvidenceRecord, InlinePolicy, LastAccessed, ManagedPolicy, Principal
 from findings.review_window import ReviewWindow, review_window
-from findings.usage_rows import UsageRow, principal_usage_rows
+from findings.usage_rows import UsageRow, principal_usage_rows, principals_usage_rows
 from policy.catalog import default_catalog
 from policy.evidence import Evidence, EvidenceSource
 from policy.usage import ActionUse, Usage
@@ -113,13 +113,20 @@ def latest_collection(account: LinkedAccount) -> datetime | None:
     return (last[0] or last[1]) if last else None
 
 
-def principal_usage(principal: Principal, *, now: datetime | None = None) -> PrincipalUsage:
+def principal_usage(
+    principal: Principal,
+    *,
+    now: datetime | None = None,
+    rows: Sequence[UsageRow] | None = None,
+    last_collected: datetime | None = None,
+) -> PrincipalUsage:
+    """`rows` and `last_collected`, when the caller read them for several principals at once."""
     return usage_from_rows(
         principal=principal,
-        rows=principal_usage_rows(principal.pk),
+        rows=principal_usage_rows(principal.pk) if rows is None else rows,
         window_days=review_window(principal).unused_days,
         now=now or timezone.now(),
-        last_collected=latest_collection(principal.account),
+        last_collected=last_collected or latest_collection(principal.account),
     )
 
 
@@ -224,7 +231,12 @@ def usage_union(
     """The use of several principals together (a group's members; an Identity Center permission set's
     roles in every account it is provisioned to) (`Usage.union`): "analyzed" only when every one is, so a
     permission is unused only where every one is known not to use it."""
-    members = [principal_usage(m, now=now) for m in principals]
+    held = principals_usage_rows([p.pk for p in principals])  # every member's rows, in one read
+    collected = {a: latest_collection(p.account) for a, p in {p.account_id: p for p in principals}.items()}
+    members = [
+        principal_usage(m, now=now, rows=held.get(m.pk, []), last_collected=collected[m.account_id])
+        for m in principals
+    ]
     cutoff = (now or timezone.now()) - timedelta(days=window_days)
     if not members:
         return PrincipalUsage("no-data", Usage(young=True), window_days, cutoff)

@@ -17,16 +17,16 @@ policies grant, used or not: about 150 per principal). Building a Django instanc
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from django.db import connection
+from django.db.models import BooleanField, CharField, DateTimeField, JSONField, Value
 
-from findings.models import LastAccessed, NeverUsed, Principal
+from findings.models import LastAccessed, NeverUsed
 
 COLUMNS = (
     "service",
@@ -55,22 +55,28 @@ class UsageRow(NamedTuple):
 
 RowsByPrincipal = dict[int, list[UsageRow]]
 
-# Account pk -> (rows by principal id, the principal ids whose rows are all there); only within
-# `usage_rows_read_once`.
-_ONCE: ContextVar[dict[int, tuple[RowsByPrincipal, set[int]]] | None] = ContextVar("usage_rows", default=None)
-# Account pk -> the ids of all its principals, when the sync storing it said.
-_PRINCIPALS: ContextVar[dict[int, set[int]] | None] = ContextVar("usage_principals", default=None)
+
+@dataclass
+class _Held:
+    """One account's rows within `usage_rows_read_once`."""
+
+    rows: RowsByPrincipal = field(default_factory=dict)
+    reported: set[int] = field(default_factory=set)  # principals whose rows the sync handed over
+    everyone: set[int] | None = None  # the account's principals, when the sync said
+    whole: bool = False  # every principal's rows are in `rows`
+
+
+_ONCE: ContextVar[dict[int, _Held] | None] = ContextVar("usage_rows", default=None)
 
 
 @contextmanager
 def usage_rows_read_once() -> Iterator[None]:
     """Within this block each account's last-accessed rows are read at most once (see the module)."""
-    token, principals = _ONCE.set({}), _PRINCIPALS.set({})
+    token = _ONCE.set({})
     try:
         yield
     finally:
         _ONCE.reset(token)
-        _PRINCIPALS.reset(principals)
 
 
 def usage_rows_remember(account_pk: int, rows: RowsByPrincipal, *, principals: set[int]) -> None:
@@ -79,11 +85,10 @@ def usage_rows_remember(account_pk: int, rows: RowsByPrincipal, *, principals: s
     once = _ONCE.get()
     if once is None:
         return
-    held, complete = once.setdefault(account_pk, ({}, set()))
-    held.update(rows)  # replaces what was held for these principals, if anything was
-    if complete != {-1}:  # else every principal's rows are held already
-        complete.update(rows)
-    _PRINCIPALS.set({**(_PRINCIPALS.get() or {}), account_pk: principals})
+    held = once.setdefault(account_pk, _Held())
+    held.rows.update(rows)  # replaces what was held for these principals, if anything was
+    held.reported.update(rows)
+    held.everyone = principals
 
 
 def account_usage_rows(account_pk: int) -> RowsByPrincipal:
@@ -91,19 +96,17 @@ def account_usage_rows(account_pk: int) -> RowsByPrincipal:
     once = _ONCE.get()
     if once is None:
         return _read({"principal__account_id": account_pk})
-    held, complete = once.setdefault(account_pk, ({}, set()))
-    if complete != {-1}:
-        everyone = (_PRINCIPALS.get() or {}).get(account_pk)
-        if everyone is not None:  # read only the principals the sync did not report on
-            rest = everyone - complete
-            where = {"principal_id__in": sorted(rest)} if rest else None
-        else:
-            where = {"principal__account_id": account_pk}
-        if where is not None:
-            for pid, rows in _read(where).items():
-                held.setdefault(pid, []).extend(rows)
-        once[account_pk] = (held, {-1})  # every principal's rows are held now
-    return held
+    held = once.setdefault(account_pk, _Held())
+    if not held.whole:
+        if held.everyone is None:
+            read = _read({"principal__account_id": account_pk})
+            rest = {pid: rows for pid, rows in read.items() if pid not in held.reported}
+        else:  # only the principals the sync did not report on
+            missing = sorted(held.everyone - held.reported)
+            rest = _read({"principal_id__in": missing}) if missing else {}
+        held.rows.update(rest)
+        held.whole = True
+    return held.rows
 
 
 def principal_usage_rows(principal_id: int) -> list[UsageRow]:
@@ -116,55 +119,36 @@ def principals_usage_rows(principal_ids: list[int]) -> RowsByPrincipal:
 
 
 def _read(where: dict[str, Any]) -> RowsByPrincipal:
-    """The rows of the principals `where` selects (`principal__account_id`, `principal_id__in` or
-    `principal_id`): `LastAccessed`'s, and one per entry of their `NeverUsed` lists, in one query."""
-    if connection.vendor != "postgresql":  # the demo's SQLite: the same rows, in two queries
-        return _read_orm(where)
-    ((key, value),) = where.items()
-    if key == "principal__account_id":
-        condition, param = "p.account_id = %s", value
-    else:  # principal_id__in, principal_id
-        condition, param = "p.id = ANY(%s)", list(value) if key == "principal_id__in" else [value]
-    rows, lists, principals = (
-        connection.ops.quote_name(m._meta.db_table) for m in (LastAccessed, NeverUsed, Principal)
+    """The rows of the principals `where` selects (a filter on `principal`): `LastAccessed`'s, and one per
+    entry of their `NeverUsed` lists, in one query (`UNION ALL`, on PostgreSQL and the demo's SQLite)."""
+    used = (
+        LastAccessed.objects.filter(**where)
+        .annotate(entries=Value(None, output_field=JSONField()))
+        .values_list("principal_id", *COLUMNS, "entries")
     )
-    columns = ", ".join(f"r.{connection.ops.quote_name(c)}" for c in COLUMNS)
-    # Table and column names are the models' own, quoted; the one value is bound.
-    sql = (
-        f"SELECT r.principal_id, {columns}, NULL FROM {rows} r JOIN {principals} p ON p.id = r.principal_id "  # noqa: S608  # nosec B608
-        f"WHERE {condition} UNION ALL "
-        f"SELECT r.principal_id, '', '', '', NULL, '', '', TRUE, r.collected_at, r.entries FROM {lists} r "
-        f"JOIN {principals} p ON p.id = r.principal_id WHERE {condition}"
+    blank = {
+        c: Value("", output_field=CharField())
+        for c in ("service", "service_name", "action", "region", "entity")
+    }
+    lists = (
+        NeverUsed.objects.filter(**where)
+        .annotate(
+            **blank,
+            last_accessed_at=Value(None, output_field=DateTimeField()),
+            tracked=Value(True, output_field=BooleanField()),
+        )
+        .values_list("principal_id", *COLUMNS, "entries")
     )
     found: RowsByPrincipal = {}
     make = UsageRow._make
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [param, param])
-        while batch := cursor.fetchmany(5000):
-            for pid, *values, entries in batch:
-                if entries is None:
-                    found.setdefault(pid, []).append(make(values))
-                    continue
-                when = values[-1]
-                found.setdefault(pid, []).extend(
-                    make((service, name, action, None, "", "", True, when))
-                    for service, name, action in (
-                        json.loads(entries) if isinstance(entries, str) else entries
-                    )
-                )
-    return found
-
-
-def _read_orm(where: dict[str, Any]) -> RowsByPrincipal:
-    found: RowsByPrincipal = {}
-    for pid, *values in LastAccessed.objects.filter(**where).values_list("principal_id", *COLUMNS):
-        found.setdefault(pid, []).append(UsageRow._make(values))
-    for pid, entries, when in NeverUsed.objects.filter(**where).values_list(
-        "principal_id", "entries", "collected_at"
-    ):
-        found.setdefault(pid, []).extend(
-            UsageRow(service, name, action, None, "", "", True, when) for service, name, action in entries
-        )
+    for pid, *values, entries in used.union(lists, all=True).iterator(chunk_size=5000):
+        if entries is None:
+            found.setdefault(pid, []).append(make(values))
+        else:
+            when = values[-1]
+            found.setdefault(pid, []).extend(
+                make((service, name, action, None, "", "", True, when)) for service, name, action in entries
+            )
     return found
 
 
