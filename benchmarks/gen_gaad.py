@@ -69,8 +69,8 @@ def generate(roles: int, seed: int = 7) -> dict[str, Any]:
     role_list = []
     for i in range(roles):
         attached = rng.sample(names, rng.randint(1, 3))
-        if rng.random() < 0.04:
-            attached.append(rng.choice(BROAD))
+        if rng.random() < 0.04 and (broad := rng.choice(BROAD)) not in attached:
+            attached.append(broad)  # never twice: AWS does not attach a policy twice
         used.update(attached)
         inline = []
         if rng.random() < 0.5:

@@ -185,7 +185,12 @@ def account_analyze(
     for arn, paths in reach.items():
         _add_cross_account_finding(analysis.reports[arn], paths)
     by_arn = {p.arn: p for p in report.principals}
-    principals = list(Principal.objects.filter(account=account))
+    # The results are compared by their hash and written whole: the stored ones are not read.
+    principals = list(
+        Principal.objects.filter(account=account).only(
+            "pk", "account_id", "arn", "risk_score", "analysis_hash", "analyzed_at"
+        )
+    )
     now = timezone.now()
     updates = []
     history: list[ScoreHistory] = []

@@ -138,7 +138,14 @@ def unused_specs(
 ) -> tuple[list[FindingSpec], dict[str, UnusedState]]:
     window = account.unused_days
     cutoff = now - timedelta(days=window)
-    principals = {p.arn: p for p in Principal.objects.filter(account=account).exclude(kind="group")}
+    # Only what reading usage needs: the stored results (paths, explanations, tags) would hold an account's
+    # worth of JSON in memory for nothing.
+    principals = {
+        p.arn: p
+        for p in Principal.objects.filter(account=account)
+        .exclude(kind="group")
+        .only("pk", "arn", "kind", "aws_created_at", "usage_collected_at")
+    }
     rows_by_principal = account_usage_rows(account.pk)
     specs: list[FindingSpec] = []
     states: dict[str, UnusedState] = {}
@@ -156,7 +163,13 @@ def unused_specs(
         state = unused_for_principal(
             # What it holds matters only when its use can be read (a principal without Access Advisor
             # data, or too young, has nothing unused).
-            allowed=perms.allowed_actions() if usage.status == "analyzed" else frozenset(),
+            # Not `perms.allowed_actions()`, which keeps the set on the permissions for the rest of the
+            # analysis: one principal's set at a time.
+            allowed=(
+                analysis.catalog.actions_of(perms.allowed_mask(analysis.catalog))
+                if usage.status == "analyzed"
+                else frozenset()
+            ),
             usage=usage,
             action_name=analysis.catalog.name,
         )

@@ -83,7 +83,9 @@ def findings_refresh(
         counts = {arn: s.unused_count for arn, s in states.items()}
         changed = [
             p
-            for p in Principal.objects.filter(account=account, arn__in=list(counts))
+            for p in Principal.objects.filter(account=account, arn__in=list(counts)).only(
+                "pk", "arn", "unused_count"
+            )
             if p.unused_count != counts[p.arn]
         ]
         for p in changed:
@@ -96,7 +98,11 @@ def findings_refresh(
         unused_total = sum(Principal.objects.filter(account=account).values_list("unused_count", flat=True))
     specs = merge_analyzer(specs, account=account)
 
-    principals = {p.arn: p for p in Principal.objects.filter(account=account)}
+    # What a finding and the suppression rules read of its principal (name, tags), no stored results.
+    principals = {
+        p.arn: p
+        for p in Principal.objects.filter(account=account).only("pk", "account_id", "arn", "name", "tags")
+    }
     existing = {f.fingerprint: f for f in Finding.objects.filter(account=account)}
     rules = _active_rules(now)
     seen: set[str] = set()

@@ -3,6 +3,8 @@ whom (principal takeover, PassRole to a service, AssumeRole), and the chains tha
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from policy.admin_reach import FREED_PREFIX, CredentialFacts, edge_possible
 from policy.catalog import Catalog
 from policy.evaluate import Decision, Grant, PrincipalPermissions, arn_matches
@@ -33,6 +35,28 @@ _MODIFY_THEN_BECOME = {
 }
 
 
+class _Assumable:
+    """The roles a principal may assume and whether the hop is conditional: those its trust names
+    (`named`), then the hub's (`hub`: role -> conditional), each under the hub's own condition too."""
+
+    __slots__ = ("hub", "named", "via_hub")
+
+    def __init__(self, named: dict[str, tuple[bool, bool]], hub: dict[str, bool], via_hub: bool) -> None:
+        self.named, self.hub, self.via_hub = named, hub, via_hub
+
+    def get(self, arn: str) -> tuple[bool, bool] | None:
+        hit = self.named.get(arn)
+        if hit is None and arn in self.hub:
+            hit = (True, self.hub[arn] or self.via_hub)
+        return hit
+
+    def conditional(self, arn: str) -> bool:
+        hit = self.get(arn)
+        if hit is None:
+            raise KeyError(arn)
+        return hit[1]
+
+
 class EscalationSearch(TrustIndex):
     """Escalation paths of every principal, on top of the shared trust indexes."""
 
@@ -48,6 +72,7 @@ class EscalationSearch(TrustIndex):
         self._users_ranked: list[str] = []
         self._path_actions_mask = catalog.mask(_PATH_ACTIONS)
         self._held: dict[str, frozenset[str]] = {}
+        self._places: dict[int, tuple[list[str], dict[str, int]]] = {}  # ranked list -> arn -> place
         self._with_customer_policies: frozenset[str] = frozenset()
         self._roles_ranked: list[str] = []
         self._toward_admin: dict[str, Edge] = {}
@@ -148,11 +173,11 @@ class EscalationSearch(TrustIndex):
             return
         held = self._held_path_actions(record, perms)
         named, hub = self._assumable(record, perms, "sts:assumerole" in held)
-        assume_ok = named
-        if hub:
-            # Paths that modify a role and then assume it look roles up one by one.
-            via_hub = self._hub_conditional.get(record.arn, False)
-            assume_ok = {arn: (True, cond or via_hub) for arn, cond in self._hub_cond[hub].items()} | named
+        # Paths that modify a role and then assume it look roles up one by one: through the hub's own
+        # mapping, never a copy of it per principal (a hub holds every role that trusts the account).
+        assume_ok = _Assumable(
+            named, self._hub_cond[hub] if hub else {}, self._hub_conditional.get(record.arn, False)
+        )
         somewhere: dict[str, Decision] = {}  # allows_somewhere per action, shared by this principal's paths
         for path in PRIVESC_PATHS:
             acts = _PATH_ACTIONS_OF[path.id]
@@ -170,6 +195,24 @@ class EscalationSearch(TrustIndex):
             else:
                 self._passrole_edges(record, perms, path, acts, somewhere)
 
+    def _in_rank_order(self, ranked: list[str], sets: list[frozenset[str] | set[str]]) -> Iterable[str]:
+        """The principals of `ranked` found in some of `sets`, most privileged first, as a path's loop
+        reads them (it stops after its first few targets). Few of them: those, sorted by their place in
+        `ranked`; many: `ranked` walked and filtered, stopping where the loop stops. Either way no list
+        of every principal is built per principal (that made large accounts quadratic)."""
+        total = sum(len(s) for s in sets)
+        if total * 8 < len(ranked):
+            hit = self._places.get(id(ranked))  # the list is kept with its places: its id stays its own
+            if hit is None:
+                hit = self._places[id(ranked)] = (ranked, {arn: n for n, arn in enumerate(ranked)})
+            place = hit[1]
+            found = {arn for s in sets for arn in s if arn in place}
+            return sorted(found, key=place.__getitem__)
+        if len(sets) == 1:
+            only = sets[0]
+            return (arn for arn in ranked if arn in only)
+        return (arn for arn in ranked if any(arn in s for s in sets))
+
     def _held_path_actions(self, record: PrincipalRecord, perms: PrincipalPermissions) -> frozenset[str]:
         """The escalation paths' actions this principal is allowed somewhere (one mask operation)."""
         held = self._held.get(record.arn)
@@ -184,9 +227,11 @@ class EscalationSearch(TrustIndex):
         perms: PrincipalPermissions,
         path: PrivescPath,
         acts: tuple[str, ...],
-        assume_ok: dict[str, tuple[bool, bool]],
+        assume_ok: _Assumable,
     ) -> None:
-        """Edges to the most privileged principals this path can take over (ranked, a few per path)."""
+        """Edges to the most privileged principals this path can take over (ranked, a few per path).
+        The ranked targets are filtered as they are walked, so a principal stops after its first few
+        instead of filtering every principal of the account (which made large accounts quadratic)."""
         iam_acts = [a for a in acts if a != "sts:assumerole"]
         needs_assume = "sts:assumerole" in acts
         on_users = any("user" in a or "accesskey" in a or "loginprofile" in a for a in iam_acts)
@@ -197,16 +242,16 @@ class EscalationSearch(TrustIndex):
             eligible = self._with_customer_policies
         else:
             eligible = self._covered(perms, iam_acts[0], ranked)
-        if path.id == BOUNDARY_THEN_ASSUME:
-            eligible = eligible & self._widened_roles()
-        if needs_assume:
-            eligible = eligible & assume_ok.keys()
-        ranked = [a for a in ranked if a in eligible]
+        widened = self._widened_roles() if path.id == BOUNDARY_THEN_ASSUME else None
         added = 0
-        for arn in ranked:
+        for arn in self._in_rank_order(ranked, [eligible]):
             if added >= MAX_TARGETS_PER_PATH:
                 break
             if arn == record.arn:
+                continue
+            if widened is not None and arn not in widened:
+                continue
+            if needs_assume and assume_ok.get(arn) is None:
                 continue
             if path.id not in _MODIFY_THEN_BECOME and not self.more_privileged(arn, record.arn):
                 continue
@@ -226,7 +271,7 @@ class EscalationSearch(TrustIndex):
                 conditional = conditional or decision.conditional
             else:
                 if needs_assume:
-                    conditional = conditional or assume_ok[arn][1]
+                    conditional = conditional or assume_ok.conditional(arn)
                 self.graph.add(Edge(record.arn, arn, path.id, path.actions, conditional))
                 if path.id == BOUNDARY_THEN_ASSUME and arn in self.freed_admin_roles:
                     # The chain to administrator goes through the role as it is once freed.
@@ -281,19 +326,19 @@ class EscalationSearch(TrustIndex):
         simple = not plain and perms.boundary is None and not perms.scps
         simple = simple and not perms.identity.denies_on_action("iam:passrole")
         coverage: list[tuple[Grant, frozenset[str]]] = []
-        eligible: set[str] = set()
+        # The roles that may be passed, as the shared sets they are made of (no union per principal);
+        # the ranked roles are filtered as they are walked, stopping after the first few.
+        eligible: list[frozenset[str] | set[str]] = []
         if simple:
             for g in perms.grants_for("iam:passrole"):
                 covered = self._coverage_of(g, ranked)
                 coverage.append((g, covered))
                 if _grant_passes_to(g, path.service):
-                    eligible |= covered
-            candidates = [a for a in ranked if a in eligible]
+                    eligible.append(covered)
         else:
-            named = self._covered(perms, "iam:passrole", ranked)
-            candidates = [a for a in ranked if a in named]
+            eligible.append(self._covered(perms, "iam:passrole", ranked))
         added = 0
-        for arn in candidates:
+        for arn in self._in_rank_order(ranked, eligible):
             if added >= MAX_TARGETS_PER_PATH:
                 break
             if arn == record.arn or not self.more_privileged(arn, record.arn):

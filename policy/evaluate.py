@@ -59,7 +59,7 @@ class PolicySet:
     # the same few hundred actions, against many resources).
     _allows_for: dict[str, list[Grant]] = field(default_factory=dict, repr=False)
     _denies_for: dict[str, list[Grant]] = field(default_factory=dict, repr=False)
-    _masks: tuple[int, int, int, int] | None = field(default=None, repr=False)
+    _masks: tuple[int, int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.parts:
@@ -82,16 +82,20 @@ class PolicySet:
         self._denies_for.clear()
         self._masks = None
 
-    def _combined(self) -> tuple[int, int, int, int]:
+    def _combined(self) -> tuple[int, int]:
         if self._masks is None:
-            allowed = on_all = unconditional = denied_on_all = 0
-            for part in self.parts:
-                allowed |= part.allowed
-                on_all |= part.allowed_on_all
-                unconditional |= part.unconditional_on_all
-                denied_on_all |= part.denied_on_all
-            self._masks = (allowed, on_all, unconditional, denied_on_all)
+            # A mask is a Python int of one bit per catalog action (about 2.5 KB). Only the two asked of
+            # every principal all through the analysis are kept; one part's masks are its own objects,
+            # not copies, so memory grows with the distinct masks rather than with the principals.
+            self._masks = (self._union("allowed"), self._union("denied_on_all"))
         return self._masks
+
+    def _union(self, name: str) -> int:
+        first, *rest = self.parts
+        value: int = getattr(first, name)
+        for part in rest:
+            value |= getattr(part, name)
+        return value
 
     @property
     def allowed(self) -> int:
@@ -100,17 +104,18 @@ class PolicySet:
 
     @property
     def allowed_on_all(self) -> int:
-        """Every action some Allow names on every resource (`unconditional_on_all`: under no condition)."""
-        return self._combined()[1]
+        """Every action some Allow names on every resource (`unconditional_on_all`: under no condition).
+        Asked once per principal (its direct findings): worked out each time, not kept."""
+        return self._union("allowed_on_all")
 
     @property
     def unconditional_on_all(self) -> int:
-        return self._combined()[2]
+        return self._union("unconditional_on_all")
 
     @property
     def denied_on_all(self) -> int:
         """Every action an unconditional Deny refuses on every resource."""
-        return self._combined()[3]
+        return self._combined()[1]
 
     def _index(self, action: str) -> tuple[list[Grant], list[Grant]]:
         allows = self._allows_for.get(action)
@@ -254,11 +259,14 @@ class PrincipalPermissions:
         """Actions allowed on at least some resource, as a catalog mask."""
         if self._mask_cache is not None and self._mask_cache[0] is catalog:
             return self._mask_cache[1]
-        value = self.identity.allowed & ~self.identity.denied_on_all
+        value = self.identity.allowed
+        if self.identity.denied_on_all:
+            value &= ~self.identity.denied_on_all
         for layer in [self.boundary, *self.scps]:
             if layer is not None:
                 value &= layer.allowed & ~layer.denied_on_all
-        self._mask_cache = (catalog, value)
+        # Most often nothing is refused: the identity's own mask, not a copy of it (see `PolicySet._combined`).
+        self._mask_cache = (catalog, self.identity.allowed if value == self.identity.allowed else value)
         return value
 
     def grants_for(self, action: str) -> list[Grant]:

@@ -263,6 +263,11 @@ class DocumentGrants:
             denied |= g.mask
             if g.all_resources and not g.conditional:
                 denied_on_all |= g.mask
+        # Equal masks are one object (an int of one bit per catalog action, about 2.5 KB): most documents
+        # allow on every resource what they allow at all.
+        on_all = allowed if on_all == allowed else on_all
+        unconditional = on_all if unconditional == on_all else unconditional
+        denied_on_all = denied if denied_on_all == denied else denied_on_all
         self.allowed = allowed  # every action some Allow here names
         self.denied = denied
         self.allowed_on_all = on_all  # ... on every resource

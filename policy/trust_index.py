@@ -22,11 +22,11 @@ class TrustIndex:
         self.records = records
         self.perms: dict[str, PrincipalPermissions] = {}
         self.reports: dict[str, PrincipalReport] = {}
-        self._power: dict[str, int] = {}
+        self._power: dict[str, int] = {}  # write and permissions-management actions held: how many
         self.graph = Graph()
         self._hub_ranked: dict[str, list[str]] = {}  # hub node -> the roles it stands for, ranked
         self._hub_cond: dict[str, dict[str, bool]] = {}  # assume hub -> role -> is the hop conditional
-        self._hub_reach: dict[str, tuple[bool, int]] = {}  # hub -> (an admin among them, union of powers)
+        self._hub_reach: dict[str, tuple[bool, int]] = {}  # hub -> (an admin among them, union of masks)
         self._coverage: dict[tuple[object, ...], frozenset[str]] = {}
         self._writes = catalog.level_mask(*WRITE_LEVELS)
         self._users = [r for r in self.records if r.kind == "user"]
@@ -69,11 +69,10 @@ class TrustIndex:
             self._named_by_delegates |= self._trust_exact[role.arn]
 
     def _power_of(self, arn: str) -> int:
-        """Write and permissions-management actions held (a catalog bitmask): who is more privileged."""
-        hit = self._power.get(arn)
-        if hit is None:
-            hit = self._power[arn] = self.perms[arn].allowed_mask(self.catalog) & self._writes
-        return hit
+        """The actions held (the principal's own catalog mask, not a copy). Only its write and
+        permissions-management bits (`_writes`) decide who is more privileged, and every comparison masks
+        with `_writes`: a per-principal copy of `held & _writes` would be another 2.5 KB a principal."""
+        return self.perms[arn].allowed_mask(self.catalog)
 
     def more_privileged(self, target: str, than: str) -> bool:
         t, s = self.reports[target], self.reports[than]
@@ -85,7 +84,10 @@ class TrustIndex:
         return bool(self._power_of(target) & (self._writes & ~self._power_of(than)))
 
     def _rank(self, arn: str) -> tuple[bool, int]:
-        return (self.reports[arn].is_admin, self._power_of(arn).bit_count())
+        count = self._power.get(arn)
+        if count is None:
+            count = self._power[arn] = (self._power_of(arn) & self._writes).bit_count()
+        return (self.reports[arn].is_admin, count)
 
     def _assumable(
         self, record: PrincipalRecord, perms: PrincipalPermissions, holds_assume: bool

@@ -104,3 +104,27 @@ def test_unknown_action_in_aws_managed_policy_is_one_catalog_gap() -> None:
     assert (gap.action, gap.policies, gap.principals) == ("brandnewsvc:do", ("NewServiceAccess",), 3)
     assert gap.why == "unknown service prefix 'brandnewsvc'"
     assert report.to_json()["catalog_gap_actions"] == [gap.to_json()]
+
+
+def test_many_assumers_are_counted_and_the_first_hundred_listed() -> None:
+    """Every role trusting its account used to list every principal able to assume it, so an account's
+    findings grew with the square of its principals; now the first MAX_ASSUMER_RESOURCES, and the count."""
+    from policy.analyze import MAX_ASSUMER_RESOURCES, MAX_LISTED_ASSUMERS
+
+    g = Gaad()
+    ops = g.role("ops", trust=trust_account(), inline={"o": doc(allow("s3:PutObject"))})
+    # A second delegating role that can itself assume roles: it is never listed as an assumer of itself.
+    jump = g.role("jump", trust=trust_account(), inline={"a": doc(allow("sts:AssumeRole"))})
+    users = sorted(
+        g.user(f"dev{n:03d}", inline={"p": doc(allow("sts:AssumeRole"))})
+        for n in range(MAX_ASSUMER_RESOURCES + 30)
+    )
+    reports = g.analyze()
+    (on_ops,) = _own(reports[ops].findings)
+    everyone = sorted([*users, jump])
+    assert on_ops.action_count == len(everyone)
+    assert on_ops.resources == everyone[:MAX_ASSUMER_RESOURCES]
+    assert f"and {len(everyone) - MAX_LISTED_ASSUMERS} more" in on_ops.detail
+    (on_jump,) = _own(reports[jump].findings)
+    assert jump not in on_jump.resources and on_jump.action_count == len(users)
+    assert on_jump.resources == users[:MAX_ASSUMER_RESOURCES]
