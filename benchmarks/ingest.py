@@ -18,7 +18,6 @@ import argparse
 import copy
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,13 +26,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 ACCOUNT = "900000000000"
-
-
-def fresh_database(name: str) -> None:
-    for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
-        subprocess.run(
-            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True, capture_output=True
-        )
 
 
 def main() -> None:
@@ -50,6 +42,7 @@ def main() -> None:
             "--db: the benchmark drops and recreates it, so its name must start with iamreview_bench"
         )
 
+    from benchmarks.report import fresh_database
     from tests.processes import FakeAwsServer
 
     work = ROOT / "var" / "bench" / "ingest"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DB = "iamreview_load"
+DB = "iamreview_bench_load"
 PASSWORD = "load-test-password-1"  # noqa: S105 - throwaway users in a throwaway database
 
 
@@ -58,9 +58,9 @@ def main() -> None:
         "CELERY_QUEUE": "celery",  # this process, gunicorn and the one worker: every task on one queue
     }
     os.environ.update(env)
-    psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc"]
-    subprocess.run([*psql, f"DROP DATABASE IF EXISTS {DB}"], check=True)
-    subprocess.run([*psql, f"CREATE DATABASE {DB}"], check=True)
+    from benchmarks.report import fresh_database
+
+    fresh_database(DB)
     subprocess.run(["redis-cli", "-n", "12", "flushdb"], check=True, capture_output=True)
 
     import django

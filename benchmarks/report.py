@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+
+
+def fresh_database(name: str) -> None:
+    """Drop and create the PostgreSQL database `name` (a benchmark's own: its name starts with
+    iamreview_bench, so no benchmark can drop the product's or the tests' database)."""
+    if not name.startswith("iamreview_bench"):
+        raise SystemExit(f"{name}: a benchmark's database name starts with iamreview_bench")
+    for sql in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'):
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql],
+            check=True,
+            capture_output=True,
+        )
 
 
 def replace_section(path: Path, name: str, body: str) -> None:

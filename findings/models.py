@@ -55,6 +55,18 @@ class PrincipalKind(models.TextChoices):
     GROUP = "group", "Group"
 
 
+# A principal's stored analysis (written by `findings.analysis.account_analyze`): JSON that grows with the
+# account's paths; code that does not show or compare it leaves it unread (`QuerySet.defer`).
+ANALYSIS_RESULT_FIELDS = (
+    "admin_reason",
+    "admin_path",
+    "score_explanation",
+    "escalation_paths",
+    "scp_caps",
+    "cross_account_paths",
+)
+
+
 class Principal(models.Model):
     account = models.ForeignKey(LinkedAccount, on_delete=models.CASCADE, related_name="principals")
     arn = models.CharField(max_length=2048)

@@ -20,6 +20,7 @@ from accounts.models import LinkedAccount, SyncRun
 from core.models import assign_changed
 from findings.bulk import objects_copy, rows_update
 from findings.models import (
+    ANALYSIS_RESULT_FIELDS,
     InlinePolicy,
     ManagedPolicy,
     PolicyDocument,
@@ -57,8 +58,12 @@ class _Documents:
         self.pending.setdefault(digest, doc)
         return digest
 
-    def save(self) -> dict[str, PolicyDocument]:
-        existing = {d.sha256: d for d in PolicyDocument.objects.filter(sha256__in=list(self.pending))}
+    def save(self) -> dict[str, int]:
+        """Each document's id by its hash. Only ids are read back: the documents' JSON is what the sync
+        holds already, and reading it again doubled an account's documents in memory."""
+        existing = dict(
+            PolicyDocument.objects.filter(sha256__in=list(self.pending)).values_list("sha256", "pk")
+        )
         missing = [
             PolicyDocument(sha256=h, document=d, size=minified_length(d) if isinstance(d, dict) else 0)
             for h, d in self.pending.items()
@@ -67,7 +72,9 @@ class _Documents:
         objects_copy(missing, ignore_conflicts=True)  # another account's sync may store one first
         if missing:
             existing.update(
-                {d.sha256: d for d in PolicyDocument.objects.filter(sha256__in=[m.sha256 for m in missing])}
+                PolicyDocument.objects.filter(sha256__in=[m.sha256 for m in missing]).values_list(
+                    "sha256", "pk"
+                )
             )
         return existing
 
@@ -184,13 +191,13 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
     for arn, item, digest, version_count in policy_rows:
         seen_policy_arns.add(arn)
         policy = existing_policies.get(arn) or ManagedPolicy(account=account, arn=arn)
-        document = by_hash.get(digest) if digest else None
+        document_id = by_hash.get(digest) if digest else None
         moved = assign_changed(
             policy,
             name=item.get("PolicyName") or arn.rsplit("/", 1)[-1],
             aws_managed=arn.startswith("arn:aws:iam::aws:policy/"),
             default_version=item.get("DefaultVersionId", ""),
-            document_id=document.pk if document is not None else None,
+            document_id=document_id,
             version_count=version_count,
             error=details.policies[arn].error if arn in details.policies else "",
         )
@@ -204,7 +211,9 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
     policy_hash = {arn: digest or "" for arn, _, digest, _ in policy_rows}
 
     # Principals
-    existing = {p.arn: p for p in Principal.objects.filter(account=account)}
+    # The stored analysis results are not the store's to read (the analysis rewrites them): an account's
+    # worth of paths and explanations would sit in memory for nothing.
+    existing = {p.arn: p for p in Principal.objects.filter(account=account).defer(*ANALYSIS_RESULT_FIELDS)}
     earlier_runs = SyncRun.objects.filter(account=account, status="succeeded").exclude(
         pk=getattr(run, "pk", None)
     )
@@ -275,7 +284,7 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
                     )
         last_used = item.get("RoleLastUsed") or {}
         record = details.principals.get(arn)
-        trust_document = by_hash.get(trust) if trust else None
+        trust_document_id = by_hash.get(trust) if trust else None
         moved = assign_changed(
             principal,
             name=item.get(_NAME_KEY[kind], arn.rsplit("/", 1)[-1]),
@@ -284,7 +293,7 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
             last_used_at=as_datetime(last_used.get("LastUsedDate")),
             last_used_region=last_used.get("Region") or "",
             tags={t.get("Key"): t.get("Value", "") for t in item.get("Tags") or []},
-            trust_document_id=trust_document.pk if trust_document is not None else None,
+            trust_document_id=trust_document_id,
             boundary_arn=boundary,
             groups=groups,
             attached_policy_arns=attached,
@@ -345,7 +354,7 @@ def snapshot_store(*, account: LinkedAccount, collected: Collected, run: SyncRun
     rewritten = set(rewrite)
     objects_copy(
         [
-            InlinePolicy(principal_id=ids[arn], name=name, document=by_hash[digest])
+            InlinePolicy(principal_id=ids[arn], name=name, document_id=by_hash[digest])
             for arn, inline in inline_by_arn.items()
             if ids[arn] in rewritten
             for name, digest in inline

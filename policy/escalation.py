@@ -371,9 +371,13 @@ class EscalationSearch(TrustIndex):
         # the write actions it lacks.
         lacks = self._writes & ~self._power_of(record.arn)
         reports, power_of, hubs = self.reports, self._power_of, self._hub_ranked
-        for edge in self.graph.out(record.arn):
+        edges = self.graph.out(record.arn)
+        skipped = self._beyond_the_first(record.arn, edges, lacks)
+        for edge in edges:
             if edge.target.startswith(FREED_PREFIX):
                 continue  # the same hop as the edge to the role itself (for chains to administrator)
+            if skipped and (edge.path_id, edge.target) in skipped:
+                continue
             modify = edge.path_id in _MODIFY_THEN_BECOME
             targets = hubs.get(edge.target)
             hop_cond: dict[str, bool] = {}
@@ -420,6 +424,31 @@ class EscalationSearch(TrustIndex):
                     )
                 )
         return found
+
+    def _beyond_the_first(self, source: str, edges: Iterable[Edge], lacks: int) -> set[tuple[str, str]]:
+        """The (path, target) edges of `source` left unlisted: where more than MAX_TARGETS_PER_PATH edges
+        of one path lead to a single more privileged principal each (AssumeRole on a pattern of roles
+        that trust the account: one edge per role), only the most privileged few are listed, as a hub's
+        are. Listing them all gave a principal hundreds of escalations on a large account, and the
+        account a number of them that grew with the square of its principals."""
+        by_path: dict[str, list[str]] = {}
+        hubs, reports = self._hub_ranked, self.reports
+        for edge in edges:
+            target = edge.target
+            if target in hubs or target == source or target.startswith(FREED_PREFIX):
+                continue
+            if (
+                edge.path_id in _MODIFY_THEN_BECOME
+                or reports[target].is_admin
+                or self._power_of(target) & lacks
+            ):
+                by_path.setdefault(edge.path_id, []).append(target)
+        skipped: set[tuple[str, str]] = set()
+        for path_id, targets in by_path.items():
+            if len(targets) > MAX_TARGETS_PER_PATH:
+                ranked = sorted(dict.fromkeys(targets), key=self._rank, reverse=True)
+                skipped.update((path_id, t) for t in ranked[MAX_TARGETS_PER_PATH:])
+        return skipped
 
     def _chain_to_admin(self, start: str) -> list[Edge]:
         chain: list[Edge] = []

@@ -476,3 +476,27 @@ def test_removing_a_role_boundary_needs_a_boundary_that_held_back_more() -> None
     g.role("capped-by-nothing", trust=trust_account(), attached=[ADMIN_ARN], boundary=wide)
     dev = g.user("dev", inline={"a": doc(allow(["iam:DeleteRolePermissionsBoundary", "sts:AssumeRole"]))})
     assert not _found(g.analyze(), dev, "iam-023")
+
+
+def test_assume_on_a_pattern_of_roles_lists_the_most_privileged_few() -> None:
+    """AssumeRole on a pattern (not `*`) of roles that trust the account is an edge per role: each path
+    lists at most MAX_TARGETS_PER_PATH of them, administrators first, as a hub's targets are (listing all
+    gave a principal of a large account hundreds of escalations). Reaching administrator is unchanged."""
+    from policy.escalation import MAX_TARGETS_PER_PATH
+
+    g = Gaad()
+    weak = [
+        g.role(
+            f"app-{n}",
+            inline={"w": doc(allow("s3:PutObject", arn("role", f"bucket{n}")), allow("sqs:SendMessage"))},
+        )
+        for n in range(6)
+    ]
+    admin = g.role("app-admin", attached=["arn:aws:iam::aws:policy/AdministratorAccess"])
+    dev = g.user("dev", inline={"p": doc(allow("sts:AssumeRole", arn("role", "app-*")))})
+    report = g.analyze()[dev]
+    assumed = [e for e in report.privilege_escalation if e.path_id == "sts-001"]
+    assert len(assumed) == MAX_TARGETS_PER_PATH
+    targets = {e.target for e in assumed}
+    assert admin in targets and targets - {admin} <= set(weak)
+    assert report.reaches_admin
