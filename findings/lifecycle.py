@@ -80,6 +80,7 @@ def findings_refresh(
             account=account, analysis=outcome.analysis, now=now, last_collected=last_collected
         )
         specs += usage
+        outcome.engine_release()  # nothing below reads the engine's state
         counts = {arn: s.unused_count for arn, s in states.items()}
         changed = [
             p
