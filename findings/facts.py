@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import LinkedAccount
 from findings.evidence_models import EvidenceJobKind
 from findings.models import EvidenceJob, EvidenceRecord, InlinePolicy, LastAccessed, ManagedPolicy, Principal
-from findings.review_window import ReviewWindow, review_window
+from findings.review_window import ReviewWindow, review_window, review_windows
 from findings.usage_rows import UsageRow, principal_usage_rows, principals_usage_rows
 from policy.catalog import default_catalog
 from policy.evidence import Evidence, EvidenceSource
@@ -119,12 +119,14 @@ def principal_usage(
     now: datetime | None = None,
     rows: Sequence[UsageRow] | None = None,
     last_collected: datetime | None = None,
+    window_days: int | None = None,
 ) -> PrincipalUsage:
-    """`rows` and `last_collected`, when the caller read them for several principals at once."""
+    """`rows`, `last_collected` and `window_days`, when the caller read them for several principals at
+    once."""
     return usage_from_rows(
         principal=principal,
         rows=principal_usage_rows(principal.pk) if rows is None else rows,
-        window_days=review_window(principal).unused_days,
+        window_days=review_window(principal).unused_days if window_days is None else window_days,
         now=now or timezone.now(),
         last_collected=last_collected or latest_collection(principal.account),
     )
@@ -233,8 +235,15 @@ def usage_union(
     permission is unused only where every one is known not to use it."""
     held = principals_usage_rows([p.pk for p in principals])  # every member's rows, in one read
     collected = {a: latest_collection(p.account) for a, p in {p.account_id: p for p in principals}.items()}
+    windows = review_windows(principals)  # and their windows, in two
     members = [
-        principal_usage(m, now=now, rows=held.get(m.pk, []), last_collected=collected[m.account_id])
+        principal_usage(
+            m,
+            now=now,
+            rows=held.get(m.pk, []),
+            last_collected=collected[m.account_id],
+            window_days=windows[m.pk].unused_days,
+        )
         for m in principals
     ]
     cutoff = (now or timezone.now()) - timedelta(days=window_days)

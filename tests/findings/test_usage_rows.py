@@ -223,3 +223,32 @@ def test_rows_remembered_after_the_whole_account_was_read_are_not_doubled(accoun
         before = {pid: list(rows) for pid, rows in account_usage_rows(account.pk).items()}
         usage_rows_remember(account.pk, {ci: before[ci]}, principals=everyone)
         assert account_usage_rows(account.pk) == before
+
+
+def test_a_groups_usage_reads_its_members_in_queries_that_do_not_grow_with_them(
+    account: LinkedAccount,
+) -> None:
+    """A group's (or a permission set's) usage reads every member's rows, collection time and review
+    window at once: the same number of queries for 2 members as for 8 (one per member before)."""
+    from findings.facts import group_usage
+    from findings.window_models import PrincipalWindow
+
+    _sync(account, Collected(gaad=_gaad(), last_accessed={CI: _report(3), ADMIN: _report(5)}))
+    group = Principal.objects.create(
+        account=account, arn=f"arn:aws:iam::{ACCOUNT}:group/wide", kind="group", name="wide"
+    )
+
+    def members(count: int) -> int:
+        for n in range(count):
+            user = Principal.objects.create(
+                account=account, arn=f"arn:aws:iam::{ACCOUNT}:user/m{count}-{n}", kind="user",
+                name=f"m{count}-{n}", groups=["wide"],
+            )  # fmt: skip
+            if n == 0:
+                PrincipalWindow.objects.create(principal=user, unused_days=30, reason="short-lived")
+        with CaptureQueriesContext(connection) as queries:
+            usage = group_usage(group)
+        assert usage.status == "no-data"  # members created by hand: nothing reported for them
+        return len(queries)
+
+    assert members(2) == members(6)  # 2 members, then 8
