@@ -144,7 +144,7 @@ def unused_specs(
         p.arn: p
         for p in Principal.objects.filter(account=account)
         .exclude(kind="group")
-        .only("pk", "arn", "kind", "aws_created_at", "usage_collected_at")
+        .only("pk", "arn", "kind", "aws_created_at", "last_used_at", "usage_collected_at")
     }
     rows_by_principal = account_usage_rows(account.pk)
     specs: list[FindingSpec] = []

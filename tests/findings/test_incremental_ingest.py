@@ -209,3 +209,19 @@ def test_a_role_used_again_today_is_written_alone(tmp_path: Path) -> None:
     assert [q["sql"] for q in queries.captured_queries if WRITE.match(q["sql"])] == [
         q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "findings_principal"')
     ]
+
+
+def test_a_first_import_sends_as_many_statements_for_300_roles_as_for_100(tmp_path: Path) -> None:
+    """No statement per principal anywhere in the ingest (store, analysis, findings): a field left out of a
+    narrowed load (`QuerySet.only`) is read back one principal at a time, which this counts."""
+    from benchmarks.gen_gaad import generate
+
+    def statements(roles: int, account: str) -> int:
+        path = tmp_path / f"gaad-{roles}.json"
+        path.write_text(json.dumps(generate(roles)).replace("123456789012", account))
+        with CaptureQueriesContext(connection) as queries:
+            call_command("import_gaad", str(path), "--account", account)
+        return len(queries)
+
+    small, large = statements(100, "111111111111"), statements(300, "222222222222")
+    assert large == small, (small, large)
