@@ -231,18 +231,21 @@ def sync_run_succeed(*, run: SyncRun, counts: dict[str, Any], meter: SyncMeter) 
 def sync_run_fail(*, run: SyncRun, message: str, meter: SyncMeter | None = None) -> None:
     """Failed with the reason in words; audited. The previous snapshot stays current."""
     meter = meter or SyncMeter()
-    SyncRun.objects.filter(pk=run.pk).update(
-        status=SyncStatus.FAILED,
-        step="Failed",
-        error=message,
-        api_calls=meter.counter.as_dict(),
-        timings=meter.timings,
-        warnings=meter.warnings,
-        finished_at=timezone.now(),
-    )
-    audit_record(
-        actor=None, action="sync.fail", obj=run, account_id=run.account.account_id, summary=message[:500]
-    )
+    # The status and its audit entry together, as for every end of a job: a worker killed in between left
+    # a failed sync the audit log never heard of (the fault campaign found one).
+    with transaction.atomic():
+        SyncRun.objects.filter(pk=run.pk).update(
+            status=SyncStatus.FAILED,
+            step="Failed",
+            error=message,
+            api_calls=meter.counter.as_dict(),
+            timings=meter.timings,
+            warnings=meter.warnings,
+            finished_at=timezone.now(),
+        )
+        audit_record(
+            actor=None, action="sync.fail", obj=run, account_id=run.account.account_id, summary=message[:500]
+        )
 
 
 def sync_runs_reap_stale(*, now: datetime | None = None) -> int:
@@ -271,16 +274,17 @@ def sync_runs_reap_stale(*, now: datetime | None = None) -> int:
     count = 0
     for status, runs, message in candidates:
         for run in runs:
-            if SyncRun.objects.filter(pk=run.pk, status=status).update(
-                status=SyncStatus.FAILED, step="Failed", finished_at=now, error=message
-            ):
-                audit_record(
-                    actor=None,
-                    action="sync.fail",
-                    obj=run,
-                    summary=message[:500],
-                )
-                count += 1
+            with transaction.atomic():  # failed and audited together (`sync_run_fail`)
+                if SyncRun.objects.filter(pk=run.pk, status=status).update(
+                    status=SyncStatus.FAILED, step="Failed", finished_at=now, error=message
+                ):
+                    audit_record(
+                        actor=None,
+                        action="sync.fail",
+                        obj=run,
+                        summary=message[:500],
+                    )
+                    count += 1
     return count
 
 

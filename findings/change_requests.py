@@ -461,17 +461,18 @@ def change_requests_reap_stale(*, now: datetime | None = None) -> int:
 
 def _reap(cr: ChangeRequest, *, status: str, to: str, message: str, action: str) -> bool:
     """Fail a row the reaper found stale, unless it moved on meanwhile (a conditional update); audited."""
-    if not ChangeRequest.objects.filter(pk=cr.pk, status=status).update(
-        status=to, step="Failed", error=message
-    ):
-        return False
-    audit_record(
-        actor=None,
-        action=action,
-        obj=cr,
-        account_id=cr.account.account_id,
-        summary=f"Change #{cr.pk}: {message}",
-    )
+    with transaction.atomic():  # failed and audited together, as every end of a job is
+        if not ChangeRequest.objects.filter(pk=cr.pk, status=status).update(
+            status=to, step="Failed", error=message
+        ):
+            return False
+        audit_record(
+            actor=None,
+            action=action,
+            obj=cr,
+            account_id=cr.account.account_id,
+            summary=f"Change #{cr.pk}: {message}",
+        )
     cr.status, cr.error = to, message
     what = "rollback" if action == "change.rollback_fail" else "apply"
     emit(change_event, change=cr, event=FAILED, detail={"what": what, "error": message})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from itertools import islice
 from typing import Any
 
 from policy.admin_reach import (
@@ -21,6 +20,7 @@ from policy.evaluate import GrantCache, PrincipalContext, PrincipalPermissions
 from policy.gaad import AccountDetails, PrincipalRecord, is_aws_managed, principal_documents
 from policy.kinds import kind
 from policy.model import PolicyDocument, Statement, gc_paused
+from policy.own_account_trust import own_account_trust_findings
 from policy.report import AccountReport as AccountReport
 from policy.report import AdminHop, AdminPath
 from policy.report import Escalation as Escalation
@@ -63,8 +63,6 @@ ADMIN_SENTINELS = (
 )
 ADMIN_CATALOG_SHARE = 0.9
 MAX_LISTED_ACTIONS = 40
-MAX_LISTED_ASSUMERS = 10
-MAX_ASSUMER_RESOURCES = 100  # a trust-own-account finding's resources: the first assumers, with the count
 
 
 class _Classifier:
@@ -332,55 +330,13 @@ class AccountAnalysis(EscalationSearch):
         return hit
 
     def _own_account_trust(self) -> None:
-        """A finding on each role whose trust delegates to its account (root or `*`), listing the
-        principals that can assume it: sts-001 edges to the role, or to the hub of such roles.
-
-        Roles trusting the account are most often assumable by the same principals (a hub's): who can
-        assume them is worked out once per distinct (hubs, direct assumers), not once per role, and a
-        finding lists the first MAX_ASSUMER_RESOURCES of them with the count; listing every assumer on
-        every such role made an account's findings grow with the square of its principals."""
-        assumers: dict[str, set[str]] = {}
-        for source, edges in self.graph.edges.items():
-            for edge in edges:
-                if edge.path_id == "sts-001":
-                    assumers.setdefault(edge.target, set()).add(source)
-        hubs_of: dict[str, list[str]] = {}
-        for hub, members in self._hub_cond.items():
-            for member in members:
-                hubs_of.setdefault(member, []).append(hub)
-        reports = self.reports
-        shared: dict[tuple[tuple[str, ...], frozenset[str]], tuple[list[str], frozenset[str]]] = {}
-        for role in self._trust_delegates:
-            report = reports.get(role.arn)
-            if report is None:
-                continue
-            key = (tuple(hubs_of.get(role.arn, ())), frozenset(assumers.get(role.arn, ())))
-            group = shared.get(key)
-            if group is None:
-                who = set(key[1])
-                for hub in key[0]:
-                    who |= assumers.get(hub, set())
-                who = {a for a in who if not (a in reports and reports[a].is_admin)}
-                group = shared[key] = (sorted(who), frozenset(who))
-            everyone, holders = group
-            itself = role.arn in holders
-            count = len(everyone) - itself
-            names = list(islice((a for a in everyone if a != role.arn), MAX_ASSUMER_RESOURCES))
-            strong = report.is_admin or role.arn in self._equivalent
-            severity = "low" if not count else "high" if strong else "medium"
-            listed = ", ".join(names[:MAX_LISTED_ASSUMERS]) or "none today besides administrators"
-            more = f" and {count - MAX_LISTED_ASSUMERS} more" if count > MAX_LISTED_ASSUMERS else ""
-            report.findings.append(
-                Finding.of(
-                    "trust-own-account",
-                    ["sts:AssumeRole"],
-                    names,
-                    f"Its trust names account {role.account_id} as a whole: any principal there allowed "
-                    f"sts:AssumeRole on it may become it. Can today: {listed}{more}.",
-                    count,
-                    severity=severity,
-                )
-            )
+        own_account_trust_findings(
+            graph=self.graph,
+            hub_cond=self._hub_cond,
+            delegates=self._trust_delegates,
+            reports=self.reports,
+            equivalent=self._equivalent,
+        )
 
     def _gain(self, arn: str) -> float:
         """What becoming this principal gives: its own grants' findings scored on their own."""

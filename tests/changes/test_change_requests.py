@@ -382,6 +382,29 @@ def test_worker_killed_mid_apply_is_recovered_by_rollback(world: Any) -> None:
     assert ours == [], "the policy the killed apply created is deleted"
 
 
+def test_a_reaped_apply_is_failed_and_audited_together(world: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reaper stopped between failing a stale apply and auditing it leaves the apply as it was, for its
+    next pass: never a failed change without its audit entry."""
+    cr = approved(world, "app")
+    with pytest.MonkeyPatch.context() as mp:
+        not_sent(mp)
+        change_requests.change_request_queue_apply(actor=world["approver"], change=cr)
+    ChangeRequest.objects.filter(pk=cr.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=20))
+    before = ChangeRequest.objects.get(pk=cr.pk).status
+
+    def killed(**_: Any) -> None:
+        raise RuntimeError("reaper killed")
+
+    monkeypatch.setattr(change_requests, "audit_record", killed)
+    with pytest.raises(RuntimeError):
+        change_requests.change_requests_reap_stale()
+    assert ChangeRequest.objects.get(pk=cr.pk).status == before
+    monkeypatch.undo()
+    assert change_requests.change_requests_reap_stale() == 1
+    assert ChangeRequest.objects.get(pk=cr.pk).status == ChangeStatus.FAILED
+    assert AuditEvent.objects.filter(action="change.apply_fail", object_id=str(cr.pk)).count() == 1
+
+
 def test_applies_whose_worker_died_are_reaped(world: Any) -> None:
     cr = approved(world, "app")
     with pytest.MonkeyPatch.context() as mp:

@@ -109,7 +109,7 @@ def test_unknown_action_in_aws_managed_policy_is_one_catalog_gap() -> None:
 def test_many_assumers_are_counted_and_the_first_hundred_listed() -> None:
     """Every role trusting its account used to list every principal able to assume it, so an account's
     findings grew with the square of its principals; now the first MAX_ASSUMER_RESOURCES, and the count."""
-    from policy.analyze import MAX_ASSUMER_RESOURCES, MAX_LISTED_ASSUMERS
+    from policy.own_account_trust import MAX_ASSUMER_RESOURCES, MAX_LISTED_ASSUMERS
 
     g = Gaad()
     ops = g.role("ops", trust=trust_account(), inline={"o": doc(allow("s3:PutObject"))})

@@ -252,3 +252,39 @@ def test_a_run_the_reaper_failed_stores_nothing(
     assert finished is not None and finished.status == SyncStatus.FAILED
     assert "worker stopped" in finished.error
     assert not Principal.objects.filter(account=account).exists(), "nothing of the reaped run was stored"
+
+
+def test_a_failed_sync_and_its_audit_entry_are_written_together(
+    account: LinkedAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed between failing a sync and auditing it left a failed sync the audit log never heard
+    of (found by the fault campaign). Both ends, the worker's and the reaper's, write them together: a
+    crash at the audit entry leaves the run as it was, for the reaper's next pass."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts import sync
+    from core.jobs import stale_after
+    from core.models import AuditEvent
+
+    stale = timezone.now() - stale_after() * 2
+    run = SyncRun.objects.create(
+        account=account, trigger="manual", status=SyncStatus.RUNNING, started_at=stale, heartbeat_at=stale
+    )
+
+    def killed(**_: Any) -> None:
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(sync, "audit_record", killed)
+    for end in (lambda: sync.sync_run_fail(run=run, message="AWS said no"), sync.sync_runs_reap_stale):
+        with pytest.raises(RuntimeError):
+            end()
+        run.refresh_from_db()
+        assert run.status == SyncStatus.RUNNING and not run.error
+    monkeypatch.undo()
+    assert sync.sync_runs_reap_stale() == 1
+    run.refresh_from_db()
+    assert run.status == SyncStatus.FAILED
+    assert AuditEvent.objects.filter(action="sync.fail", object_id=str(run.pk)).count() == 1
+    assert run.finished_at is not None and run.finished_at >= stale - timedelta(seconds=1)
