@@ -443,9 +443,8 @@ def change_requests_reap_stale(*, now: datetime | None = None) -> int:
             to=ChangeStatus.FAILED,
             message=message,
             action="change.apply_fail",
+            roll_back=wrote,
         ):
-            if wrote:
-                change_request_queue_rollback(actor=None, change=cr, reason="the apply was interrupted")
             count += 1
     for cr in stale_rows(ChangeRequest.objects, status=ChangeStatus.ROLLING_BACK, now=now):
         message = f"{jobs.INTERRUPTED} The rollback stopped part-way; roll back again to finish it."
@@ -459,13 +458,28 @@ def change_requests_reap_stale(*, now: datetime | None = None) -> int:
     return count
 
 
-def _reap(cr: ChangeRequest, *, status: str, to: str, message: str, action: str) -> bool:
-    """Fail a row the reaper found stale, unless it moved on meanwhile (a conditional update); audited."""
+def _reap(
+    cr: ChangeRequest, *, status: str, to: str, message: str, action: str, roll_back: bool = False
+) -> bool:
+    """Fail a row the reaper found stale, unless it moved on meanwhile (a conditional update); audited.
+    `roll_back`: the interrupted apply wrote to AWS, and its rollback is queued in the same transaction (a
+    reaper stopped in between left a failed change with its writes in place and nothing to undo them);
+    when a rollback cannot be queued, the change says why and what to do."""
     with transaction.atomic():  # failed and audited together, as every end of a job is
         if not ChangeRequest.objects.filter(pk=cr.pk, status=status).update(
             status=to, step="Failed", error=message
         ):
             return False
+        if roll_back:
+            try:
+                with transaction.atomic():
+                    change_request_queue_rollback(actor=None, change=cr, reason="the apply was interrupted")
+            except ChangeError as exc:
+                message = (
+                    f"{jobs.INTERRUPTED} The apply stopped after writing to AWS, and its writes could not be "
+                    f"rolled back on their own: {exc} Then roll this change back."
+                )
+                ChangeRequest.objects.filter(pk=cr.pk).update(error=message)
         audit_record(
             actor=None,
             action=action,

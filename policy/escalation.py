@@ -431,7 +431,7 @@ class EscalationSearch(TrustIndex):
         that trust the account: one edge per role), only the most privileged few are listed, as a hub's
         are. Listing them all gave a principal hundreds of escalations on a large account, and the
         account a number of them that grew with the square of its principals."""
-        by_path: dict[str, list[str]] = {}
+        by_path: dict[str, dict[str, bool]] = {}  # path -> target -> every edge to it is conditional
         hubs, reports = self._hub_ranked, self.reports
         for edge in edges:
             target = edge.target
@@ -442,13 +442,27 @@ class EscalationSearch(TrustIndex):
                 or reports[target].is_admin
                 or self._power_of(target) & lacks
             ):
-                by_path.setdefault(edge.path_id, []).append(target)
+                targets = by_path.setdefault(edge.path_id, {})
+                targets[target] = targets.get(target, True) and edge.conditional
         skipped: set[tuple[str, str]] = set()
-        for path_id, targets in by_path.items():
-            if len(targets) > MAX_TARGETS_PER_PATH:
-                ranked = sorted(dict.fromkeys(targets), key=self._rank, reverse=True)
-                skipped.update((path_id, t) for t in ranked[MAX_TARGETS_PER_PATH:])
+        for path_id, conditional in by_path.items():
+            if len(conditional) <= MAX_TARGETS_PER_PATH:
+                continue
+            ranked = sorted(conditional, key=self._rank, reverse=True)
+            # The score reads the listed targets: the best of what becoming one of them gives, and whether
+            # every path is under conditions. So the best target by that measure and, where there is
+            # one, a target reached under no condition are listed whatever their rank.
+            must = [max(ranked, key=self._gain)]
+            kept = [t for t in ranked[:MAX_TARGETS_PER_PATH] if t not in must]
+            if all(conditional[t] for t in [*must, *kept]) and not all(conditional.values()):
+                must.append(next(t for t in ranked if not conditional[t]))
+            kept = [t for t in kept if t not in must][: MAX_TARGETS_PER_PATH - len(must)] + must
+            skipped.update((path_id, t) for t in ranked if t not in kept)
         return skipped
+
+    def _gain(self, arn: str) -> float:
+        """What becoming `arn` gives, as the score weighs it (`AccountAnalysis` scores it)."""
+        return 0.0
 
     def _chain_to_admin(self, start: str) -> list[Edge]:
         chain: list[Edge] = []

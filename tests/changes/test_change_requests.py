@@ -405,6 +405,33 @@ def test_a_reaped_apply_is_failed_and_audited_together(world: Any, monkeypatch: 
     assert AuditEvent.objects.filter(action="change.apply_fail", object_id=str(cr.pk)).count() == 1
 
 
+def test_a_reaped_apply_that_wrote_says_so_when_its_rollback_cannot_be_queued(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupted apply that wrote to AWS is failed and its rollback queued in one transaction; when the
+    rollback cannot be queued, the change says why instead of claiming its writes are being undone."""
+    cr = approved(world, "app")
+    with pytest.MonkeyPatch.context() as mp:
+        not_sent(mp)
+        change_requests.change_request_queue_apply(actor=world["approver"], change=cr)
+    ChangeRequest.objects.filter(pk=cr.pk).update(
+        heartbeat_at=timezone.now() - timedelta(minutes=20), steps=[{"op": "put", "undone": None}]
+    )
+
+    def refused(**_: Any) -> None:
+        raise ChangeError("Stage 2 of this plan (change #99) is still in place: roll it back first.")
+
+    monkeypatch.setattr(change_requests, "change_request_queue_rollback", refused)
+    assert change_requests.change_requests_reap_stale() == 1
+    cr.refresh_from_db()
+    assert cr.status == ChangeStatus.FAILED
+    assert (
+        "could not be rolled back on their own: Stage 2" in cr.error and "being rolled back" not in cr.error
+    )
+    event = AuditEvent.objects.get(action="change.apply_fail", object_id=str(cr.pk))
+    assert "could not be rolled back on their own" in event.summary
+
+
 def test_applies_whose_worker_died_are_reaped(world: Any) -> None:
     cr = approved(world, "app")
     with pytest.MonkeyPatch.context() as mp:

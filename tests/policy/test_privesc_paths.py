@@ -500,3 +500,52 @@ def test_assume_on_a_pattern_of_roles_lists_the_most_privileged_few() -> None:
     targets = {e.target for e in assumed}
     assert admin in targets and targets - {admin} <= set(weak)
     assert report.reaches_admin
+
+
+def _scores(gaad: Gaad | dict, monkeypatch: pytest.MonkeyPatch, *, capped: bool) -> dict:  # type: ignore[type-arg]
+    from policy.analyze import analyze_account
+    from policy.escalation import EscalationSearch
+    from policy.gaad import load_gaad
+
+    with monkeypatch.context() as mp:
+        if not capped:  # every single-target edge listed, as before the cap
+            mp.setattr(EscalationSearch, "_beyond_the_first", lambda *_: set())
+        data = gaad.data if isinstance(gaad, Gaad) else gaad
+        report = analyze_account(load_gaad(data), default_catalog())
+    return {
+        p.arn: (
+            p.risk_score,
+            sorted((f.kind, f.severity, f.detail) for f in p.findings),
+            len(p.privilege_escalation),
+        )
+        for p in report.principals
+    }
+
+
+def test_listing_the_first_few_targets_never_changes_a_score(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The score reads the listed escalations (the best target's gain; whether every path is under
+    conditions): the cap keeps the best-gain target and an unconditional one, so scores, severities and
+    details are those of the full listing. Here the most privileged roles are reached only with MFA."""
+    from benchmarks.gen_gaad import generate
+    from policy.escalation import MAX_TARGETS_PER_PATH
+
+    g = Gaad()
+    mfa = {"Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}
+    writes = ["ec2:RunInstances", "ec2:TerminateInstances", "ec2:CreateTags", "dynamodb:PutItem"]
+    for n in range(5):  # the most privileged by rank, reached only with MFA, and worth little
+        g.role(f"app-big{n}", trust=trust_account(**mfa), inline={"w": doc(allow(writes))})
+    # Ranked last (one write action) but unconditional, and the most worth becoming (secrets, data).
+    reads = ["secretsmanager:GetSecretValue", "s3:GetObject", "ssm:GetParameter"]
+    g.role("app-data", inline={"w": doc(allow(reads), allow("sqs:SendMessage"))})
+    dev = g.user(
+        "dev", inline={"p": doc(allow("sts:AssumeRole", arn("role", "app-*")), allow("s3:PutObject"))}
+    )
+    full, capped = _scores(g, monkeypatch, capped=False), _scores(g, monkeypatch, capped=True)
+    assert full[dev][2] > MAX_TARGETS_PER_PATH >= capped[dev][2]  # the cap is exercised
+    assert {a: v[:2] for a, v in capped.items()} == {a: v[:2] for a, v in full.items()}
+    assert ("privilege-escalation", "high", "Escalation paths: sts-001") in capped[dev][1]
+    # And on a generated account of 2,000 roles (where 7 principals are capped).
+    data = generate(2000)
+    full, capped = _scores(data, monkeypatch, capped=False), _scores(data, monkeypatch, capped=True)
+    assert sum(v[2] for v in capped.values()) < sum(v[2] for v in full.values())
+    assert {a: v[:2] for a, v in capped.items()} == {a: v[:2] for a, v in full.items()}
