@@ -59,6 +59,15 @@ class FakeAwsServer:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
+def process_stop(proc: subprocess.Popen[Any], timeout: float = 20) -> None:
+    """Ask `proc` to exit (SIGTERM: a Celery worker's warm shutdown), and kill it after `timeout` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @contextmanager
 def tasks_sent_to(queue: str) -> Iterator[None]:
     """This process sends every task to `queue`, as CELERY_QUEUE=queue makes a process do at start-up.

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from iamreview.celery import app
 from iamreview.queues import DEFAULT_QUEUE, TASKS_BY_QUEUE, queue_names, task_routes
+from tests.processes import process_stop
 
 ROOT = Path(__file__).resolve().parent.parent
 SYNC = "findings.tasks.sync_run_execute"
@@ -220,8 +221,4 @@ def test_a_worker_started_as_the_demo_starts_it_runs_a_task_from_each_queue(tmp_
             reply = result.get(timeout=60, interval=0.1)
             assert reply["token"] == queue, (tmp_path / "worker.log").read_text()[-3000:]
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        process_stop(worker)

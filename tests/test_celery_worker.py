@@ -13,6 +13,7 @@ from django.conf import settings
 
 from iamreview.celery import app
 from iamreview.tasks import health_ping
+from tests.processes import process_stop
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,8 +57,4 @@ def test_health_ping_round_trip_through_a_real_worker() -> None:
         assert reply["token"] == token
         assert reply["host"]
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        process_stop(worker)
